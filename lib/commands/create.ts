@@ -1,0 +1,34 @@
+/** create: the next pair of files to fill in. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Context } from '../context.js';
+import { discoverMigrations } from '../files.js';
+import { UsageError } from '../errors.js';
+
+export interface CreateResult { version: string; name: string; up: string; down: string }
+
+export async function slugify(description: string): Promise<string> {
+  const { slugify: transliterate } = await import('transliteration');
+  const slug = transliterate(description, { lowercase: true, separator: '_', allowedChars: 'a-zA-Z0-9' })
+    .replace(/[^a-z0-9_]+/g, '_').replace(/_+/g, '_').replace(/^_+|_+$/g, '')
+    .slice(0, 60).replace(/_+$/, '');
+  return slug || 'migration';
+}
+
+export async function create(ctx: Context, description: string): Promise<CreateResult> {
+  if (!description.trim()) throw new UsageError('create: describe the migration, e.g. sqlmig create "add timezone to user"');
+  const dir = ctx.options.dir;
+  await mkdir(dir, { recursive: true });
+  const { migrations } = await discoverMigrations(dir);
+  const newest = migrations.reduce((max, m) => (m.version > max ? m.version : max), 0n);
+  const width = migrations.reduce((w, m) => Math.max(w, m.versionText.length), 0) || 3;
+  const version = (newest + 1n).toString().padStart(width, '0');
+  const name = await slugify(description);
+  const base = `${version}_${name}`;
+  const up = join(dir, `${base}.up.sql`);
+  const down = join(dir, `${base}.down.sql`);
+  await writeFile(up, `-- ${base}: ${description.trim()}\n-- Write the change here. sqlmig refuses to run this file while it holds only comments.\n`, { flag: 'wx' });
+  await writeFile(down, `-- ${base}: undo ${base}.up.sql\n-- Write the statements that restore the schema as it was. Delete this file if the change cannot be undone.\n`, { flag: 'wx' });
+  const show = (p: string) => relative(process.cwd(), p) || p;
+  return { version, name, up: show(up), down: show(down) };
+}

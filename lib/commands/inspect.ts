@@ -1,0 +1,100 @@
+/** Read-only views: status, current, history. They never create the history table. */
+import { takeSnapshot, withDb, type Context } from '../context.js';
+import type { FileProblem } from '../files.js';
+import { label, type MigrationState, type MigrationStatus } from '../plan.js';
+
+export interface StatusEntry {
+  version: string;
+  name: string;
+  state: MigrationState;
+  appliedAt?: string;
+  file?: string;
+}
+
+export interface StatusResult {
+  dir: string;
+  /** Version of the newest applied migration, or null. */
+  current: string | null;
+  /** Version of the newest migration on disk, or null. */
+  head: string | null;
+  migrations: StatusEntry[];
+  problems: string[];
+  pending: number;
+}
+
+export async function status(ctx: Context): Promise<StatusResult> {
+  return withDb(ctx, async (db) => {
+    const snap = await takeSnapshot(ctx, db);
+    return summarize(ctx.options.dir, snap.statuses, snap.files.problems);
+  });
+}
+
+export function summarize(dir: string, statuses: readonly MigrationStatus[], problems: readonly FileProblem[]): StatusResult {
+  const applied = statuses.filter((s) => s.applied);
+  const onDisk = statuses.filter((s) => s.file);
+  return {
+    dir,
+    current: applied.at(-1)?.versionText ?? null,
+    head: onDisk.at(-1)?.versionText ?? null,
+    migrations: statuses.map((s) => ({
+      version: s.versionText,
+      name: s.name,
+      state: s.state,
+      ...(s.applied ? { appliedAt: s.applied.appliedAt.toISOString() } : {}),
+      ...(s.file ? { file: s.file.upFile } : {}),
+    })),
+    problems: problems.map((p) => p.message),
+    pending: statuses.filter((s) => s.state === 'pending' || s.state === 'out-of-order').length,
+  };
+}
+
+export interface CurrentResult {
+  current: string | null;
+  name: string | null;
+  head: string | null;
+  pending: number;
+  /** "001_ai_hub (head)", "001_ai_hub (2 pending, head 003_x)", "(none)" */
+  text: string;
+}
+
+export async function current(ctx: Context): Promise<CurrentResult> {
+  return withDb(ctx, async (db) => {
+    const snap = await takeSnapshot(ctx, db);
+    const applied = snap.statuses.filter((s) => s.applied).at(-1);
+    const head = snap.statuses.filter((s) => s.file).at(-1);
+    const pending = snap.statuses.filter((s) => s.state === 'pending' || s.state === 'out-of-order').length;
+    return { current: applied?.versionText ?? null, name: applied?.name ?? null, head: head?.versionText ?? null, pending, text: currentText(applied, head, pending) };
+  });
+}
+
+function currentText(applied: MigrationStatus | undefined, head: MigrationStatus | undefined, pending: number): string {
+  const headText = head ? `head ${label(head)}` : 'no migration files';
+  if (!applied) return pending ? `(none) (${pending} pending, ${headText})` : '(none)';
+  if (pending === 0 && head && head.version <= applied.version) return `${label(applied)} (head)`;
+  return `${label(applied)} (${pending ? `${pending} pending, ` : ''}${headText})`;
+}
+
+export interface HistoryEntry {
+  version: string;
+  name: string;
+  appliedAt: string;
+  appliedBy: string;
+  durationMs: number;
+  transactional: boolean;
+  stamped: boolean;
+}
+
+export async function history(ctx: Context): Promise<HistoryEntry[]> {
+  return withDb(ctx, async (db) => {
+    const snap = await takeSnapshot(ctx, db);
+    return snap.statuses.filter((s) => s.applied).map((s) => ({
+      version: s.versionText,
+      name: s.applied!.name,
+      appliedAt: s.applied!.appliedAt.toISOString(),
+      appliedBy: s.applied!.appliedBy,
+      durationMs: s.applied!.durationMs,
+      transactional: s.applied!.transactional,
+      stamped: s.applied!.stamped,
+    }));
+  });
+}

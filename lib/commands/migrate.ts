@@ -1,0 +1,134 @@
+/** up, down and redo: plan under the lock, refuse before changing anything, then execute. */
+import { displayPath, takeSnapshot, withDb, type Context, type Snapshot } from '../context.js';
+import type { Db } from '../db/index.js';
+import { editedDiff } from '../editdiff.js';
+import { Refused, UsageError } from '../errors.js';
+import { executePlan, type PreparedStep, type StepResult } from '../execute.js';
+import { ensureHistory } from '../history.js';
+import { withLock } from '../lock.js';
+import { findVersion, label, nearestVersions, planDown, planUp, upRefusals, type DownRequest, type MigrationStatus } from '../plan.js';
+import { loadNeededExtensions, prepareDown, prepareUp, refuseNoTransactionInBatch } from '../steps.js';
+
+export interface UpOptions {
+  /** Apply pending migrations up to and including this version. */
+  to?: string;
+  step?: number;
+  dryRun?: boolean;
+  singleTransaction?: boolean;
+  allowOutOfOrder?: boolean;
+}
+
+export interface DownOptions {
+  /** Revert the last N applied (default 1). */
+  count?: number;
+  /** Revert everything above this version. */
+  to?: string;
+  all?: boolean;
+  dryRun?: boolean;
+}
+
+export interface PlannedSql { direction: 'up' | 'down'; version: string; name: string; path: string; sql: string }
+
+export interface MigrateResult {
+  applied: StepResult[];
+  reverted: StepResult[];
+  /** --dry-run: what would run, in order. Nothing was changed. */
+  dryRun?: PlannedSql[];
+}
+
+export async function up(ctx: Context, options: UpOptions = {}): Promise<MigrateResult> {
+  const to = options.to === undefined ? undefined : parseVersion(options.to, '--to');
+  if (options.step !== undefined && (!Number.isInteger(options.step) || options.step < 1)) {
+    throw new UsageError('--step: expected a whole number of migrations, 1 or more');
+  }
+  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () => {
+    const snap = await takeSnapshot(ctx, db);
+    await refuseUnsafeUp(ctx, db, snap, options.allowOutOfOrder ?? false);
+    if (to !== undefined) requireKnownVersion(snap.statuses, to, '--to');
+    const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
+    if (options.singleTransaction) refuseNoTransactionInBatch(steps);
+    if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
+    await loadNeededExtensions(db, steps);
+    await ensureHistory(db, ctx.table);
+    const applied = await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep });
+    return { applied, reverted: [] };
+  }));
+}
+
+export async function down(ctx: Context, options: DownOptions = {}): Promise<MigrateResult> {
+  const request = downRequest(options);
+  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () => {
+    const snap = await takeSnapshot(ctx, db);
+    refuseBadFiles(snap);
+    if ('to' in request && request.to !== 0n) requireKnownVersion(snap.statuses, request.to, '--to');
+    const steps = await prepareDown(ctx, db, planDown(snap.statuses, request));
+    if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
+    const reverted = await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
+    return { applied: [], reverted };
+  }));
+}
+
+/** Revert the newest applied migration and apply it again, under one lock. */
+export async function redo(ctx: Context): Promise<MigrateResult> {
+  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () => {
+    const snap = await takeSnapshot(ctx, db);
+    refuseBadFiles(snap);
+    const downSteps = planDown(snap.statuses, { count: 1 });
+    const target = downSteps[0]?.status;
+    if (!target) return { applied: [], reverted: [] };
+    if (!target.file) throw new Refused(`cannot redo ${label(target)}: its file is missing, so it could not be applied again. Check out its files first.`);
+    if (target.state === 'edited') throw new Refused(`cannot redo ${label(target)}: it was edited after it was applied; revert with the stored down SQL via \`sqlmig down\`, or accept the edit with \`sqlmig repair ${target.versionText}\`.`);
+    const reverting = await prepareDown(ctx, db, downSteps);
+    const reapplying = await prepareUp(ctx, [{ direction: 'up', status: { ...target, state: 'pending', applied: null } }]);
+    const run = (steps: PreparedStep[]) => executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
+    const reverted = await run(reverting);
+    const applied = await run(reapplying);
+    return { applied, reverted };
+  }));
+}
+
+async function refuseUnsafeUp(ctx: Context, db: Db, snap: Snapshot, allowOutOfOrder: boolean): Promise<void> {
+  const refusals = upRefusals(snap.statuses, snap.files.problems, allowOutOfOrder);
+  if (refusals.length === 0) return;
+  const parts: string[] = [];
+  for (const refusal of refusals) {
+    parts.push(refusal.message);
+    if (refusal.kind === 'edited') {
+      const status = snap.statuses.find((s) => s.version === refusal.version && s.state === 'edited')!;
+      parts.push(await editedDiff(db, ctx.table, status, displayPath(ctx, status.file!.upFile)));
+    }
+  }
+  throw new Refused(`refusing to migrate, nothing was applied:\n${parts.join('\n')}`);
+}
+
+function refuseBadFiles(snap: Snapshot): void {
+  const bad = snap.files.problems.filter((p) => p.kind !== 'conflict');
+  if (bad.length) throw new Refused(`refusing to migrate, nothing was changed:\n${bad.map((p) => p.message).join('\n')}`);
+}
+
+function downRequest(options: DownOptions): DownRequest {
+  const given = [options.count !== undefined, options.to !== undefined, options.all === true].filter(Boolean).length;
+  if (given > 1) throw new UsageError('down: give only one of N, --to V and --all');
+  if (options.all) return { all: true };
+  if (options.to !== undefined) return { to: parseVersion(options.to, '--to') };
+  const count = options.count ?? 1;
+  if (!Number.isInteger(count) || count < 1) throw new UsageError('down N: N must be a whole number, 1 or more (use --all to revert everything)');
+  return { count };
+}
+
+export function parseVersion(text: string, flag: string): bigint {
+  const match = /^(\d+)(?:_[a-z0-9_]*)?$/.exec(String(text).trim());
+  if (!match) throw new UsageError(`${flag}: "${text}" is not a version; expected digits such as 001 or 20250210120000`);
+  return BigInt(match[1]!);
+}
+
+export function requireKnownVersion(statuses: readonly MigrationStatus[], version: bigint, flag: string): MigrationStatus[] {
+  const found = findVersion(statuses, version);
+  if (found.length) return found;
+  const near = nearestVersions(statuses, version);
+  throw new Refused(`${flag}: no migration has version ${version}${near.length ? `; nearest known: ${near.join(', ')}` : ' (there are no migrations)'}`);
+}
+
+function toPlannedSql(step: PreparedStep): PlannedSql {
+  return { direction: step.direction, version: step.versionText, name: step.name, path: step.script.path, sql: step.script.text };
+}

@@ -1,0 +1,72 @@
+/** What every operation needs: where the files are, which database, which history table, and who listens. */
+import { relative } from 'node:path';
+import { openDb } from './db/connect.js';
+import type { Db } from './db/index.js';
+import { noDatabase } from './config.js';
+import type { StepEvent } from './execute.js';
+import { discoverMigrations, type MigrationSet } from './files.js';
+import { readHistory, type AppliedMigration, type HistoryTable } from './history.js';
+import { reconcile, type MigrationStatus } from './plan.js';
+import type { Target } from './url.js';
+
+export interface MigratorOptions {
+  /** postgres://…, pglite:PATH or pglite:memory, or a parsed target. */
+  url?: string;
+  target?: Target | null;
+  dir: string;
+  schema?: string;
+  table?: string;
+  backupDir?: string;
+  lockTimeoutMs?: number;
+  statementTimeoutMs?: number;
+  ddlLockTimeoutMs?: number;
+  /** Aborting cancels the running statement, rolls back the running migration and releases the lock. */
+  signal?: AbortSignal;
+  onStep?: (event: StepEvent) => void;
+  /** Slow or noteworthy work in progress ("creating the embedded database…"). */
+  onNotice?: (message: string) => void;
+}
+
+export interface Context {
+  options: MigratorOptions;
+  target: Target | null;
+  table: HistoryTable;
+  lockTimeoutMs: number;
+}
+
+export interface Snapshot {
+  files: MigrationSet;
+  applied: AppliedMigration[];
+  statuses: MigrationStatus[];
+}
+
+/** Open the database for one operation and always close it; an abort cancels what runs. */
+export async function withDb<T>(ctx: Context, fn: (db: Db) => Promise<T>, extensions: string[] = []): Promise<T> {
+  if (!ctx.target) throw noDatabase();
+  const db = await openDb(ctx.target, {
+    lockTimeoutMs: ctx.lockTimeoutMs,
+    statementTimeoutMs: ctx.options.statementTimeoutMs,
+    ddlLockTimeoutMs: ctx.options.ddlLockTimeoutMs,
+    extensions,
+    onNotice: ctx.options.onNotice,
+  });
+  const cancel = () => { void db.cancel(); };
+  ctx.options.signal?.addEventListener('abort', cancel);
+  try {
+    return await fn(db);
+  } finally {
+    ctx.options.signal?.removeEventListener('abort', cancel);
+    await db.close();
+  }
+}
+
+export async function takeSnapshot(ctx: Context, db: Db, files?: MigrationSet): Promise<Snapshot> {
+  const [set, applied] = await Promise.all([files ?? discoverMigrations(ctx.options.dir), readHistory(db, ctx.table)]);
+  return { files: set, applied, statuses: reconcile(set.migrations, applied) };
+}
+
+/** A file's path as the user would type it from where sqlmig runs. */
+export function displayPath(ctx: Context, file: string): string {
+  const path = relative(process.cwd(), `${ctx.options.dir}/${file}`);
+  return path.startsWith('..') ? `${ctx.options.dir}/${file}` : path;
+}

@@ -1,0 +1,36 @@
+/** `-- sqlmig:…` directives: SQL comments that change how sqlmig treats a file. */
+export interface Directives {
+  noTransaction: boolean;
+  downNoTransaction: boolean;
+  lintIgnores: { line: number; rule: string; reason: string }[];
+  problems: string[];
+}
+
+const DIRECTIVE = /^\s*--\s*sqlmig:(\S*)(.*)$/;
+
+export function readDirectives(text: string, file: string): Directives {
+  const result: Directives = { noTransaction: false, downNoTransaction: false, lintIgnores: [], problems: [] };
+  const lines = text.split('\n');
+  let inLeadingBlock = true;
+  lines.forEach((line, index) => {
+    const lineNo = index + 1;
+    const isComment = /^\s*--/.test(line);
+    if (!isComment && line.trim() !== '') inLeadingBlock = false;
+    const match = DIRECTIVE.exec(line);
+    if (!match) return;
+    const [, name, rest] = match as unknown as [string, string, string];
+    if (name === 'no-transaction') {
+      if (!inLeadingBlock) {
+        result.problems.push(`${file}:${lineNo}: -- sqlmig:no-transaction must be in the comment block at the top of the file, before any SQL`);
+      }
+      result.noTransaction = true;
+    } else if (name === 'lint-ignore') {
+      const [rule, ...reason] = rest.trim().split(/\s+/);
+      if (!rule) result.problems.push(`${file}:${lineNo}: -- sqlmig:lint-ignore needs a rule id and a reason`);
+      else result.lintIgnores.push({ line: lineNo, rule, reason: reason.join(' ') });
+    } else {
+      result.problems.push(`${file}:${lineNo}: unknown directive "-- sqlmig:${name}"; known: no-transaction, lint-ignore`);
+    }
+  });
+  return result;
+}

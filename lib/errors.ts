@@ -1,0 +1,48 @@
+/** Every error sqlmig throws on purpose carries the exit code of SPEC §6. */
+export class SqlmigError extends Error {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.exitCode = exitCode;
+  }
+}
+
+/** 1: a migration failed; what ran before it stays applied. */
+export class MigrationFailed extends SqlmigError {
+  constructor(message: string, options?: ErrorOptions) { super(message, 1, options); }
+}
+
+/** 2: bad flag, bad URL, no database given. */
+export class UsageError extends SqlmigError {
+  constructor(message: string, options?: ErrorOptions) { super(message, 2, options); }
+}
+
+/** 3: refused by validation before anything changed. */
+export class Refused extends SqlmigError {
+  constructor(message: string, options?: ErrorOptions) { super(message, 3, options); }
+}
+
+/** 4: another runner holds the lock. */
+export class LockTimeout extends SqlmigError {
+  constructor(message: string, options?: ErrorOptions) { super(message, 4, options); }
+}
+
+/** 5: cannot connect or authenticate. */
+export class ConnectionFailed extends SqlmigError {
+  constructor(message: string, options?: ErrorOptions) { super(message, 5, options); }
+}
+
+/** 6: the backup failed; nothing was applied. */
+export class BackupFailed extends SqlmigError {
+  constructor(message: string, options?: ErrorOptions) { super(message, 6, options); }
+}
+
+/** 130 / 143: stopped by SIGINT / SIGTERM after rolling back the running migration. */
+export class Interrupted extends SqlmigError {
+  readonly signal: NodeJS.Signals;
+  constructor(signal: NodeJS.Signals, message: string) {
+    super(message, signal === 'SIGINT' ? 130 : 143);
+    this.signal = signal;
+  }
+}

@@ -1,0 +1,141 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checksum, normalizeText } from './checksum.js';
+import { readDirectives, type Directives } from './directives.js';
+import { Refused } from './errors.js';
+
+/** A migration as found on disk. */
+export interface MigrationFile {
+  version: bigint;
+  /** The digits as written in the file name, e.g. "001". */
+  versionText: string;
+  name: string;
+  /** "001_ai_hub" */
+  id: string;
+  upFile: string;
+  downFile: string | null;
+  upSql: string;
+  downSql: string | null;
+  checksum: string;
+  directives: Directives;
+}
+
+export interface FileProblem {
+  kind: 'bad-name' | 'orphan-down' | 'conflict' | 'directive';
+  files: string[];
+  message: string;
+}
+
+export interface MigrationSet {
+  dir: string;
+  migrations: MigrationFile[];
+  problems: FileProblem[];
+}
+
+const MIGRATION_NAME = /^(\d+)_([a-z0-9][a-z0-9_]*)\.(up|down)\.sql$/;
+const MAX_VERSION = 2n ** 63n - 1n;
+
+interface ParsedName { version: bigint; versionText: string; name: string; direction: 'up' | 'down' }
+
+export function parseFilename(file: string): ParsedName | null {
+  const match = MIGRATION_NAME.exec(file);
+  if (!match) return null;
+  const version = BigInt(match[1]!);
+  if (version > MAX_VERSION) return null;
+  return { version, versionText: match[1]!, name: match[2]!, direction: match[3] as 'up' | 'down' };
+}
+
+export function compareVersions(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** List the folder, pair up/down files, read and checksum them. Problems are collected, not thrown. */
+export async function discoverMigrations(dir: string): Promise<MigrationSet> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new Refused(`migrations folder ${dir} does not exist; create it or pass --dir (sqlmig create "first migration" makes it)`);
+    }
+    throw new Refused(`cannot read migrations folder ${dir}: ${(error as Error).message}`);
+  }
+  const problems: FileProblem[] = [];
+  const ups = new Map<string, ParsedName & { file: string }>();
+  const downs = new Map<string, string>();
+  for (const entry of entries) {
+    if (!entry.isFile() || !entry.name.endsWith('.sql')) continue;
+    const parsed = parseFilename(entry.name);
+    if (!parsed) {
+      problems.push({
+        kind: 'bad-name',
+        files: [entry.name],
+        message: `${join(dir, entry.name)}: not a migration name; expected NNN_name.up.sql or NNN_name.down.sql (name is lowercase a-z, 0-9 and _)`,
+      });
+      continue;
+    }
+    const key = `${parsed.versionText}_${parsed.name}`;
+    if (parsed.direction === 'up') ups.set(key, { ...parsed, file: entry.name });
+    else downs.set(key, entry.name);
+  }
+  for (const [key, file] of downs) {
+    if (!ups.has(key)) {
+      problems.push({
+        kind: 'orphan-down',
+        files: [file],
+        message: `${join(dir, file)}: a .down.sql without its .up.sql; add ${key}.up.sql or remove the file`,
+      });
+    }
+  }
+  const migrations = await Promise.all(
+    [...ups].map(([key, up]) => readMigration(dir, key, up, downs.get(key) ?? null)),
+  );
+  migrations.sort((a, b) => compareVersions(a.version, b.version) || a.id.localeCompare(b.id));
+  for (const m of migrations) {
+    for (const message of m.directives.problems) {
+      problems.push({ kind: 'directive', files: [m.upFile], message });
+    }
+  }
+  problems.push(...findConflicts(dir, migrations));
+  return { dir, migrations, problems };
+}
+
+async function readMigration(
+  dir: string, id: string, up: ParsedName & { file: string }, downFile: string | null,
+): Promise<MigrationFile> {
+  const [upRaw, downRaw] = await Promise.all([
+    readFile(join(dir, up.file), 'utf8'),
+    downFile ? readFile(join(dir, downFile), 'utf8') : null,
+  ]);
+  const upSql = normalizeText(upRaw);
+  const downSql = downRaw === null ? null : normalizeText(downRaw);
+  const directives = readDirectives(upSql, up.file);
+  if (downSql !== null) {
+    const downDirectives = readDirectives(downSql, downFile!);
+    directives.problems.push(...downDirectives.problems);
+    directives.downNoTransaction = downDirectives.noTransaction;
+  }
+  return {
+    version: up.version, versionText: up.versionText, name: up.name, id,
+    upFile: up.file, downFile, upSql, downSql, checksum: checksum(upSql), directives,
+  };
+}
+
+function findConflicts(dir: string, sorted: MigrationFile[]): FileProblem[] {
+  const problems: FileProblem[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i + 1;
+    while (j < sorted.length && sorted[j]!.version === sorted[i]!.version) j++;
+    if (j - i > 1) {
+      const files = sorted.slice(i, j).map((m) => m.upFile);
+      problems.push({
+        kind: 'conflict',
+        files,
+        message: `version conflict in ${dir}: ${files.join(' and ')} share version ${sorted[i]!.version}; run \`sqlmig renumber\` to move the unapplied one to the next free version`,
+      });
+    }
+    i = j;
+  }
+  return problems;
+}

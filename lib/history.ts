@@ -1,0 +1,106 @@
+/** The history table: one row per applied migration (SPEC §3). */
+import type { Db } from './db/index.js';
+
+export interface HistoryTable { schema: string; table: string }
+
+/** A migration as the database remembers it. Texts are fetched separately, only when needed. */
+export interface AppliedMigration {
+  version: bigint;
+  name: string;
+  checksum: string;
+  appliedAt: Date;
+  appliedBy: string;
+  durationMs: number;
+  transactional: boolean;
+  stamped: boolean;
+}
+
+export interface NewHistoryRow {
+  version: bigint;
+  name: string;
+  checksum: string;
+  upSql: string;
+  downSql: string | null;
+  durationMs: number;
+  transactional: boolean;
+  stamped?: boolean;
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+export function qualifiedName(t: HistoryTable): string {
+  return `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`;
+}
+
+export async function historyExists(db: Db, t: HistoryTable): Promise<boolean> {
+  const [row] = await db.query<{ found: boolean }>('select to_regclass($1) is not null as found', [qualifiedName(t)]);
+  return Boolean(row?.found);
+}
+
+/** Create the table on first use. Called under the runner's lock, so concurrent first runs cannot race. */
+export async function ensureHistory(db: Db, t: HistoryTable): Promise<void> {
+  if (await historyExists(db, t)) return;
+  const [schema] = await db.query<{ found: boolean }>('select to_regnamespace($1) is not null as found', [quoteIdent(t.schema)]);
+  if (!schema?.found) await db.exec(`create schema ${quoteIdent(t.schema)}`);
+  await db.exec(`create table ${qualifiedName(t)} (
+    version bigint primary key,
+    name text not null,
+    checksum text not null,
+    up_sql text not null,
+    down_sql text,
+    applied_at timestamptz not null default now(),
+    applied_by text not null default current_user,
+    duration_ms integer not null default 0,
+    transactional boolean not null default true,
+    stamped boolean not null default false
+  )`);
+}
+
+/** Applied migrations in version order; empty when the table does not exist yet (nothing is created). */
+export async function readHistory(db: Db, t: HistoryTable): Promise<AppliedMigration[]> {
+  if (!(await historyExists(db, t))) return [];
+  const rows = await db.query<{
+    version: string; name: string; checksum: string; applied_at: Date; applied_by: string;
+    duration_ms: number; transactional: boolean; stamped: boolean;
+  }>(`select version::text as version, name, checksum, applied_at, applied_by, duration_ms, transactional, stamped
+      from ${qualifiedName(t)} order by version`);
+  return rows.map((r) => ({
+    version: BigInt(r.version),
+    name: r.name,
+    checksum: r.checksum,
+    appliedAt: new Date(r.applied_at),
+    appliedBy: r.applied_by,
+    durationMs: Number(r.duration_ms),
+    transactional: r.transactional,
+    stamped: r.stamped,
+  }));
+}
+
+export async function readAppliedText(db: Db, t: HistoryTable, version: bigint): Promise<{ upSql: string; downSql: string | null }> {
+  const [row] = await db.query<{ up_sql: string; down_sql: string | null }>(
+    `select up_sql, down_sql from ${qualifiedName(t)} where version = $1::bigint`, [version.toString()]);
+  return { upSql: row?.up_sql ?? '', downSql: row?.down_sql ?? null };
+}
+
+export async function insertHistory(db: Db, t: HistoryTable, row: NewHistoryRow): Promise<void> {
+  await db.query(
+    `insert into ${qualifiedName(t)} (version, name, checksum, up_sql, down_sql, duration_ms, transactional, stamped)
+     values ($1::bigint, $2, $3, $4, $5, $6, $7, $8)`,
+    [row.version.toString(), row.name, row.checksum, row.upSql, row.downSql, row.durationMs, row.transactional, row.stamped ?? false],
+  );
+}
+
+export async function deleteHistory(db: Db, t: HistoryTable, version: bigint): Promise<void> {
+  await db.query(`delete from ${qualifiedName(t)} where version = $1::bigint`, [version.toString()]);
+}
+
+export async function updateHistoryText(
+  db: Db, t: HistoryTable, version: bigint, text: { checksum: string; upSql: string; downSql: string | null },
+): Promise<void> {
+  await db.query(
+    `update ${qualifiedName(t)} set checksum = $2, up_sql = $3, down_sql = $4 where version = $1::bigint`,
+    [version.toString(), text.checksum, text.upSql, text.downSql],
+  );
+}

@@ -1,0 +1,1 @@
+alter table calorie_entries alter column calories type bigint;

@@ -1,0 +1,1 @@
+drop index calorie_entries_user_eaten_at_idx;

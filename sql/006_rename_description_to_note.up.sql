@@ -1,0 +1,1 @@
+alter table calorie_entries rename column description to note;

@@ -1,0 +1,1 @@
+alter table calorie_entries drop constraint calorie_entries_user_id_fkey;
