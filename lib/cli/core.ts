@@ -1,0 +1,48 @@
+/** The core commands: up, down, redo, status, current, history, create. */
+import type { Argv } from 'yargs';
+import { formatCreate, formatCurrent, formatHistory, formatMigrate, formatStatus } from '../report.js';
+import type { Register } from './command.js';
+
+export const registerCore: Register = (cli, run) => cli
+  .command('up', 'apply pending migrations in order', (y: Argv) => y
+    .option('to', { type: 'string', describe: 'apply up to and including this version' })
+    .option('step', { type: 'number', describe: 'apply at most N migrations' })
+    .option('dry-run', { type: 'boolean', describe: 'print the SQL that would run; change nothing' })
+    .option('single-transaction', { type: 'boolean', describe: 'run the whole batch in one transaction' })
+    .option('allow-out-of-order', { type: 'boolean', describe: 'apply a pending version lower than the newest applied one' }),
+  run(async (a, m, out) => {
+    const r = await m.up({ to: a['to'] as string | undefined, step: a['step'] as number | undefined, dryRun: a['dryRun'] as boolean, singleTransaction: a['singleTransaction'] as boolean, allowOutOfOrder: a['allowOutOfOrder'] as boolean });
+    out.result(formatMigrate(r), r);
+  }))
+  .command('down [n]', 'revert the last N applied migrations (default 1)', (y: Argv) => y
+    .positional('n', { type: 'number', describe: 'how many to revert' })
+    .option('to', { type: 'string', describe: 'revert everything above this version' })
+    .option('all', { type: 'boolean', describe: 'revert every applied migration' })
+    .option('dry-run', { type: 'boolean', describe: 'print the SQL that would run; change nothing' }),
+  run(async (a, m, out) => {
+    const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean });
+    out.result(formatMigrate(r), r);
+  }))
+  .command('redo', 'revert the newest applied migration and apply it again', {}, run(async (_a, m, out) => {
+    const r = await m.redo();
+    out.result(formatMigrate(r), r);
+  }))
+  .command('status', 'every migration with its state', (y: Argv) => y
+    .option('check', { type: 'boolean', describe: 'exit 7 when migrations are pending' }),
+  run(async (a, m, out, target) => {
+    const r = await m.status();
+    out.result(formatStatus(r, target), r);
+    return a['check'] && r.pending > 0 ? 7 : 0;
+  }))
+  .command('current', 'the current version, e.g. 001_ai_hub (head)', {}, run(async (_a, m, out) => {
+    const r = await m.current();
+    out.result(formatCurrent(r), r);
+  }))
+  .command('history', 'applied migrations with when, who and how long', {}, run(async (_a, m, out) => {
+    const r = await m.history();
+    out.result(formatHistory(r), { history: r });
+  }))
+  .command('create <description..>', 'new NNN_slug.up.sql + .down.sql with the next version', {}, run(async (a, m, out) => {
+    const r = await m.create((a['description'] as string[]).join(' '));
+    out.result(formatCreate(r), r);
+  }));

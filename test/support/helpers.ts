@@ -1,0 +1,126 @@
+/** What tests share: a fresh database, a folder of migrations, and the real CLI run as a child process. */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import postgres from 'postgres';
+import { startTestServer, type TestServer } from './server.js';
+import { copyPgliteTemplate } from './pglite.js';
+
+export const binPath = fileURLToPath(new URL('../../bin/sqlmig', import.meta.url));
+
+interface TestContext { after(fn: () => unknown): void }
+
+let server: Promise<TestServer> | undefined;
+let admin: postgres.Sql | undefined;
+
+async function adminSql(): Promise<{ sql: postgres.Sql; url: string }> {
+  server ??= startTestServer().then((s) => {
+    if (s.how !== 'env') process.on('exit', () => void s.stop());
+    return s;
+  });
+  const { adminUrl } = await server;
+  admin ??= postgres(adminUrl, { max: 2, onnotice: () => {} });
+  return { sql: admin, url: adminUrl };
+}
+
+export interface FreshDb {
+  url: string;
+  name: string;
+  /** A client on the fresh database, for assertions. */
+  sql: postgres.Sql;
+}
+
+/** A new, empty database on the test server, dropped after the test. */
+export async function freshDb(t: TestContext): Promise<FreshDb> {
+  const { sql: root, url: adminUrl } = await adminSql();
+  const name = `sqlmig_t_${randomBytes(6).toString('hex')}`;
+  await root.unsafe(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const sql = postgres(url.toString(), { max: 2, onnotice: () => {} });
+  t.after(async () => {
+    await sql.end({ timeout: 1 });
+    await root.unsafe(`drop database if exists ${name} with (force)`);
+  });
+  return { url: url.toString(), name, sql };
+}
+
+/** The admin URL of the test server (a superuser). */
+export async function adminUrl(): Promise<string> {
+  return (await adminSql()).url;
+}
+
+/** Close the shared admin client so the test process can exit. Call from a top-level after(). */
+export async function closeAdmin(): Promise<void> {
+  await admin?.end({ timeout: 1 });
+  admin = undefined;
+}
+
+/** A temporary project folder with `sql/` holding the given files; removed after the test. */
+export function writeMigrations(t: TestContext, files: Record<string, string>): { root: string; dir: string } {
+  const root = mkdtempSync(join(tmpdir(), 'sqlmig-test-'));
+  const dir = join(root, 'sql');
+  mkdirSync(dir);
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  return { root, dir };
+}
+
+/** A fresh embedded database folder inside `root`, as a pglite: URL. */
+export async function freshPglite(root: string): Promise<string> {
+  return `pglite:${await copyPgliteTemplate(root)}`;
+}
+
+export interface CliResult { code: number; stdout: string; stderr: string }
+
+/** The environment a user would have, without this machine's database settings leaking in. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(PG|SQLMIG_|DATABASE_URL$|NO_COLOR$|FORCE_COLOR$)/.test(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+export interface RunOptions { cwd?: string; env?: Record<string, string>; input?: string }
+
+/** Run the real bin/sqlmig, as users do, and collect its exit code and output. */
+export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [binPath, ...args], {
+      cwd: options.cwd ?? tmpdir(), env: cleanEnv(options.env), maxBuffer: 64 * 1024 * 1024,
+    }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+    if (options.input !== undefined) child.stdin?.end(options.input);
+    else child.stdin?.end();
+  });
+}
+
+/** Start the CLI without waiting, for signal and concurrency tests. */
+export function spawnCli(args: string[], options: RunOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [binPath, ...args], { cwd: options.cwd ?? tmpdir(), env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => { stdout += d; });
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const done = new Promise<CliResult>((resolve) => {
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr }));
+  });
+  return { child, done };
+}
+
+/** Wait until a condition holds (polling), for tests that must act while a child is mid-migration. */
+export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

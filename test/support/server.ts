@@ -1,0 +1,93 @@
+/**
+ * A throwaway PostgreSQL server for tests: SQLMIG_TEST_DATABASE_URL if set, else a testcontainers
+ * container when a Docker engine answers, else a cluster from the local PostgreSQL binaries
+ * (initdb/pg_ctl on PATH or under /usr/lib/postgresql/N/bin) on a free loopback port.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface TestServer {
+  /** A superuser URL on the maintenance database, with a password. */
+  adminUrl: string;
+  how: 'env' | 'container' | 'local';
+  stop(): Promise<void>;
+}
+
+export const TEST_PASSWORD = 'sqlmig-test-secret';
+
+export async function startTestServer(): Promise<TestServer> {
+  const fromEnv = process.env['SQLMIG_TEST_DATABASE_URL'];
+  if (fromEnv) return { adminUrl: fromEnv, how: 'env', stop: async () => {} };
+  const container = await tryContainer();
+  if (container) return container;
+  return startLocalCluster();
+}
+
+async function tryContainer(): Promise<TestServer | null> {
+  if (process.env['SQLMIG_TEST_NO_DOCKER']) return null;
+  try {
+    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+    const started = await new PostgreSqlContainer('postgres:16-alpine').withPassword(TEST_PASSWORD).withUsername('postgres').withDatabase('postgres').start();
+    return { adminUrl: started.getConnectionUri(), how: 'container', stop: async () => { await started.stop(); } };
+  } catch (error) {
+    if (/container runtime strategy|docker/i.test(String((error as Error).message))) return null;
+    throw error;
+  }
+}
+
+export function findPgBin(tool: string): string {
+  const onPath = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+  if (onPath) return onPath;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const v of versions) {
+    const candidate = join(root, v, 'bin', tool);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`PostgreSQL's ${tool} was not found on PATH or under ${root}/*/bin; install postgresql (apt-get install postgresql) or set SQLMIG_TEST_DATABASE_URL`);
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function startLocalCluster(): Promise<TestServer> {
+  const initdb = findPgBin('initdb');
+  const pgCtl = findPgBin('pg_ctl');
+  const root = mkdtempSync(join(tmpdir(), 'sqlmig-pg-'));
+  const data = join(root, 'data');
+  const pwfile = join(root, 'pw');
+  writeFileSync(pwfile, TEST_PASSWORD + '\n');
+  // initdb refuses to run as root: run the cluster as an unprivileged user.
+  const asRoot = process.getuid?.() === 0;
+  const uid = asRoot ? 65534 : undefined;
+  const gid = asRoot ? 65534 : undefined;
+  if (asRoot) {
+    chownSync(root, uid!, gid!);
+    chownSync(pwfile, uid!, gid!);
+    chmodSync(root, 0o755);
+  }
+  const run = (file: string, args: string[]) => execFileSync(file, args, { uid, gid, cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
+  run(initdb, ['--no-sync', '-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C']);
+  const port = await freePort();
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  run(pgCtl, ['-D', data, '-o', options, '-l', join(root, 'log'), '-w', '-t', '60', 'start']);
+  return {
+    adminUrl: `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:${port}/postgres`,
+    how: 'local',
+    stop: async () => {
+      try { run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']); } catch { /* already gone */ }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
