@@ -66,7 +66,8 @@ export function resolveSettings(flags: Flags, env: Env = process.env, cwd = proc
   const configDir = found ? dirname(found.file) : cwd;
   const fromConfig = (p: string) => (isAbsolute(p) ? p : join(configDir, p));
 
-  const dir = flags.dir ?? env['SQLMIG_DIR'] ?? (config.dir ? fromConfig(config.dir) : 'sql');
+  // With a package.json config, the default folder is next to it, so sqlmig works from any subfolder.
+  const dir = flags.dir ?? env['SQLMIG_DIR'] ?? fromConfig(config.dir ?? 'sql');
   const url = flags.url ?? env['DATABASE_URL'] ?? (config.url ? configUrl(config.url, fromConfig) : undefined) ?? libpqUrl(env);
   const lockTimeout = flags.lockTimeout ?? config.lockTimeout ?? '60s';
   const statementTimeout = flags.statementTimeout ?? config.statementTimeout;
