@@ -4,12 +4,14 @@ import { parseTarget } from './config.js';
 import { create } from './commands/create.js';
 import { current, history, status } from './commands/inspect.js';
 import { down, redo, up, type DownOptions, type UpOptions } from './commands/migrate.js';
+import { forget, renumber, repair, stamp, validate } from './commands/integrity.js';
 import { resolve } from 'node:path';
 
 export type { MigratorOptions } from './context.js';
 export type { UpOptions, DownOptions, MigrateResult, PlannedSql } from './commands/migrate.js';
 export type { StatusResult, StatusEntry, CurrentResult, HistoryEntry } from './commands/inspect.js';
 export type { CreateResult } from './commands/create.js';
+export type { ValidateResult, ValidationProblem, RepairResult, StampResult, ForgetResult, RenumberResult } from './commands/integrity.js';
 export type { StepEvent, StepResult } from './execute.js';
 export * from './errors.js';
 
@@ -29,6 +31,11 @@ export function createMigrator(options: MigratorOptions) {
     current: () => current(ctx),
     history: () => history(ctx),
     create: (description: string) => create(ctx, description),
+    validate: () => validate(ctx),
+    repair: (version?: string) => repair(ctx, version),
+    stamp: (version: string) => stamp(ctx, version),
+    forget: (version: string) => forget(ctx, version),
+    renumber: (o?: { dryRun?: boolean }) => renumber(ctx, o),
   };
 }
 
