@@ -28,6 +28,7 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
     await sql.end({ timeout: 0 }).catch(() => {});
     throw connectionError(error, url);
   }
+  await watchForDeadClient(sql);
   const lockSession = async () => {
     const lockSql = open({ statement_timeout: 0, lock_timeout: 0 });
     try {
@@ -41,9 +42,11 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
   return wrap(sql, display, lockSession, () => sql.end({ timeout: 5 }));
 }
 
-function wrap(sql: Sql, display: string, openLockSession: () => Promise<Db>, close: () => Promise<void>, inTransaction = false): Db {
-  const running = new Set<Running>();
-  const track = async <T>(query: postgres.PendingQuery<postgres.Row[]>): Promise<T> => {
+function wrap(
+  sql: Sql, display: string, openLockSession: () => Promise<Db>, close: () => Promise<void>,
+  inTransaction = false, running = new Set<Running>(),
+): Db {
+  const track = async <T>(query: PromiseLike<unknown> & Running): Promise<T> => {
     running.add(query);
     try {
       return (await query) as T;
@@ -70,9 +73,27 @@ function wrap(sql: Sql, display: string, openLockSession: () => Promise<Db>, clo
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed !== -1) throw new StatementFailed(failed, (results[failed] as PromiseRejectedResult).reason);
     },
+    async runTransaction(statements, record) {
+      if (inTransaction) throw new Error('runTransaction inside a transaction');
+      // One pipeline on our single connection: after a failure the server rejects the rest of the
+      // block (25P02) and turns the final COMMIT into a ROLLBACK, so nothing of the migration stays.
+      const queries = [
+        sql.unsafe('begin'),
+        ...statements.map((s) => sql.unsafe(s)),
+        sql.unsafe(record.sql, record.params as postgres.ParameterOrJSON<never>[]),
+        sql.unsafe('commit'),
+      ];
+      const results = await Promise.allSettled(queries.map((q) => track(q)));
+      const failed = results.findIndex((r) => r.status === 'rejected');
+      if (failed === -1) return;
+      await sql.unsafe('rollback').catch(() => {}); // in case the failure left the block open
+      if (failed === 0 || failed === queries.length - 1) throw (results[failed] as PromiseRejectedResult).reason;
+      throw new StatementFailed(failed - 1, (results[failed] as PromiseRejectedResult).reason);
+    },
     async transaction(fn) {
       const begin = (sql as postgres.Sql).begin.bind(sql);
-      return (await begin((tx) => fn(wrap(tx, display, openLockSession, async () => {}, true)))) as never;
+      // The transaction shares `running` with this session, so cancel() also reaches what runs inside it.
+      return (await begin((tx) => fn(wrap(tx, display, openLockSession, async () => {}, true, running)))) as never;
     },
     openLockSession,
     async cancel() {
@@ -81,6 +102,15 @@ function wrap(sql: Sql, display: string, openLockSession: () => Promise<Db>, clo
     close,
   };
   return db;
+}
+
+/**
+ * PostgreSQL 14+: if this process dies (kill -9, OOM), the server ends our running statement within
+ * seconds and rolls it back, instead of letting it run on holding its locks after the advisory lock is gone.
+ */
+async function watchForDeadClient(sql: postgres.Sql): Promise<void> {
+  await sql.unsafe(`select set_config('client_connection_check_interval', '2s', false) where current_setting('server_version_num')::int >= 140000`)
+    .catch(() => {}); // not available on this server's platform: the orphan then ends when its statement does
 }
 
 export function connectionError(error: unknown, url: string): ConnectionFailed {
