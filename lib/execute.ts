@@ -104,6 +104,10 @@ function failure(step: PreparedStep, error: unknown, completed: StepResult[], si
       ? `These ran before it and were NOT rolled back:\n${ran.map((s, i) => `  ${i + 1}. line ${s.line}: ${s.sql.split('\n')[0]}`).join('\n')}`
       : 'Nothing ran before it.');
     lines.push('No history row was written; make the file safe to rerun (IF NOT EXISTS …) and run sqlmig again.');
+    const leftover = concurrentIndexName(step.script.statements[index]?.sql ?? '');
+    if (leftover !== null) {
+      lines.push(`A failed CREATE INDEX CONCURRENTLY can leave an INVALID index behind, which IF NOT EXISTS would then keep: run \`DROP INDEX CONCURRENTLY IF EXISTS ${leftover || '<its name>'};\` before running sqlmig again.`);
+    }
   } else if (single) {
     lines.push(`could not ${verb} ${id}; the whole batch was rolled back (--single-transaction), nothing changed.`);
   } else {
@@ -111,6 +115,12 @@ function failure(step: PreparedStep, error: unknown, completed: StepResult[], si
     lines.push(`could not ${verb} ${id}; it was rolled back.${kept.length ? ` Done before it and kept: ${kept.join(', ')}.` : ''}`);
   }
   return new MigrationFailed(lines.join('\n'), { cause });
+}
+
+/** The index a CREATE INDEX CONCURRENTLY statement builds ('' when unnamed), or null for any other statement. */
+function concurrentIndexName(sql: string): string | null {
+  const match = /^create\s+(?:unique\s+)?index\s+concurrently\s+(?:if\s+not\s+exists\s+)?((?!on\b)(?:"[^"]+"|[^\s(]+))?/i.exec(sql);
+  return match ? match[1] ?? '' : null;
 }
 
 function interrupted(signal: AbortSignal, all: readonly PreparedStep[], completed: StepResult[], running: PreparedStep | null): Interrupted {
