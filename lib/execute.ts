@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { StatementFailed, type Db } from './db/index.js';
 import { Interrupted, MigrationFailed } from './errors.js';
-import { deleteHistory, insertHistory, type HistoryTable, type NewHistoryRow } from './history.js';
+import { deleteHistory, historyDelete, historyInsert, insertHistory, type HistoryTable, type NewHistoryRow } from './history.js';
 import type { Direction } from './plan.js';
 import type { Script } from './script.js';
 import { describeSqlError } from './sqlerror.js';
@@ -67,14 +67,17 @@ async function runStep(
   options.onStep?.({ type: 'start', step });
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const body = async (session: Db) => {
-    await runScript(session, step.script);
-    if (step.direction === 'up') await insertHistory(session, options.table, { ...step.record!, durationMs: elapsed() });
-    else await deleteHistory(session, options.table, step.version);
-  };
+  const statements = step.script.statements?.map((s) => s.sql) ?? [step.script.text];
   try {
-    if (ownTransaction && step.script.transactional) await db.transaction(body);
-    else await body(db);
+    if (ownTransaction && step.script.transactional) {
+      const record = step.direction === 'up' ? historyInsert(options.table, step.record!) : historyDelete(options.table, step.version);
+      await db.runTransaction(statements, record);
+    } else {
+      // Inside --single-transaction, or a no-transaction file: statements first, the row only after all succeeded.
+      await db.runStatements(statements);
+      if (step.direction === 'up') await insertHistory(db, options.table, { ...step.record!, durationMs: elapsed() });
+      else await deleteHistory(db, options.table, step.version);
+    }
   } catch (error) {
     options.onStep?.({ type: 'failed', step, durationMs: elapsed() });
     if (options.signal?.aborted) throw interrupted(options.signal, all, completed, step);
@@ -84,11 +87,6 @@ async function runStep(
   if (step.fromStoredSql) result.fromStoredSql = true;
   options.onStep?.({ type: 'done', step, result });
   return result;
-}
-
-async function runScript(db: Db, script: Script): Promise<void> {
-  if (script.statements) await db.runStatements(script.statements.map((s) => s.sql));
-  else await db.exec(script.text);
 }
 
 function failure(step: PreparedStep, error: unknown, completed: StepResult[], single: boolean): MigrationFailed {

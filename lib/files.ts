@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checksum, normalizeText } from './checksum.js';
 import { readDirectives, type Directives } from './directives.js';
@@ -53,7 +53,7 @@ export function compareVersions(a: bigint, b: bigint): number {
 export async function discoverMigrations(dir: string): Promise<MigrationSet> {
   let entries;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') {
@@ -88,9 +88,8 @@ export async function discoverMigrations(dir: string): Promise<MigrationSet> {
       });
     }
   }
-  const migrations = await Promise.all(
-    [...ups].map(([key, up]) => readMigration(dir, key, up, downs.get(key) ?? null)),
-  );
+  // Synchronous reads: for thousands of small files they are several times faster than fs/promises.
+  const migrations = [...ups].map(([key, up]) => readMigration(dir, key, up, downs.get(key) ?? null));
   migrations.sort((a, b) => compareVersions(a.version, b.version) || a.id.localeCompare(b.id));
   for (const m of migrations) {
     for (const message of m.directives.problems) {
@@ -101,13 +100,9 @@ export async function discoverMigrations(dir: string): Promise<MigrationSet> {
   return { dir, migrations, problems };
 }
 
-async function readMigration(
-  dir: string, id: string, up: ParsedName & { file: string }, downFile: string | null,
-): Promise<MigrationFile> {
-  const [upRaw, downRaw] = await Promise.all([
-    readFile(join(dir, up.file), 'utf8'),
-    downFile ? readFile(join(dir, downFile), 'utf8') : null,
-  ]);
+function readMigration(dir: string, id: string, up: ParsedName & { file: string }, downFile: string | null): MigrationFile {
+  const upRaw = readFileSync(join(dir, up.file), 'utf8');
+  const downRaw = downFile ? readFileSync(join(dir, downFile), 'utf8') : null;
   const upSql = normalizeText(upRaw);
   const downSql = downRaw === null ? null : normalizeText(downRaw);
   const directives = readDirectives(upSql, up.file);

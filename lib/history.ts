@@ -1,5 +1,5 @@
 /** The history table: one row per applied migration (SPEC §3). */
-import type { Db } from './db/index.js';
+import type { Db, ParameterizedQuery } from './db/index.js';
 
 export interface HistoryTable { schema: string; table: string }
 
@@ -21,6 +21,7 @@ export interface NewHistoryRow {
   checksum: string;
   upSql: string;
   downSql: string | null;
+  /** Measured by the client; ignored when the server measures it (see historyInsert). */
   durationMs: number;
   transactional: boolean;
   stamped?: boolean;
@@ -84,16 +85,31 @@ export async function readAppliedText(db: Db, t: HistoryTable, version: bigint):
   return { upSql: row?.up_sql ?? '', downSql: row?.down_sql ?? null };
 }
 
+/**
+ * The insert for one applied migration. Without `durationMs` the server measures the time since the
+ * transaction began, so the row can travel in the same pipeline as the migration itself.
+ */
+export function historyInsert(t: HistoryTable, row: NewHistoryRow, durationMs?: number): ParameterizedQuery {
+  const duration = durationMs === undefined ? `(extract(epoch from clock_timestamp() - now()) * 1000)::int` : `${Math.round(durationMs)}`;
+  return {
+    sql: `insert into ${qualifiedName(t)} (version, name, checksum, up_sql, down_sql, duration_ms, transactional, stamped)
+          values ($1::bigint, $2, $3, $4, $5, ${duration}, $6, $7)`,
+    params: [row.version.toString(), row.name, row.checksum, row.upSql, row.downSql, row.transactional, row.stamped ?? false],
+  };
+}
+
+export function historyDelete(t: HistoryTable, version: bigint): ParameterizedQuery {
+  return { sql: `delete from ${qualifiedName(t)} where version = $1::bigint`, params: [version.toString()] };
+}
+
 export async function insertHistory(db: Db, t: HistoryTable, row: NewHistoryRow): Promise<void> {
-  await db.query(
-    `insert into ${qualifiedName(t)} (version, name, checksum, up_sql, down_sql, duration_ms, transactional, stamped)
-     values ($1::bigint, $2, $3, $4, $5, $6, $7, $8)`,
-    [row.version.toString(), row.name, row.checksum, row.upSql, row.downSql, row.durationMs, row.transactional, row.stamped ?? false],
-  );
+  const { sql, params } = historyInsert(t, row, row.durationMs);
+  await db.query(sql, params);
 }
 
 export async function deleteHistory(db: Db, t: HistoryTable, version: bigint): Promise<void> {
-  await db.query(`delete from ${qualifiedName(t)} where version = $1::bigint`, [version.toString()]);
+  const { sql, params } = historyDelete(t, version);
+  await db.query(sql, params);
 }
 
 export async function updateHistoryText(

@@ -21,8 +21,10 @@ export interface Statement {
   offset: number;
   line: number;
   column: number;
-  /** The parse tree node ({ CreateStmt: … }), for later inspection (extensions, lint). */
-  node: Record<string, unknown>;
+  /** The statement's node type, e.g. "CreateStmt", "IndexStmt". */
+  kind: string;
+  /** CREATE EXTENSION: the extension's name (PGlite must load it first). */
+  extension?: string;
 }
 
 export interface ParsedScript {
@@ -44,6 +46,7 @@ export function locate(text: string, offset: number): { line: number; column: nu
 
 /** Refuse psql meta-commands (`\i`, `\set`, …): they are not SQL and the server would choke mid-file. */
 export function checkMetaCommands(lib: LibPgQuery, text: string, file: string): void {
+  if (!text.includes('\\')) return; // no backslash, no meta-command: skip the scan (it costs as much as a parse)
   const bytes = Buffer.from(text, 'utf8');
   for (const token of lib.scanSync(text).tokens) {
     if (token.text !== '\\') continue;
@@ -73,17 +76,16 @@ export function splitStatements(lib: LibPgQuery, text: string): ParsedScript {
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
     const offset = bytes.subarray(0, start).toString('utf8').length;
     const sql = bytes.subarray(start, end).toString('utf8');
-    return { sql, offset, ...locate(text, offset), node: (raw.stmt ?? {}) as Record<string, unknown> };
+    // Keep only what later steps need: whole parse trees of thousands of files would cost memory for nothing.
+    const node = (raw.stmt ?? {}) as Record<string, { extname?: string }>;
+    const kind = Object.keys(node)[0] ?? 'Unknown';
+    const extension = node['CreateExtensionStmt']?.extname;
+    return { sql, offset, ...locate(text, offset), kind, ...(extension ? { extension } : {}) };
   });
   return { statements, syntaxError: null };
 }
 
 /** Names of extensions that a script's `CREATE EXTENSION` statements install. */
 export function createdExtensions(statements: Statement[]): string[] {
-  const names: string[] = [];
-  for (const { node } of statements) {
-    const create = node['CreateExtensionStmt'] as { extname?: string } | undefined;
-    if (create?.extname) names.push(create.extname);
-  }
-  return names;
+  return statements.flatMap((s) => (s.extension ? [s.extension] : []));
 }

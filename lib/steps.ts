@@ -7,14 +7,14 @@ import type { PreparedStep } from './execute.js';
 import { readAppliedText } from './history.js';
 import { label, type Step } from './plan.js';
 import { prepareScript, scriptExtensions } from './script.js';
+import { checkMetaCommands, loadParser } from './sql.js';
 
 export async function prepareUp(ctx: Context, steps: readonly Step[]): Promise<PreparedStep[]> {
   return Promise.all(steps.map(async ({ status }) => {
     const file = status.file!;
     if (file.downFile && file.downSql !== null) {
       // A meta-command in the down file would only surface on the day it is needed: refuse it now.
-      await prepareScript({ path: displayPath(ctx, file.downFile), text: file.downSql, noTransaction: file.directives.downNoTransaction })
-        .catch((error: unknown) => { if (error instanceof Refused && /meta-command/.test(error.message)) throw error; });
+      checkMetaCommands(await loadParser(), file.downSql, displayPath(ctx, file.downFile));
     }
     const script = await prepareScript({ path: displayPath(ctx, file.upFile), text: file.upSql, noTransaction: file.directives.noTransaction });
     return {

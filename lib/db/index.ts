@@ -14,6 +14,12 @@ export interface Db {
    */
   runStatements(statements: readonly string[]): Promise<void>;
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /**
+   * BEGIN, the statements, then `record`, COMMIT: one migration and its history row, all or nothing.
+   * A server adapter sends it as one pipeline (one round trip). A failing statement is thrown as
+   * StatementFailed with its index (`statements.length` when `record` failed).
+   */
+  runTransaction(statements: readonly string[], record: ParameterizedQuery): Promise<void>;
   /** A second session for holding a lock while this one works (the same session on PGlite). */
   openLockSession(): Promise<Db>;
   /** Ask the server to cancel whatever this Db is running now. */
@@ -22,6 +28,8 @@ export interface Db {
   /** Embedded only: make contrib extensions available before a migration's CREATE EXTENSION runs. */
   ensureExtensions?(names: string[]): Promise<void>;
 }
+
+export interface ParameterizedQuery { sql: string; params: unknown[] }
 
 export class StatementFailed extends Error {
   readonly index: number;

@@ -128,6 +128,16 @@ function wrap(current: () => PGlite | Transaction, display: string, close: () =>
         }
       }
     },
+    async runTransaction(statements, record) {
+      await db.transaction(async (tx) => {
+        await tx.runStatements(statements);
+        try {
+          await tx.query(record.sql, record.params);
+        } catch (error) {
+          throw new StatementFailed(statements.length, error);
+        }
+      });
+    },
     async transaction(fn) {
       const pg = current();
       if (!('transaction' in pg)) throw new Error('nested transactions are not supported');

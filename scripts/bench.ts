@@ -1,0 +1,124 @@
+/**
+ * `npm run bench`: speed figures as ratios measured in one run on this machine, never asserted in tests.
+ * Baselines: `node -e 0` (bare Node start) and `psql` running the same files, one transaction each, in one session.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { findPgBin, startTestServer } from '../test/support/server.js';
+
+const bin = fileURLToPath(new URL('../bin/sqlmig', import.meta.url));
+const rssHook = fileURLToPath(new URL('./rss-hook.mjs', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'sqlmig-bench-'));
+const runs = Number(process.env['BENCH_RUNS'] ?? 7);
+const rows: [string, string, string][] = [];
+
+function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { ms: number; stderr: string } {
+  const started = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const ms = Number(process.hrtime.bigint() - started) / 1e6;
+  if (r.status !== 0 && r.status !== 7) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return { ms, stderr: r.stderr };
+}
+
+function median(cmd: string, args: string[], n = runs, env: NodeJS.ProcessEnv = {}): number {
+  const times = Array.from({ length: n }, () => timeOnce(cmd, args, env).ms).sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+const sqlmig = (...args: string[]) => [bin, ...args];
+const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+function row(what: string, value: string, comparison: string) {
+  rows.push([what, value, comparison]);
+  process.stderr.write(`  ${what}: ${value} (${comparison})\n`);
+}
+
+function writeSmallMigrations(dir: string, count: number): void {
+  mkdirSync(dir, { recursive: true });
+  for (let i = 1; i <= count; i++) {
+    const v = String(i).padStart(5, '0');
+    const values = Array.from({ length: 10 }, (_, k) => `(${k + 1}, 'row ${k + 1}')`).join(', ');
+    writeFileSync(join(dir, `${v}_t${i}.up.sql`), `create table t${i} (id int primary key, label text);\ncreate index t${i}_label_idx on t${i} (label);\ninsert into t${i} values ${values};\n`);
+    writeFileSync(join(dir, `${v}_t${i}.down.sql`), `drop table t${i};\n`);
+  }
+}
+
+function writeTrivialMigrations(dir: string, count: number): void {
+  mkdirSync(dir, { recursive: true });
+  for (let i = 1; i <= count; i++) writeFileSync(join(dir, `${String(i).padStart(5, '0')}_m${i}.up.sql`), `select ${i};\n`);
+}
+
+const server = await startTestServer();
+const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
+const dbUrl = async (name: string) => {
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(server.adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+};
+
+try {
+  process.stderr.write(`benchmark: ${runs} runs per median, server ${server.how}\n`);
+  const nodeStart = median(process.execPath, ['-e', '0']);
+  row('node -e 0', fmt(nodeStart), 'baseline');
+  const version = median(process.execPath, sqlmig('--version'));
+  row('sqlmig --version', fmt(version), `node start + ${fmt(version - nodeStart)}`);
+  const help = median(process.execPath, sqlmig('--help'));
+  row('sqlmig --help (yargs loaded)', fmt(help), `node start + ${fmt(help - nodeStart)}`);
+
+  // 1,000 small migrations: sqlmig against psql on the same files, one transaction each, one session.
+  const thousand = join(work, 'thousand');
+  writeSmallMigrations(thousand, 1000);
+  const psqlUrl = await dbUrl('bench_psql');
+  const script = join(work, 'psql-all.sql');
+  const files = Array.from({ length: 1000 }, (_, i) => join(thousand, `${String(i + 1).padStart(5, '0')}_t${i + 1}.up.sql`));
+  writeFileSync(script, files.map((f) => `begin;\n\\i ${f}\ncommit;\n`).join(''));
+  const psql = findPgBin('psql');
+  const psqlMs = timeOnce(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', script, psqlUrl]).ms;
+  row('psql: 1,000 migrations, 1 tx each', fmt(psqlMs), 'baseline');
+  const upUrl = await dbUrl('bench_up');
+  const up = timeOnce(process.execPath, ['--import', rssHook, ...sqlmig('up', '--quiet', '--dir', thousand, '--url', upUrl)]);
+  const upRss = Number(/sqlmig-bench-maxrss-kb (\d+)/.exec(up.stderr)?.[1] ?? 0) / 1024;
+  row('sqlmig up: 1,000 migrations', fmt(up.ms), `${(up.ms / psqlMs).toFixed(2)}x psql`);
+  row('sqlmig up: peak RSS (server URL)', `${upRss.toFixed(0)} MB`, 'target < 100 MB');
+  const noop = median(process.execPath, sqlmig('up', '--quiet', '--dir', thousand, '--url', upUrl));
+  row('sqlmig up: no-op, 1,000 applied', fmt(noop), `node start + ${fmt(noop - nodeStart)}`);
+
+  // status and validate: 1,000 vs 10,000 files and rows.
+  for (const count of [1000, 10000]) {
+    const dir = join(work, `trivial-${count}`);
+    writeTrivialMigrations(dir, count);
+    const url = await dbUrl(`bench_status_${count}`);
+    execFileSync(process.execPath, sqlmig('stamp', String(count), '--quiet', '--dir', dir, '--url', url));
+    const status = median(process.execPath, sqlmig('status', '--json', '--dir', dir, '--url', url), 5);
+    row(`sqlmig status: ${count.toLocaleString('en')} applied`, fmt(status), `node start + ${fmt(status - nodeStart)}`);
+    const validate = median(process.execPath, sqlmig('validate', '--json', '--dir', dir, '--url', url), 5);
+    row(`sqlmig validate: ${count.toLocaleString('en')} applied`, fmt(validate), `node start + ${fmt(validate - nodeStart)}`);
+  }
+
+  // verify on embedded PGlite: the 10-migration example, and 100 migrations.
+  const hasVerify = spawnSync(process.execPath, sqlmig('verify', '--help')).status === 0;
+  if (hasVerify) {
+    const fitbud = fileURLToPath(new URL('../sql', import.meta.url));
+    const ten = timeOnce(process.execPath, sqlmig('verify', '--quiet', '--dir', fitbud, '--url', 'pglite:memory')).ms;
+    row('sqlmig verify: fitbud, 10 migrations, PGlite', fmt(ten), 'target < 5 s');
+    const hundredDir = join(work, 'hundred');
+    writeSmallMigrations(hundredDir, 100);
+    const hundred = timeOnce(process.execPath, sqlmig('verify', '--quiet', '--dir', hundredDir, '--url', 'pglite:memory')).ms;
+    row('sqlmig verify: 100 migrations, PGlite', fmt(hundred), `${(hundred / ten).toFixed(1)}x the 10-migration run`);
+  }
+} finally {
+  await admin.end({ timeout: 1 });
+  await server.stop();
+  rmSync(work, { recursive: true, force: true });
+}
+
+const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['what', 'measured', 'compared'][i]!.length));
+const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+console.log(line(['what', 'measured', 'compared']));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
+for (const r of rows) console.log(line(r));
