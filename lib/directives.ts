@@ -10,6 +10,7 @@ const DIRECTIVE = /^\s*--\s*sqlmig:(\S*)(.*)$/;
 
 export function readDirectives(text: string, file: string): Directives {
   const result: Directives = { noTransaction: false, downNoTransaction: false, lintIgnores: [], problems: [] };
+  if (!text.includes('sqlmig:')) return result; // most files have none: skip the line scan
   const lines = text.split('\n');
   let inLeadingBlock = true;
   lines.forEach((line, index) => {

@@ -90,7 +90,7 @@ export async function discoverMigrations(dir: string): Promise<MigrationSet> {
   }
   // Synchronous reads: for thousands of small files they are several times faster than fs/promises.
   const migrations = [...ups].map(([key, up]) => readMigration(dir, key, up, downs.get(key) ?? null));
-  migrations.sort((a, b) => compareVersions(a.version, b.version) || a.id.localeCompare(b.id));
+  migrations.sort((a, b) => compareVersions(a.version, b.version) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const m of migrations) {
     for (const message of m.directives.problems) {
       problems.push({ kind: 'directive', files: [m.upFile], message });

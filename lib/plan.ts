@@ -54,7 +54,7 @@ export function reconcile(files: readonly MigrationFile[], applied: readonly App
     if (matched.has(row.version)) continue;
     result.push({ version: row.version, versionText: row.version.toString().padStart(width, '0'), name: row.name, file: null, applied: row, state: 'missing' });
   }
-  return result.sort((a, b) => compareVersions(a.version, b.version) || (a.applied ? -1 : b.applied ? 1 : a.name.localeCompare(b.name)));
+  return result.sort((a, b) => compareVersions(a.version, b.version) || (a.applied ? -1 : b.applied ? 1 : a.name < b.name ? -1 : 1));
 }
 
 export const isApplied = (s: MigrationStatus) => s.applied !== null;
