@@ -17,6 +17,8 @@ export interface MigratorOptions {
   schema?: string;
   table?: string;
   backupDir?: string;
+  /** verify: an empty database to run migrations on instead of a temporary or embedded one. */
+  scratchUrl?: string;
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   ddlLockTimeoutMs?: number;

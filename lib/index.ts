@@ -4,6 +4,7 @@ import { parseTarget } from './config.js';
 import { create } from './commands/create.js';
 import { current, history, status } from './commands/inspect.js';
 import { down, redo, up, type DownOptions, type UpOptions } from './commands/migrate.js';
+import { dumpSchema, verify, type DumpSchemaOptions, type VerifyOptions } from './commands/verify.js';
 import { forget, renumber, repair, stamp, validate } from './commands/integrity.js';
 import { resolve } from 'node:path';
 
@@ -11,6 +12,10 @@ export type { MigratorOptions } from './context.js';
 export type { UpOptions, DownOptions, MigrateResult, PlannedSql } from './commands/migrate.js';
 export type { StatusResult, StatusEntry, CurrentResult, HistoryEntry } from './commands/inspect.js';
 export type { CreateResult } from './commands/create.js';
+export type { VerifyOptions, VerifyResult, VerifyFinding, VerifyStatus, VerifyEvent, DumpSchemaOptions, DumpSchemaResult } from './commands/verify.js';
+export type { ScratchInfo } from './scratch.js';
+export type { SchemaDifference, DifferenceKind } from './schemadiff.js';
+export type { SchemaSnapshot } from './snapshot.js';
 export type { ValidateResult, ValidationProblem, RepairResult, StampResult, ForgetResult, RenumberResult } from './commands/integrity.js';
 export type { StepEvent, StepResult } from './execute.js';
 export * from './errors.js';
@@ -31,6 +36,8 @@ export function createMigrator(options: MigratorOptions) {
     current: () => current(ctx),
     history: () => history(ctx),
     create: (description: string) => create(ctx, description),
+    verify: (o?: VerifyOptions) => verify(ctx, o),
+    dumpSchema: (o?: DumpSchemaOptions) => dumpSchema(ctx, o),
     validate: () => validate(ctx),
     repair: (version?: string) => repair(ctx, version),
     stamp: (version: string) => stamp(ctx, version),

@@ -1,4 +1,22 @@
 /** verify, dump-schema. */
+import type { Argv } from 'yargs';
+import { formatVerify, formatVerifyEvent } from '../report-verify.js';
 import type { Register } from './command.js';
 
-export const registerVerify: Register = (cli) => cli;
+export const registerVerify: Register = (cli, run) => cli
+  .command('verify', 'on a scratch database, apply, revert and re-apply each migration; report every down that does not restore the schema (exit 3)', (y: Argv) => y
+    .option('scratch-url', { type: 'string', describe: 'an empty database to verify on (else a temporary database on the --url server, else an embedded PGlite)' }),
+  run(async (a, m, out) => {
+    const r = await m.verify({ scratchUrl: a['scratchUrl'] as string | undefined, onProgress: (event) => out.progress(formatVerifyEvent(event)) });
+    const text = formatVerify(r);
+    out.result(text, r);
+    if (!r.ok && out.quiet && !out.json) out.error(3, text);
+    return r.ok ? 0 : 3;
+  }))
+  .command('dump-schema', 'the schema of the database as plain, stable SQL (for code review); reads it, changes nothing', (y: Argv) => y
+    .option('out', { type: 'string', describe: 'write to this file instead of stdout' }),
+  run(async (a, m, out) => {
+    const r = await m.dumpSchema({ out: a['out'] as string | undefined });
+    if (r.out) out.result(`wrote the schema (migrations up to ${r.version ?? '(none)'}) to ${r.out}`, r);
+    else out.result(r.sql.replace(/\n$/, ''), r);
+  }));
