@@ -1,3 +1,5 @@
+import type { PGlite } from '@electric-sql/pglite';
+
 /** The one interface sqlmig needs from a database; PGlite is real PostgreSQL, so nothing above asks which one it has. */
 export type Row = Record<string, unknown>;
 
@@ -27,6 +29,8 @@ export interface Db {
   close(): Promise<void>;
   /** Embedded only: make contrib extensions available before a migration's CREATE EXTENSION runs. */
   ensureExtensions?(names: string[]): Promise<void>;
+  /** Embedded only: the PGlite instance itself, for pgDump (backups). */
+  pglite?(): PGlite;
 }
 
 export interface ParameterizedQuery { sql: string; params: unknown[] }

@@ -31,6 +31,7 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
       await engine.pg.close();
       await lock?.release();
     });
+    session.pglite = () => engine.pg;
     session.ensureExtensions = async (names) => {
       const missing = names.filter((n) => !engine.loaded.has(n) && !BUILT_IN.has(n));
       if (missing.length === 0) return;
