@@ -4,6 +4,7 @@ import { parseTarget } from './config.js';
 import { create } from './commands/create.js';
 import { current, history, status } from './commands/inspect.js';
 import { down, redo, up, type DownOptions, type UpOptions } from './commands/migrate.js';
+import { backup, restore, type BackupOptions, type RestoreOptions } from './commands/backup.js';
 import { dumpSchema, verify, type DumpSchemaOptions, type VerifyOptions } from './commands/verify.js';
 import { forget, renumber, repair, stamp, validate } from './commands/integrity.js';
 import { resolve } from 'node:path';
@@ -12,6 +13,7 @@ export type { MigratorOptions } from './context.js';
 export type { UpOptions, DownOptions, MigrateResult, PlannedSql } from './commands/migrate.js';
 export type { StatusResult, StatusEntry, CurrentResult, HistoryEntry } from './commands/inspect.js';
 export type { CreateResult } from './commands/create.js';
+export type { BackupOptions, BackupResult, RestoreOptions, RestoreResult } from './commands/backup.js';
 export type { VerifyOptions, VerifyResult, VerifyFinding, VerifyStatus, VerifyEvent, DumpSchemaOptions, DumpSchemaResult } from './commands/verify.js';
 export type { ScratchInfo } from './scratch.js';
 export type { SchemaDifference, DifferenceKind } from './schemadiff.js';
@@ -36,6 +38,8 @@ export function createMigrator(options: MigratorOptions) {
     current: () => current(ctx),
     history: () => history(ctx),
     create: (description: string) => create(ctx, description),
+    backup: (o?: BackupOptions) => backup(ctx, o),
+    restore: (file: string, o?: RestoreOptions) => restore(ctx, file, o),
     verify: (o?: VerifyOptions) => verify(ctx, o),
     dumpSchema: (o?: DumpSchemaOptions) => dumpSchema(ctx, o),
     validate: () => validate(ctx),

@@ -2,6 +2,7 @@
 import type { Argv } from 'yargs';
 import { formatCreate, formatCurrent, formatHistory, formatMigrate, formatStatus } from '../report.js';
 import type { Register } from './command.js';
+import { withBackupLine } from './safety.js';
 
 export const registerCore: Register = (cli, run) => cli
   .command('up', 'apply pending migrations in order', (y: Argv) => y
@@ -9,19 +10,21 @@ export const registerCore: Register = (cli, run) => cli
     .option('step', { type: 'number', describe: 'apply at most N migrations' })
     .option('dry-run', { type: 'boolean', describe: 'print the SQL that would run; change nothing' })
     .option('single-transaction', { type: 'boolean', describe: 'run the whole batch in one transaction' })
-    .option('allow-out-of-order', { type: 'boolean', describe: 'apply a pending version lower than the newest applied one' }),
+    .option('allow-out-of-order', { type: 'boolean', describe: 'apply a pending version lower than the newest applied one' })
+    .option('backup', { type: 'boolean', describe: 'pg_dump into --backup-dir first; if it fails, nothing is applied (exit 6)' }),
   run(async (a, m, out) => {
-    const r = await m.up({ to: a['to'] as string | undefined, step: a['step'] as number | undefined, dryRun: a['dryRun'] as boolean, singleTransaction: a['singleTransaction'] as boolean, allowOutOfOrder: a['allowOutOfOrder'] as boolean });
-    out.result(formatMigrate(r), r);
+    const r = await m.up({ to: a['to'] as string | undefined, step: a['step'] as number | undefined, dryRun: a['dryRun'] as boolean, singleTransaction: a['singleTransaction'] as boolean, allowOutOfOrder: a['allowOutOfOrder'] as boolean, backup: a['backup'] as boolean });
+    out.result(withBackupLine(r, formatMigrate(r)), r);
   }))
   .command('down [n]', 'revert the last N applied migrations (default 1)', (y: Argv) => y
     .positional('n', { type: 'number', describe: 'how many to revert' })
     .option('to', { type: 'string', describe: 'revert everything above this version' })
     .option('all', { type: 'boolean', describe: 'revert every applied migration' })
-    .option('dry-run', { type: 'boolean', describe: 'print the SQL that would run; change nothing' }),
+    .option('dry-run', { type: 'boolean', describe: 'print the SQL that would run; change nothing' })
+    .option('backup', { type: 'boolean', describe: 'pg_dump into --backup-dir first; if it fails, nothing is reverted (exit 6)' }),
   run(async (a, m, out) => {
-    const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean });
-    out.result(formatMigrate(r), r);
+    const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean, backup: a['backup'] as boolean });
+    out.result(withBackupLine(r, formatMigrate(r)), r);
   }))
   .command('redo', 'revert the newest applied migration and apply it again', {}, run(async (_a, m, out) => {
     const r = await m.redo();

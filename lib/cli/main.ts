@@ -60,7 +60,8 @@ export async function main(argv: string[]): Promise<number> {
     .option('verbose', { alias: 'v', type: 'boolean', describe: 'say more about what is happening (on stderr)' })
     .option('lock-timeout', { type: 'string', describe: 'wait this long for another runner (default 60s)' })
     .option('statement-timeout', { type: 'string', describe: 'PostgreSQL statement_timeout for the session' })
-    .option('ddl-lock-timeout', { type: 'string', describe: 'PostgreSQL lock_timeout for the session: fail instead of queueing behind long queries' });
+    .option('ddl-lock-timeout', { type: 'string', describe: 'PostgreSQL lock_timeout for the session: fail instead of queueing behind long queries' })
+    .option('backup-dir', { type: 'string', describe: 'folder for backups (backup, up/down --backup; else package.json "sqlmig".backupDir, ./backups)' });
   for (const register of [registerCore, registerIntegrity, registerSafety, registerVerify]) cli = register(cli, run);
   cli = cli
     .demandCommand(1, 'name a command: up, down, redo, status, current, history, create (see --help)')

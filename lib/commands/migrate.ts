@@ -8,6 +8,7 @@ import { ensureHistory } from '../history.js';
 import { withLock } from '../lock.js';
 import { findVersion, label, nearestVersions, planDown, planUp, upRefusals, type DownRequest, type MigrationStatus } from '../plan.js';
 import { loadNeededExtensions, prepareDown, prepareUp, refuseNoTransactionInBatch } from '../steps.js';
+import { takeBackup, type BackupResult } from './backup.js';
 
 export interface UpOptions {
   /** Apply pending migrations up to and including this version. */
@@ -16,6 +17,8 @@ export interface UpOptions {
   dryRun?: boolean;
   singleTransaction?: boolean;
   allowOutOfOrder?: boolean;
+  /** Take a backup (into the backup folder) before applying anything; none when nothing is pending or on --dry-run. */
+  backup?: boolean;
 }
 
 export interface DownOptions {
@@ -25,6 +28,8 @@ export interface DownOptions {
   to?: string;
   all?: boolean;
   dryRun?: boolean;
+  /** Take a backup before reverting anything; none when nothing is to be reverted or on --dry-run. */
+  backup?: boolean;
 }
 
 export interface PlannedSql { direction: 'up' | 'down'; version: string; name: string; path: string; sql: string }
@@ -34,6 +39,8 @@ export interface MigrateResult {
   reverted: StepResult[];
   /** --dry-run: what would run, in order. Nothing was changed. */
   dryRun?: PlannedSql[];
+  /** --backup: the backup taken before anything changed. */
+  backup?: BackupResult;
 }
 
 export async function up(ctx: Context, options: UpOptions = {}): Promise<MigrateResult> {
@@ -48,10 +55,11 @@ export async function up(ctx: Context, options: UpOptions = {}): Promise<Migrate
     const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
     if (options.singleTransaction) refuseNoTransactionInBatch(steps);
     if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
+    const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
     await loadNeededExtensions(db, steps);
     await ensureHistory(db, ctx.table);
     const applied = await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep });
-    return { applied, reverted: [] };
+    return { applied, reverted: [], ...backup };
   }));
 }
 
@@ -63,8 +71,9 @@ export async function down(ctx: Context, options: DownOptions = {}): Promise<Mig
     if ('to' in request && request.to !== 0n) requireKnownVersion(snap.statuses, request.to, '--to');
     const steps = await prepareDown(ctx, db, planDown(snap.statuses, request));
     if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
+    const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
     const reverted = await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
-    return { applied: [], reverted };
+    return { applied: [], reverted, ...backup };
   }));
 }
 
@@ -99,6 +108,13 @@ async function refuseUnsafeUp(ctx: Context, db: Db, snap: Snapshot, allowOutOfOr
     }
   }
   throw new Refused(`refusing to migrate, nothing was applied:\n${parts.join('\n')}`);
+}
+
+/** --backup: a dump before the first change, only when there is something to change. A failed backup throws (exit 6). */
+async function backupIfAsked(ctx: Context, db: Db, snap: Snapshot, steps: readonly PreparedStep[], asked = false): Promise<{ backup?: BackupResult }> {
+  if (!asked || steps.length === 0) return {};
+  const newest = snap.statuses.filter((s) => s.applied).at(-1);
+  return { backup: await takeBackup(ctx, db, newest ? { versionText: newest.versionText, name: newest.name } : null) };
 }
 
 function refuseBadFiles(snap: Snapshot): void {
