@@ -1,0 +1,166 @@
+/**
+ * The catalog queries behind a schema snapshot. They run with an empty search_path (as pg_dump does),
+ * so every name outside pg_catalog comes back schema-qualified, and they use only catalog columns
+ * that PostgreSQL 12+ and PGlite (PostgreSQL 18) share. Keys are built with quote_ident, so they are
+ * valid SQL names and stable identities at once. Every query excludes system schemas, objects that
+ * belong to an extension, and the history table (parameter $1: its oid, or 0).
+ */
+
+const qname = (ns: string, name: string) => `quote_ident(${ns}.nspname) || '.' || quote_ident(${name})`;
+
+/** A user schema: not pg_catalog, pg_toast, pg_temp_N, information_schema. */
+const userSchema = (ns: string) => `(${ns}.nspname !~ '^pg_' and ${ns}.nspname <> 'information_schema')`;
+
+/** Not created by CREATE EXTENSION. */
+const notFromExtension = (catalog: string, oid: string) =>
+  `not exists (select 1 from pg_depend e where e.classid = '${catalog}'::regclass and e.objid = ${oid} and e.deptype = 'e')`;
+
+/** A relation that is not the history table and not part of an extension. */
+const ownRelation = (c: string, ns: string) => `${userSchema(ns)} and ${c}.oid <> $1::oid and ${notFromExtension('pg_class', `${c}.oid`)}`;
+
+const collationName = (co: string, cn: string) =>
+  `case when ${cn}.nspname = 'pg_catalog' then quote_ident(${co}.collname) else quote_ident(${cn}.nspname) || '.' || quote_ident(${co}.collname) end`;
+
+export const SCHEMAS = `
+select n.nspname::text as name, quote_ident(n.nspname) as key, obj_description(n.oid, 'pg_namespace') as comment
+  from pg_namespace n
+ where ${userSchema('n')} and ${notFromExtension('pg_namespace', 'n.oid')}`;
+
+export const EXTENSIONS = `
+select e.extname::text as name, quote_ident(e.extname) as key, n.nspname::text as schema, e.extversion as version
+  from pg_extension e join pg_namespace n on n.oid = e.extnamespace
+ where e.extname <> 'plpgsql'`;
+
+export const TABLES = `
+select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::text as name,
+       c.relkind::text as relkind, c.relpersistence = 'u' as unlogged,
+       c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security,
+       case when c.relkind = 'p' then pg_get_partkeydef(c.oid) end as partition_key,
+       case when c.relispartition then pg_get_expr(c.relpartbound, c.oid) end as partition_bound,
+       array(select ${qname('pn', 'p.relname')} from pg_inherits i join pg_class p on p.oid = i.inhparent
+               join pg_namespace pn on pn.oid = p.relnamespace where i.inhrelid = c.oid order by i.inhseqno) as parents,
+       coalesce(c.reloptions, '{}')::text[] as options,
+       obj_description(c.oid, 'pg_class') as comment
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+ where c.relkind in ('r', 'p') and ${ownRelation('c', 'n')}`;
+
+export const COLUMNS = `
+select ${qname('n', 'c.relname')} as table_key, a.attname::text as name, a.attnum::int as num,
+       format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null, a.attislocal as local,
+       case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end as "default",
+       nullif(a.attidentity::text, '') as identity,
+       nullif(a.attgenerated::text, '') as generated,
+       case when a.attgenerated <> '' then pg_get_expr(d.adbin, d.adrelid) end as generation,
+       case when a.attcollation <> t.typcollation then ${collationName('co', 'cn')} end as collation,
+       col_description(c.oid, a.attnum) as comment
+  from pg_attribute a
+  join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+  join pg_type t on t.oid = a.atttypid
+  left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
+  left join pg_collation co on co.oid = a.attcollation left join pg_namespace cn on cn.oid = co.collnamespace
+ where a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p') and ${ownRelation('c', 'n')}
+ order by a.attrelid, a.attnum`;
+
+export const CONSTRAINTS = `
+select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(co.conname) as key, co.conname::text as name, co.contype::text as type,
+       pg_get_constraintdef(co.oid) as definition, obj_description(co.oid, 'pg_constraint') as comment
+  from pg_constraint co join pg_class c on c.oid = co.conrelid join pg_namespace n on n.oid = c.relnamespace
+ where co.contype in ('p', 'u', 'f', 'c', 'x') and co.conislocal and co.conparentid = 0 and ${ownRelation('c', 'n')}`;
+
+export const INDEXES = `
+select ${qname('n', 'ic.relname')} as key, n.nspname::text as schema, ic.relname::text as name,
+       ${qname('tn', 'tc.relname')} as table_key, pg_get_indexdef(i.indexrelid) as definition,
+       i.indisvalid as valid, obj_description(ic.oid, 'pg_class') as comment
+  from pg_index i
+  join pg_class ic on ic.oid = i.indexrelid join pg_namespace n on n.oid = ic.relnamespace
+  join pg_class tc on tc.oid = i.indrelid join pg_namespace tn on tn.oid = tc.relnamespace
+ where tc.relkind in ('r', 'p', 'm') and not ic.relispartition and ${ownRelation('tc', 'tn')}
+   and ${notFromExtension('pg_class', 'ic.oid')}
+   and not exists (select 1 from pg_constraint co where co.conindid = i.indexrelid and co.conrelid = i.indrelid and co.contype in ('p', 'u', 'x'))`;
+
+export const SEQUENCES = `
+select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::text as name,
+       format_type(s.seqtypid, null) as type, s.seqstart::text as start, s.seqincrement::text as increment,
+       s.seqmin::text as min, s.seqmax::text as max, s.seqcache::text as cache, s.seqcycle as cycle,
+       (select ${qname('tn', 'tc.relname')} || '.' || quote_ident(a.attname)
+          from pg_depend d join pg_class tc on tc.oid = d.refobjid join pg_namespace tn on tn.oid = tc.relnamespace
+          join pg_attribute a on a.attrelid = d.refobjid and a.attnum = d.refobjsubid
+         where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.refclassid = 'pg_class'::regclass and d.deptype = 'a'
+         limit 1) as owned_by,
+       obj_description(c.oid, 'pg_class') as comment
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_sequence s on s.seqrelid = c.oid
+ where c.relkind = 'S' and ${ownRelation('c', 'n')}
+   and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'i')`;
+
+export const VIEWS = `
+select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::text as name,
+       c.relkind = 'm' as materialized, pg_get_viewdef(c.oid) as definition,
+       coalesce(c.reloptions, '{}')::text[] as options,
+       array(select distinct ${qname('rn', 'rc.relname')}
+               from pg_rewrite r join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
+               join pg_class rc on rc.oid = d.refobjid and d.refclassid = 'pg_class'::regclass
+               join pg_namespace rn on rn.oid = rc.relnamespace
+              where r.ev_class = c.oid and rc.oid <> c.oid and rc.relkind in ('v', 'm')) as depends_on,
+       obj_description(c.oid, 'pg_class') as comment
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+ where c.relkind in ('v', 'm') and ${ownRelation('c', 'n')}`;
+
+export const FUNCTIONS = `
+select p.oid::regprocedure::text as key,
+       n.nspname::text as schema, p.proname::text as name, pg_get_function_identity_arguments(p.oid) as arguments,
+       p.prokind::text as kind,
+       case when p.prokind = 'a' then (
+         select format('CREATE AGGREGATE %s(%s) (SFUNC = %s, STYPE = %s%s%s%s)',
+                  ${qname('n', 'p.proname')}, pg_get_function_identity_arguments(p.oid), a.aggtransfn::regproc,
+                  format_type(a.aggtranstype, null),
+                  case when a.aggfinalfn::oid <> 0 then ', FINALFUNC = ' || a.aggfinalfn::regproc::text end,
+                  case when a.aggcombinefn::oid <> 0 then ', COMBINEFUNC = ' || a.aggcombinefn::regproc::text end,
+                  case when a.agginitval is not null then ', INITCOND = ' || quote_literal(a.agginitval) end)
+           from pg_aggregate a where a.aggfnoid = p.oid)
+       else pg_get_functiondef(p.oid) end as definition,
+       obj_description(p.oid, 'pg_proc') as comment
+  from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+ where ${userSchema('n')} and ${notFromExtension('pg_proc', 'p.oid')}
+   and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'i')`;
+
+export const TRIGGERS = `
+select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(t.tgname) as key, t.tgname::text as name, pg_get_triggerdef(t.oid) as definition,
+       t.tgenabled::text as enabled, obj_description(t.oid, 'pg_trigger') as comment
+  from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+ where not t.tgisinternal and coalesce((to_jsonb(t) ->> 'tgparentid')::oid, 0) = 0 and ${ownRelation('c', 'n')}`;
+
+export const TYPES = `
+select ${qname('n', 't.typname')} as key, n.nspname::text as schema, t.typname::text as name, t.typtype::text as typtype,
+       array(select e.enumlabel::text from pg_enum e where e.enumtypid = t.oid order by e.enumsortorder) as labels,
+       case when t.typtype = 'd' then format_type(t.typbasetype, t.typtypmod) end as base_type,
+       t.typnotnull as not_null, t.typdefault as "default",
+       case when t.typtype = 'd' and t.typcollation <> bt.typcollation then ${collationName('co', 'cn')} end as collation,
+       (select format_type(r.rngsubtype, null) from pg_range r where r.rngtypid = t.oid) as subtype,
+       obj_description(t.oid, 'pg_type') as comment
+  from pg_type t join pg_namespace n on n.oid = t.typnamespace
+  left join pg_type bt on bt.oid = t.typbasetype
+  left join pg_collation co on co.oid = t.typcollation left join pg_namespace cn on cn.oid = co.collnamespace
+ where t.typtype in ('e', 'd', 'c', 'r') and ${userSchema('n')} and ${notFromExtension('pg_type', 't.oid')}
+   and (t.typtype <> 'c' or (select rc.relkind from pg_class rc where rc.oid = t.typrelid) = 'c')`;
+
+export const TYPE_ATTRIBUTES = `
+select ${qname('n', 't.typname')} as type_key, a.attname::text as name, format_type(a.atttypid, a.atttypmod) as type,
+       case when a.attcollation <> at.typcollation then ${collationName('co', 'cn')} end as collation
+  from pg_type t join pg_namespace n on n.oid = t.typnamespace
+  join pg_attribute a on a.attrelid = t.typrelid and a.attnum > 0 and not a.attisdropped
+  join pg_type at on at.oid = a.atttypid
+  left join pg_collation co on co.oid = a.attcollation left join pg_namespace cn on cn.oid = co.collnamespace
+ where t.typtype = 'c' and ${userSchema('n')} and ${notFromExtension('pg_type', 't.oid')}
+ order by t.oid, a.attnum`;
+
+export const DOMAIN_CONSTRAINTS = `
+select ${qname('n', 't.typname')} as type_key, co.conname::text as name, pg_get_constraintdef(co.oid) as definition
+  from pg_constraint co join pg_type t on t.oid = co.contypid join pg_namespace n on n.oid = t.typnamespace
+ where co.contype = 'c' and ${userSchema('n')} and ${notFromExtension('pg_type', 't.oid')}`;
+
+export const POLICIES = `
+select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(p.polname) as key, p.polname::text as name, p.polcmd::text as command, p.polpermissive as permissive,
+       array(select case when r = 0 then 'public' else quote_ident(pg_get_userbyid(r)) end from unnest(p.polroles) r) as roles,
+       pg_get_expr(p.polqual, p.polrelid) as using, pg_get_expr(p.polwithcheck, p.polrelid) as "check"
+  from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
+ where ${ownRelation('c', 'n')}`;

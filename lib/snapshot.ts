@@ -1,0 +1,222 @@
+/**
+ * A database's schema as a plain, serialisable object: every object under a stable identity (its
+ * quoted, schema-qualified name), with what defines it and nothing about who owns it. Comparing two
+ * snapshots (schemadiff.ts) and rendering one as SQL (render-schema.ts) are pure functions of it.
+ */
+import type { Db } from './db/index.js';
+import { qualifiedName, type HistoryTable } from './history.js';
+import * as q from './snapshot-queries.js';
+import { normalizeViewDefinitions } from './viewdef.js';
+
+export interface SchemaSnapshot {
+  schemas: Record<string, SchemaEntry>;
+  extensions: Record<string, ExtensionEntry>;
+  types: Record<string, TypeEntry>;
+  sequences: Record<string, SequenceEntry>;
+  tables: Record<string, TableEntry>;
+  constraints: Record<string, ConstraintEntry>;
+  indexes: Record<string, IndexEntry>;
+  views: Record<string, ViewEntry>;
+  functions: Record<string, FunctionEntry>;
+  triggers: Record<string, TriggerEntry>;
+  policies: Record<string, PolicyEntry>;
+}
+
+export type ObjectGroup = keyof SchemaSnapshot;
+
+export interface SchemaEntry { name: string; comment: string | null }
+export interface ExtensionEntry { name: string; schema: string; version: string }
+
+export type TypeEntry = { schema: string; name: string; comment: string | null } & (
+  | { kind: 'enum'; labels: string[] }
+  | { kind: 'domain'; baseType: string; notNull: boolean; default: string | null; collation: string | null; constraints: Record<string, string> }
+  | { kind: 'composite'; attributes: { name: string; type: string; collation: string | null }[] }
+  | { kind: 'range'; subtype: string }
+);
+
+export interface SequenceEntry {
+  schema: string; name: string; type: string;
+  start: string; increment: string; min: string; max: string; cache: string; cycle: boolean;
+  /** "schema.table.column" of a serial column, or null. */
+  ownedBy: string | null;
+  comment: string | null;
+}
+
+export interface ColumnEntry {
+  name: string;
+  type: string;
+  notNull: boolean;
+  default: string | null;
+  identity: 'always' | 'by default' | null;
+  generated: { kind: 'stored' | 'virtual'; expression: string } | null;
+  /** Only when it differs from the type's own collation. */
+  collation: string | null;
+  /** Declared in this table (false: inherited from a parent or the partitioned table). */
+  local: boolean;
+  comment: string | null;
+}
+
+export interface TableEntry {
+  schema: string; name: string;
+  partitioned: boolean;
+  unlogged: boolean;
+  /** In table order (attnum). */
+  columns: ColumnEntry[];
+  rowSecurity: boolean;
+  forceRowSecurity: boolean;
+  partitionKey: string | null;
+  /** A partition's bound (FOR VALUES …); its parent is parents[0]. */
+  partitionBound: string | null;
+  parents: string[];
+  options: string[];
+  comment: string | null;
+}
+
+export type ConstraintType = 'primary key' | 'unique' | 'foreign key' | 'check' | 'exclusion';
+export interface ConstraintEntry { table: string; name: string; type: ConstraintType; definition: string; comment: string | null }
+export interface IndexEntry { schema: string; name: string; table: string; definition: string; valid: boolean; comment: string | null }
+export interface ViewEntry {
+  schema: string; name: string; materialized: boolean; definition: string; options: string[];
+  /** Other views this one reads, so they can be created first. */
+  dependsOn: string[];
+  comment: string | null;
+}
+export type FunctionKind = 'function' | 'procedure' | 'aggregate' | 'window function';
+export interface FunctionEntry { schema: string; name: string; arguments: string; kind: FunctionKind; definition: string; comment: string | null }
+export type TriggerState = 'enabled' | 'disabled' | 'replica' | 'always';
+export interface TriggerEntry { table: string; name: string; definition: string; state: TriggerState; comment: string | null }
+export interface PolicyEntry {
+  table: string; name: string; command: string; permissive: boolean; roles: string[];
+  using: string | null; check: string | null;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * Read the schema. Runs in one transaction with an empty search_path (reset when it ends), so names
+ * come back qualified the same way every time and the session's own settings are left as they were.
+ */
+export async function takeSchemaSnapshot(db: Db, history: HistoryTable): Promise<SchemaSnapshot> {
+  return db.transaction(async (tx) => {
+    await tx.query(`select set_config('search_path', '', true)`);
+    const [historyOid] = await tx.query<{ oid: string }>('select coalesce(to_regclass($1)::oid, 0)::text as oid', [qualifiedName(history)]);
+    const params = [historyOid!.oid];
+    const run = (sql: string) => tx.query<Row>(sql, sql.includes('$1') ? params : []);
+    // One query at a time: a transaction is one session.
+    const rows: Record<string, Row[]> = {};
+    for (const [name, sql] of Object.entries(QUERIES)) rows[name] = await run(sql);
+    const snapshot = assemble(rows, history);
+    const views = Object.values(snapshot.views);
+    const normalized = await normalizeViewDefinitions(views.map((v) => v.definition));
+    views.forEach((v, i) => { v.definition = normalized[i]!; });
+    return snapshot;
+  });
+}
+
+const QUERIES = {
+  schemas: q.SCHEMAS, extensions: q.EXTENSIONS, tables: q.TABLES, columns: q.COLUMNS, constraints: q.CONSTRAINTS,
+  indexes: q.INDEXES, sequences: q.SEQUENCES, views: q.VIEWS, functions: q.FUNCTIONS, triggers: q.TRIGGERS,
+  types: q.TYPES, typeAttributes: q.TYPE_ATTRIBUTES, domainConstraints: q.DOMAIN_CONSTRAINTS, policies: q.POLICIES,
+};
+
+const str = (v: unknown): string => String(v);
+const opt = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+const CONSTRAINT_TYPES: Record<string, ConstraintType> = { p: 'primary key', u: 'unique', f: 'foreign key', c: 'check', x: 'exclusion' };
+const FUNCTION_KINDS: Record<string, FunctionKind> = { f: 'function', p: 'procedure', a: 'aggregate', w: 'window function' };
+const TRIGGER_STATES: Record<string, TriggerState> = { O: 'enabled', D: 'disabled', R: 'replica', A: 'always' };
+
+/** Byte order, not the server's collation: the same objects always come out in the same order. */
+export function byKey(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function keyed<T>(rows: Row[], key: (r: Row) => string, entry: (r: Row) => T): Record<string, T> {
+  return Object.fromEntries(rows.map((r) => [key(r), entry(r)] as const).sort((a, b) => byKey(a[0], b[0])));
+}
+
+function assemble(rows: Record<string, Row[]>, history: HistoryTable): SchemaSnapshot {
+  const columns = new Map<string, ColumnEntry[]>();
+  for (const r of rows['columns']!) {
+    const entry: ColumnEntry = {
+      name: str(r['name']), type: str(r['type']), notNull: Boolean(r['not_null']), default: opt(r['default']),
+      identity: r['identity'] === 'a' ? 'always' : r['identity'] === 'd' ? 'by default' : null,
+      generated: r['generated'] ? { kind: r['generated'] === 'v' ? 'virtual' : 'stored', expression: str(r['generation']) } : null,
+      collation: opt(r['collation']), local: Boolean(r['local']), comment: opt(r['comment']),
+    };
+    const table = str(r['table_key']);
+    columns.set(table, [...(columns.get(table) ?? []), entry]);
+  }
+  const attributes = groupBy(rows['typeAttributes']!, 'type_key');
+  const domainChecks = groupBy(rows['domainConstraints']!, 'type_key');
+  const snapshot: SchemaSnapshot = {
+    schemas: keyed(rows['schemas']!, (r) => str(r['key']), (r) => ({ name: str(r['name']), comment: opt(r['comment']) })),
+    extensions: keyed(rows['extensions']!, (r) => str(r['key']), (r) => ({ name: str(r['name']), schema: str(r['schema']), version: str(r['version']) })),
+    types: keyed(rows['types']!, (r) => str(r['key']), (r) => typeEntry(r, attributes.get(str(r['key'])) ?? [], domainChecks.get(str(r['key'])) ?? [])),
+    sequences: keyed(rows['sequences']!, (r) => str(r['key']), (r) => ({
+      schema: str(r['schema']), name: str(r['name']), type: str(r['type']), start: str(r['start']), increment: str(r['increment']),
+      min: str(r['min']), max: str(r['max']), cache: str(r['cache']), cycle: Boolean(r['cycle']), ownedBy: opt(r['owned_by']), comment: opt(r['comment']),
+    })),
+    tables: keyed(rows['tables']!, (r) => str(r['key']), (r) => ({
+      schema: str(r['schema']), name: str(r['name']), partitioned: r['relkind'] === 'p', unlogged: Boolean(r['unlogged']),
+      columns: columns.get(str(r['key'])) ?? [], rowSecurity: Boolean(r['row_security']), forceRowSecurity: Boolean(r['force_row_security']),
+      partitionKey: opt(r['partition_key']), partitionBound: opt(r['partition_bound']), parents: list(r['parents']),
+      options: list(r['options']).sort(byKey), comment: opt(r['comment']),
+    })),
+    constraints: keyed(rows['constraints']!, (r) => str(r['key']), (r) => ({
+      table: str(r['table_key']), name: str(r['name']), type: CONSTRAINT_TYPES[str(r['type'])]!, definition: str(r['definition']), comment: opt(r['comment']),
+    })),
+    indexes: keyed(rows['indexes']!, (r) => str(r['key']), (r) => ({
+      schema: str(r['schema']), name: str(r['name']), table: str(r['table_key']), definition: str(r['definition']), valid: Boolean(r['valid']), comment: opt(r['comment']),
+    })),
+    views: keyed(rows['views']!, (r) => str(r['key']), (r) => ({
+      schema: str(r['schema']), name: str(r['name']), materialized: Boolean(r['materialized']), definition: str(r['definition']),
+      options: list(r['options']).sort(byKey), dependsOn: list(r['depends_on']).sort(byKey), comment: opt(r['comment']),
+    })),
+    functions: keyed(rows['functions']!, (r) => str(r['key']), (r) => ({
+      schema: str(r['schema']), name: str(r['name']), arguments: str(r['arguments']), kind: FUNCTION_KINDS[str(r['kind'])] ?? 'function',
+      definition: str(r['definition']), comment: opt(r['comment']),
+    })),
+    triggers: keyed(rows['triggers']!, (r) => str(r['key']), (r) => ({
+      table: str(r['table_key']), name: str(r['name']), definition: str(r['definition']), state: TRIGGER_STATES[str(r['enabled'])] ?? 'enabled', comment: opt(r['comment']),
+    })),
+    policies: keyed(rows['policies']!, (r) => str(r['key']), (r) => ({
+      table: str(r['table_key']), name: str(r['name']), command: policyCommand(str(r['command'])), permissive: Boolean(r['permissive']),
+      roles: list(r['roles']).sort(byKey), using: opt(r['using']), check: opt(r['check']),
+    })),
+  };
+  hideHistorySchema(snapshot, history);
+  return snapshot;
+}
+
+function typeEntry(r: Row, attributes: Row[], checks: Row[]): TypeEntry {
+  const base = { schema: str(r['schema']), name: str(r['name']), comment: opt(r['comment']) };
+  switch (r['typtype']) {
+    case 'e': return { ...base, kind: 'enum', labels: list(r['labels']) };
+    case 'c': return { ...base, kind: 'composite', attributes: attributes.map((a) => ({ name: str(a['name']), type: str(a['type']), collation: opt(a['collation']) })) };
+    case 'r': return { ...base, kind: 'range', subtype: str(r['subtype']) };
+    default: return {
+      ...base, kind: 'domain', baseType: str(r['base_type']), notNull: Boolean(r['not_null']), default: opt(r['default']), collation: opt(r['collation']),
+      constraints: keyed(checks, (c) => str(c['name']), (c) => str(c['definition'])),
+    };
+  }
+}
+
+function policyCommand(code: string): string {
+  return ({ r: 'select', a: 'insert', w: 'update', d: 'delete', '*': 'all' } as Record<string, string>)[code] ?? code;
+}
+
+function groupBy(rows: Row[], field: string): Map<string, Row[]> {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) groups.set(str(r[field]), [...(groups.get(str(r[field])) ?? []), r]);
+  return groups;
+}
+
+/** sqlmig's own schema (when the history table lives outside public) is not part of the user's schema. */
+function hideHistorySchema(snapshot: SchemaSnapshot, history: HistoryTable): void {
+  const key = Object.keys(snapshot.schemas).find((k) => snapshot.schemas[k]!.name === history.schema);
+  if (history.schema === 'public' || key === undefined) return;
+  const prefix = `${key}.`;
+  const groups: Record<string, unknown>[] = Object.values(snapshot);
+  if (!groups.some((group) => Object.keys(group).some((k) => k.startsWith(prefix)))) delete snapshot.schemas[key];
+}
