@@ -97,20 +97,19 @@ type Row = Record<string, unknown>;
  * come back qualified the same way every time and the session's own settings are left as they were.
  */
 export async function takeSchemaSnapshot(db: Db, history: HistoryTable): Promise<SchemaSnapshot> {
-  return db.transaction(async (tx) => {
+  const rows = await db.transaction(async (tx) => {
     await tx.query(`select set_config('search_path', '', true)`);
-    const [historyOid] = await tx.query<{ oid: string }>('select coalesce(to_regclass($1)::oid, 0)::text as oid', [qualifiedName(history)]);
-    const params = [historyOid!.oid];
-    const run = (sql: string) => tx.query<Row>(sql, sql.includes('$1') ? params : []);
+    const [found] = await tx.query<{ oid: string }>('select coalesce(to_regclass($1)::oid, 0)::text as oid', [qualifiedName(history)]);
+    const result: Record<string, Row[]> = {};
     // One query at a time: a transaction is one session.
-    const rows: Record<string, Row[]> = {};
-    for (const [name, sql] of Object.entries(QUERIES)) rows[name] = await run(sql);
-    const snapshot = assemble(rows, history);
-    const views = Object.values(snapshot.views);
-    const normalized = await normalizeViewDefinitions(views.map((v) => v.definition));
-    views.forEach((v, i) => { v.definition = normalized[i]!; });
-    return snapshot;
+    for (const [name, sql] of Object.entries(QUERIES)) result[name] = await tx.query<Row>(sql, sql.includes('$1') ? [found!.oid] : []);
+    return result;
   });
+  const snapshot = assemble(rows, history);
+  const views = Object.values(snapshot.views);
+  const normalized = await normalizeViewDefinitions(views.map((v) => v.definition));
+  views.forEach((v, i) => { v.definition = normalized[i]!; });
+  return snapshot;
 }
 
 const QUERIES = {
