@@ -61,7 +61,7 @@ async function openScratch(ctx: Context, request: ScratchRequest): Promise<Scrat
 }
 
 async function givenScratch(ctx: Context, url: string, extensions: string[]): Promise<Scratch> {
-  const target = parseTarget(url);
+  const target = scratchTarget(url);
   if (ctx.target && sameDatabase(ctx.target, target)) {
     throw new UsageError(`--scratch-url is the target database (${maskUrl(target.url)}); verify never runs migrations on the target. Give an empty database of its own.`);
   }
@@ -88,6 +88,15 @@ async function givenScratch(ctx: Context, url: string, extensions: string[]): Pr
       }
     },
   };
+}
+
+function scratchTarget(url: string): Target {
+  try {
+    return parseTarget(url);
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(error.message.replace(/^--url/, '--scratch-url'));
+    throw error;
+  }
 }
 
 /** null when the role may not create databases: the caller falls back to an embedded one. */

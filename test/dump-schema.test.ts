@@ -153,3 +153,13 @@ test('dump-schema --out writes the file; it reads the target and migrates nothin
   assert.equal(json.sql, written);
   assert.equal(json.version, '001_users');
 });
+
+test('dump-schema leaves out the history table and its own schema (--schema/--table)', async (t) => {
+  const db = await freshDb(t);
+  const args = ['--dir', fitbud, '--url', db.url, '--schema', 'sqlmig_meta', '--table', 'applied'];
+  assert.equal((await runCli(['up', ...args])).code, 0);
+  const text = await dump(args);
+  assert.match(text, /^-- Migrations applied up to: 009_daily_calories_view$/m);
+  assert.doesNotMatch(text, /sqlmig_meta|applied \(/);
+  assert.match(text, /create table public\.users/);
+});

@@ -218,6 +218,10 @@ test('--scratch-url: verifies there and empties it again; refuses the target its
   assert.equal(same.code, 2);
   assert.match(same.stderr, /--scratch-url is the target database/);
 
+  const bogus = await runCli(['verify', '--dir', dir, '--url', db.url, '--scratch-url', 'mysql://x']);
+  assert.equal(bogus.code, 2);
+  assert.match(bogus.stderr, /--scratch-url: expected postgres:\/\//);
+
   await scratch.sql`create table keep_me (id int)`;
   const busy = await runCli(['verify', '--dir', dir, '--url', db.url, '--scratch-url', scratch.url]);
   assert.equal(busy.code, 2);
