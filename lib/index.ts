@@ -1,12 +1,10 @@
 /** The public API: `createMigrator(options)` gives the CLI's operations as typed async functions. */
 import type { Context, MigratorOptions } from './context.js';
 import { parseTarget } from './config.js';
-import { create } from './commands/create.js';
 import { current, history, status } from './commands/inspect.js';
 import { down, redo, up, type DownOptions, type UpOptions } from './commands/migrate.js';
-import { backup, restore, type BackupOptions, type RestoreOptions } from './commands/backup.js';
-import { dumpSchema, verify, type DumpSchemaOptions, type VerifyOptions } from './commands/verify.js';
-import { forget, renumber, repair, stamp, validate } from './commands/integrity.js';
+import type { BackupOptions, RestoreOptions } from './commands/backup.js';
+import type { DumpSchemaOptions, VerifyOptions } from './commands/verify.js';
 import { resolve } from 'node:path';
 
 export type { MigratorOptions } from './context.js';
@@ -37,16 +35,17 @@ export function createMigrator(options: MigratorOptions) {
     status: () => status(ctx),
     current: () => current(ctx),
     history: () => history(ctx),
-    create: (description: string) => create(ctx, description),
-    backup: (o?: BackupOptions) => backup(ctx, o),
-    restore: (file: string, o?: RestoreOptions) => restore(ctx, file, o),
-    verify: (o?: VerifyOptions) => verify(ctx, o),
-    dumpSchema: (o?: DumpSchemaOptions) => dumpSchema(ctx, o),
-    validate: () => validate(ctx),
-    repair: (version?: string) => repair(ctx, version),
-    stamp: (version: string) => stamp(ctx, version),
-    forget: (version: string) => forget(ctx, version),
-    renumber: (o?: { dryRun?: boolean }) => renumber(ctx, o),
+    // The rest load on first use: `up` and `status` should not pay for snapshots, backups or renames.
+    create: async (description: string) => (await import('./commands/create.js')).create(ctx, description),
+    backup: async (o?: BackupOptions) => (await import('./commands/backup.js')).backup(ctx, o),
+    restore: async (file: string, o?: RestoreOptions) => (await import('./commands/backup.js')).restore(ctx, file, o),
+    verify: async (o?: VerifyOptions) => (await import('./commands/verify.js')).verify(ctx, o),
+    dumpSchema: async (o?: DumpSchemaOptions) => (await import('./commands/verify.js')).dumpSchema(ctx, o),
+    validate: async () => (await import('./commands/integrity.js')).validate(ctx),
+    repair: async (version?: string) => (await import('./commands/integrity.js')).repair(ctx, version),
+    stamp: async (version: string) => (await import('./commands/integrity.js')).stamp(ctx, version),
+    forget: async (version: string) => (await import('./commands/integrity.js')).forget(ctx, version),
+    renumber: async (o?: { dryRun?: boolean }) => (await import('./commands/integrity.js')).renumber(ctx, o),
   };
 }
 

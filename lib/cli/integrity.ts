@@ -1,6 +1,5 @@
 /** validate, repair, stamp, forget, renumber. */
 import type { Argv } from 'yargs';
-import { formatValidation } from '../commands/integrity.js';
 import type { Register } from './command.js';
 
 const list = (items: { version: string; name: string }[]) => items.map((i) => `${i.version}_${i.name}`).join(', ');
@@ -8,6 +7,7 @@ const list = (items: { version: string; name: string }[]) => items.map((i) => `$
 export const registerIntegrity: Register = (cli, run) => cli
   .command('validate', 'check files and database: conflicts, bad files, edited, missing, out-of-order (exit 3 on any)', {}, run(async (_a, m, out) => {
     const r = await m.validate();
+    const { formatValidation } = await import('../commands/integrity.js');
     out.result(formatValidation(r), r);
     return r.ok ? 0 : 3;
   }))

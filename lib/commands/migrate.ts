@@ -8,7 +8,7 @@ import { ensureHistory } from '../history.js';
 import { withLock } from '../lock.js';
 import { findVersion, label, nearestVersions, planDown, planUp, upRefusals, type DownRequest, type MigrationStatus } from '../plan.js';
 import { loadNeededExtensions, prepareDown, prepareUp, refuseNoTransactionInBatch } from '../steps.js';
-import { takeBackup, type BackupResult } from './backup.js';
+import type { BackupResult } from './backup.js';
 
 export interface UpOptions {
   /** Apply pending migrations up to and including this version. */
@@ -48,19 +48,28 @@ export async function up(ctx: Context, options: UpOptions = {}): Promise<Migrate
   if (options.step !== undefined && (!Number.isInteger(options.step) || options.step < 1)) {
     throw new UsageError('--step: expected a whole number of migrations, 1 or more');
   }
-  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () => {
-    const snap = await takeSnapshot(ctx, db);
-    await refuseUnsafeUp(ctx, db, snap, options.allowOutOfOrder ?? false);
-    if (to !== undefined) requireKnownVersion(snap.statuses, to, '--to');
-    const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
-    if (options.singleTransaction) refuseNoTransactionInBatch(steps);
-    if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
-    const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
-    await loadNeededExtensions(db, steps);
-    await ensureHistory(db, ctx.table);
-    const applied = await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep });
-    return { applied, reverted: [], ...backup };
-  }));
+  return withDb(ctx, async (db) => {
+    // Nothing pending and nothing wrong, as of a committed snapshot: no need to queue for the lock.
+    const glance = await takeSnapshot(ctx, db);
+    const idle = upRefusals(glance.statuses, glance.files.problems, options.allowOutOfOrder ?? false).length === 0 &&
+      planUp(glance.statuses, { to, step: options.step }).length === 0 && (to === undefined || findVersion(glance.statuses, to).length > 0);
+    if (idle) return { applied: [], reverted: [], ...(options.dryRun ? { dryRun: [] } : {}) };
+    return withLock(db, ctx.table, ctx.lockTimeoutMs, () => upLocked(ctx, db, glance.files, to, options));
+  });
+}
+
+async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigint | undefined, options: UpOptions): Promise<MigrateResult> {
+  const snap = await takeSnapshot(ctx, db, files);
+  await refuseUnsafeUp(ctx, db, snap, options.allowOutOfOrder ?? false);
+  if (to !== undefined) requireKnownVersion(snap.statuses, to, '--to');
+  const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
+  if (options.singleTransaction) refuseNoTransactionInBatch(steps);
+  if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
+  const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
+  await loadNeededExtensions(db, steps);
+  await ensureHistory(db, ctx.table);
+  const applied = await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep });
+  return { applied, reverted: [], ...backup };
 }
 
 export async function down(ctx: Context, options: DownOptions = {}): Promise<MigrateResult> {
@@ -114,6 +123,7 @@ async function refuseUnsafeUp(ctx: Context, db: Db, snap: Snapshot, allowOutOfOr
 async function backupIfAsked(ctx: Context, db: Db, snap: Snapshot, steps: readonly PreparedStep[], asked = false): Promise<{ backup?: BackupResult }> {
   if (!asked || steps.length === 0) return {};
   const newest = snap.statuses.filter((s) => s.applied).at(-1);
+  const { takeBackup } = await import('./backup.js');
   return { backup: await takeBackup(ctx, db, newest ? { versionText: newest.versionText, name: newest.name } : null) };
 }
 
