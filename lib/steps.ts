@@ -2,6 +2,7 @@
 import type { Context } from './context.js';
 import { displayPath } from './context.js';
 import type { Db } from './db/index.js';
+import { readDirectives } from './directives.js';
 import { Refused } from './errors.js';
 import type { PreparedStep } from './execute.js';
 import { readAppliedText } from './history.js';
@@ -33,7 +34,7 @@ export async function prepareDown(ctx: Context, db: Db, steps: readonly Step[]):
     }
     const { downSql } = await readAppliedText(db, ctx.table, status.version);
     if (downSql === null) irreversible.push(`${label(status)} has no down SQL stored (it was applied without a .down.sql)`);
-    return { path: `${label(status)}.down.sql (stored in history; file missing)`, text: downSql ?? '', noTransaction: /^\s*--\s*sqlmig:no-transaction\b/m.test(downSql ?? ''), fromStoredSql: true };
+    return { path: `${label(status)}.down.sql (stored in history; file missing)`, text: downSql ?? '', noTransaction: readDirectives(downSql ?? '', label(status)).noTransaction, fromStoredSql: true };
   }));
   if (irreversible.length) {
     throw new Refused(`cannot revert, nothing was reverted:\n${irreversible.map((m) => `  ${m}`).join('\n')}\nWrite the missing .down.sql, or use \`sqlmig forget V\` to drop the history row without running anything.`);
