@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { ConnectionFailed, UsageError } from '../errors.js';
 import { acquireFolderLock, type FolderLock } from '../folderlock.js';
+import { usingEmbeddedEngine } from '../wasm.js';
 import { StatementFailed, type ConnectOptions, type Db } from './index.js';
 
 /** Remembered next to the data so a reopened folder loads what its migrations installed. */
@@ -55,6 +56,7 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
 }
 
 async function openPglite(path: string | null, extensionNames: Set<string>): Promise<PGlite> {
+  usingEmbeddedEngine();
   const { PGlite } = await import('@electric-sql/pglite');
   const extensions = await loadExtensions(extensionNames);
   try {

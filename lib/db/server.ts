@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { ConnectionFailed } from '../errors.js';
+import { preferBaselineWasmCompiler } from '../wasm.js';
 import { maskSecret, maskUrl, passwordOf } from '../url.js';
 import { StatementFailed, type ConnectOptions, type Db } from './index.js';
 
@@ -9,6 +10,7 @@ type Running = { cancel(): unknown };
 const CONNECT_TIMEOUT_S = 10;
 
 export async function connectServer(url: string, options: ConnectOptions = {}): Promise<Db> {
+  preferBaselineWasmCompiler();
   const connection: Record<string, string | number> = { application_name: 'sqlmig' };
   if (options.statementTimeoutMs !== undefined) connection['statement_timeout'] = options.statementTimeoutMs;
   if (options.ddlLockTimeoutMs !== undefined) connection['lock_timeout'] = options.ddlLockTimeoutMs;
