@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { ConnectionFailed, UsageError } from '../errors.js';
 import { acquireFolderLock, type FolderLock } from '../folderlock.js';
 import { usingEmbeddedEngine } from '../wasm.js';
+import { forgetTemplate, readTemplate, saveTemplate } from './pglite-template.js';
 import { StatementFailed, type ConnectOptions, type Db } from './index.js';
 
 /** Remembered next to the data so a reopened folder loads what its migrations installed. */
@@ -25,8 +26,9 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
     const isNew = path === null || !existsSync(join(path, 'PG_VERSION'));
     if (path) await mkdir(path, { recursive: true });
     const wanted = new Set([...(options.extensions ?? []), ...(path ? await rememberedExtensions(path) : [])]);
-    if (isNew && path) options.onNotice?.(`creating the embedded database in ${path} (first run only, takes a few seconds)…`);
-    const engine = { pg: await openPglite(path, wanted), loaded: wanted };
+    const template = isNew ? readTemplate() : undefined;
+    if (isNew && path && !template) options.onNotice?.(`creating the embedded database in ${path} (first run only, takes a few seconds)…`);
+    const engine = { pg: await openPglite(path, wanted, isNew ? { template } : null), loaded: wanted };
     const session = wrap(() => engine.pg, path ? `pglite:${path}` : 'pglite:memory', async () => {
       if (path) await rememberExtensions(engine.pg, path);
       await engine.pg.close();
@@ -55,13 +57,28 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
   }
 }
 
-async function openPglite(path: string | null, extensionNames: Set<string>): Promise<PGlite> {
+/**
+ * Open a folder or memory database. A new one (`creating` given) starts from the cached empty template
+ * when there is one; one created from scratch becomes the template for the next.
+ */
+async function openPglite(path: string | null, extensionNames: Set<string>, creating: { template?: Blob } | null = null): Promise<PGlite> {
   usingEmbeddedEngine();
   const { PGlite } = await import('@electric-sql/pglite');
   const extensions = await loadExtensions(extensionNames);
   try {
+    if (creating?.template) {
+      try {
+        const pg = new PGlite(path ?? 'memory://', { extensions: extensions as never, loadDataDir: creating.template });
+        await pg.waitReady;
+        return pg;
+      } catch {
+        await forgetTemplate(); // a bad cache must not stop anything: start from scratch instead
+        if (path) await rm(path, { recursive: true, force: true }).then(() => mkdir(path, { recursive: true }));
+      }
+    }
     const pg = new PGlite(path ?? 'memory://', { extensions: extensions as never });
     await pg.waitReady;
+    if (creating) await saveTemplate(pg);
     return pg;
   } catch (error) {
     throw new ConnectionFailed(`cannot open the embedded database ${path ? `pglite:${path}` : 'pglite:memory'}: ${(error as Error).message}`, { cause: error });
