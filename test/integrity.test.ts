@@ -165,3 +165,29 @@ test('on PGlite too: edited and missing are caught, repair and stored-SQL down w
   assert.equal((await runCli(['repair', ...args])).code, 0);
   assert.equal((await runCli(['validate', ...args])).code, 0);
 });
+
+test('repair of an unknown version lists the nearest applied ones; repair with nothing edited says so', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, base);
+  const args = ['--dir', dir, '--url', db.url];
+  await runCli(['up', ...args]);
+  const unknown = await runCli(['repair', '9', ...args]);
+  assert.equal(unknown.code, 3);
+  assert.match(unknown.stderr, /repair: no migration applied has version 9; nearest: 001_users, 002_posts/);
+  const clean = await runCli(['repair', ...args]);
+  assert.equal(clean.code, 0);
+  assert.match(clean.stdout, /nothing to repair/);
+});
+
+test('redo refuses, changing nothing, when the newest migration has no file to re-apply', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, base);
+  const args = ['--dir', dir, '--url', db.url];
+  await runCli(['up', ...args]);
+  rmSync(join(dir, '002_posts.up.sql'));
+  rmSync(join(dir, '002_posts.down.sql'));
+  const r = await runCli(['redo', ...args]);
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /cannot redo 002_posts: its file is missing/);
+  assert.deepEqual(await rows(db), ['1', '2']);
+});
