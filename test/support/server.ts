@@ -30,11 +30,21 @@ async function tryContainer(): Promise<TestServer | null> {
   if (process.env['SQLMIG_TEST_NO_DOCKER']) return null;
   try {
     const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
-    const started = await new PostgreSqlContainer('postgres:16-alpine').withPassword(TEST_PASSWORD).withUsername('postgres').withDatabase('postgres').start();
+    const started = await new PostgreSqlContainer(`postgres:${localClientMajor() ?? 16}-alpine`).withPassword(TEST_PASSWORD).withUsername('postgres').withDatabase('postgres').start();
     return { adminUrl: started.getConnectionUri(), how: 'container', stop: async () => { await started.stop(); } };
   } catch (error) {
     if (/container runtime strategy|docker/i.test(String((error as Error).message))) return null;
     throw error;
+  }
+}
+
+/** The server in a container matches the local pg_dump, which must be at least as new for backup tests. */
+function localClientMajor(): number | null {
+  try {
+    const out = execFileSync(findPgBin('pg_dump'), ['--version'], { encoding: 'utf8' });
+    return Number(/\(PostgreSQL\)\s+(\d+)/.exec(out)?.[1]) || null;
+  } catch {
+    return null;
   }
 }
 
