@@ -33,6 +33,9 @@ export class ConnectionFailed extends SqlmigError {
   constructor(message: string, options?: ErrorOptions) { super(message, 5, options); }
 }
 
+/** 5, mid-run: the server went away (restart, crash, network); what was running did not commit. */
+export class ConnectionLost extends ConnectionFailed {}
+
 /** 6: the backup failed; nothing was applied. */
 export class BackupFailed extends SqlmigError {
   constructor(message: string, options?: ErrorOptions) { super(message, 6, options); }

@@ -1,8 +1,9 @@
 /** Run prepared steps: each in its own transaction with its history row. Returns results, prints nothing. */
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { StatementFailed, type Db } from './db/index.js';
-import { Interrupted, MigrationFailed } from './errors.js';
-import { deleteHistory, historyDelete, historyInsert, insertHistory, type HistoryTable, type NewHistoryRow } from './history.js';
+import { StatementFailed, type Db, type ParameterizedQuery, type Row } from './db/index.js';
+import { ConnectionLost, Interrupted, MigrationFailed } from './errors.js';
+import { historyDelete, historyInsert, qualifiedName, setGuardSql, type HistoryTable, type NewHistoryRow } from './history.js';
 import type { Direction } from './plan.js';
 import type { Script } from './script.js';
 import { describeSqlError } from './sqlerror.js';
@@ -44,24 +45,29 @@ export interface WithCompleted { completed: StepResult[] }
 
 export async function executePlan(db: Db, steps: readonly PreparedStep[], options: ExecuteOptions): Promise<StepResult[]> {
   const completed: StepResult[] = [];
-  const runAll = async (session: Db, ownTransaction: boolean) => {
+  const single = options.singleTransaction ?? false;
+  // Inside --single-transaction nothing is applied until the batch commits: report steps only then.
+  const held: StepEvent[] = [];
+  const onStep = single ? (event: StepEvent) => (event.type === 'done' ? held.push(event) : options.onStep?.(event)) : options.onStep;
+  const runAll = async (session: Db) => {
     for (const step of steps) {
-      if (options.signal?.aborted) throw interrupted(options.signal, steps, completed, null);
-      completed.push(await runStep(session, step, options, ownTransaction, completed, steps));
+      if (options.signal?.aborted) throw interrupted(options.signal, steps, completed, null, single);
+      completed.push(await runStep(session, step, { ...options, onStep }, single, completed, steps));
     }
   };
   try {
-    if (options.singleTransaction) await db.transaction((tx) => runAll(tx, false));
-    else await runAll(db, true);
+    if (single) await db.transaction((tx) => runAll(tx));
+    else await runAll(db);
   } catch (error) {
-    if (options.singleTransaction && !(error instanceof Interrupted)) completed.length = 0;
+    if (single) completed.length = 0;
     throw Object.assign(error as Error, { completed: [...completed] } satisfies WithCompleted);
   }
+  for (const event of held) options.onStep?.(event);
   return completed;
 }
 
 async function runStep(
-  db: Db, step: PreparedStep, options: ExecuteOptions, ownTransaction: boolean,
+  db: Db, step: PreparedStep, options: ExecuteOptions, single: boolean,
   completed: StepResult[], all: readonly PreparedStep[],
 ): Promise<StepResult> {
   options.onStep?.({ type: 'start', step });
@@ -69,19 +75,22 @@ async function runStep(
   const elapsed = () => Math.round(performance.now() - started);
   const statements = step.script.statements?.map((s) => s.sql) ?? [step.script.text];
   try {
-    if (ownTransaction && step.script.transactional) {
-      const record = step.direction === 'up' ? historyInsert(options.table, step.record!) : historyDelete(options.table, step.version);
-      await db.runTransaction(statements, record);
+    let written: Row[];
+    if (!single && step.script.transactional) {
+      // BEGIN, the file, session reset, the history row, COMMIT: one pipeline, all or nothing.
+      const guard = randomUUID();
+      written = await db.runTransaction(statements, finishQueries(db, step, options.table, { guard }));
     } else {
       // Inside --single-transaction, or a no-transaction file: statements first, the row only after all succeeded.
       await db.runStatements(statements);
-      if (step.direction === 'up') await insertHistory(db, options.table, { ...step.record!, durationMs: elapsed() });
-      else await deleteHistory(db, options.table, step.version);
+      const guard = single ? randomUUID() : undefined;
+      written = await runFinish(db, finishQueries(db, step, options.table, { guard, durationMs: elapsed() }), statements.length);
     }
+    if (written.length !== 1) throw new TransactionEndedByFile();
   } catch (error) {
     options.onStep?.({ type: 'failed', step, durationMs: elapsed() });
-    if (options.signal?.aborted) throw interrupted(options.signal, all, completed, step);
-    throw failure(step, error, completed, options.singleTransaction ?? false);
+    if (options.signal?.aborted && !(error instanceof TransactionEndedByFile)) throw interrupted(options.signal, all, completed, step, single);
+    throw failure(step, error, completed, single, options.table);
   }
   const result: StepResult = { direction: step.direction, version: step.versionText, name: step.name, durationMs: elapsed() };
   if (step.fromStoredSql) result.fromStoredSql = true;
@@ -89,12 +98,55 @@ async function runStep(
   return result;
 }
 
-function failure(step: PreparedStep, error: unknown, completed: StepResult[], single: boolean): MigrationFailed {
+/**
+ * After a migration's statements: put the session back (a file's SET search_path or SET ROLE must not
+ * reach the next migration or the history row), then write or delete the row, which returns its version.
+ * With a guard, the row is written only inside the transaction that ran the migration.
+ */
+function finishQueries(db: Db, step: PreparedStep, table: HistoryTable, options: { guard?: string; durationMs?: number }): ParameterizedQuery[] {
+  const reset = { sql: options.guard ? `${db.resetSql} ${setGuardSql(options.guard)}` : db.resetSql, params: [] };
+  const record = step.direction === 'up'
+    ? historyInsert(table, step.record!, options.guard ? { guard: options.guard } : { durationMs: options.durationMs })
+    : historyDelete(table, step.version, options.guard);
+  return [reset, record];
+}
+
+async function runFinish(db: Db, queries: ParameterizedQuery[], firstIndex: number): Promise<Row[]> {
+  let rows: Row[] = [];
+  for (const [i, q] of queries.entries()) {
+    try {
+      if (q.params.length) rows = await db.query(q.sql, q.params);
+      else await db.exec(q.sql);
+    } catch (error) {
+      throw new StatementFailed(firstIndex + i, error);
+    }
+  }
+  return rows;
+}
+
+/** The history row was not written because the migration's transaction had already ended (a COMMIT in the file). */
+class TransactionEndedByFile extends Error {}
+
+function failure(step: PreparedStep, error: unknown, completed: StepResult[], single: boolean, table: HistoryTable): Error {
   const index = error instanceof StatementFailed ? error.index : null;
   const cause = error instanceof StatementFailed ? error.cause : error;
   const id = `${step.versionText}_${step.name}`;
-  const lines = [describeSqlError(step.script, index, cause)];
   const verb = step.direction === 'up' ? 'apply' : 'revert';
+  const statementCount = step.script.statements?.length ?? 1;
+  const kept = completed.map((r) => `${r.version}_${r.name}`);
+  const keptText = kept.length && !single ? ` Done before it and kept: ${kept.join(', ')}.` : '';
+  if (cause instanceof ConnectionLost) return connectionLost(step, cause, index, keptText, single);
+  if (error instanceof TransactionEndedByFile) {
+    return new MigrationFailed(`${id}: its transaction had already ended when sqlmig came to record it (a COMMIT or ROLLBACK in the file?), so it was NOT recorded as ${step.direction === 'up' ? 'applied' : 'reverted'}. ` +
+      `Statements after that point ran outside any transaction and may have been kept: check the database, then fix the file.${keptText}`);
+  }
+  if (index !== null && index >= statementCount) {
+    const what = index === statementCount ? 'resetting the session after it' : `writing its history row in ${qualifiedName(table)}`;
+    return new MigrationFailed(`${id} ran, but ${what} failed: ${(cause as Error)?.message ?? String(cause)}; ` +
+      `${step.script.transactional || single ? 'it was rolled back.' : 'its statements stay (no transaction), and it is not recorded.'} ` +
+      `This is not an error in ${step.script.path}: check that the user running sqlmig can write ${qualifiedName(table)}.${keptText}`, { cause });
+  }
+  const lines = [describeSqlError(step.script, index, cause)];
   if (!step.script.transactional && step.script.statements && index !== null) {
     const ran = step.script.statements.slice(0, index);
     lines.push(`${id} runs without a transaction: statement ${index + 1} of ${step.script.statements.length} failed.`);
@@ -109,10 +161,22 @@ function failure(step: PreparedStep, error: unknown, completed: StepResult[], si
   } else if (single) {
     lines.push(`could not ${verb} ${id}; the whole batch was rolled back (--single-transaction), nothing changed.`);
   } else {
-    const kept = completed.map((r) => `${r.version}_${r.name}`);
-    lines.push(`could not ${verb} ${id}; it was rolled back.${kept.length ? ` Done before it and kept: ${kept.join(', ')}.` : ''}`);
+    lines.push(`could not ${verb} ${id}; it was rolled back.${keptText}`);
   }
   return new MigrationFailed(lines.join('\n'), { cause });
+}
+
+function connectionLost(step: PreparedStep, lost: ConnectionLost, index: number | null, keptText: string, single: boolean): ConnectionLost {
+  const id = `${step.versionText}_${step.name}`;
+  const statements = step.script.statements;
+  let fate: string;
+  if (single) fate = 'The whole batch (--single-transaction) had not committed, so the server rolled it back; nothing of it stays.';
+  else if (step.script.transactional) fate = `${id} had not committed, so the server rolled it back; it has no history row.`;
+  else {
+    const ran = statements && index !== null ? index : 0;
+    fate = `${id} runs without a transaction: ${ran ? `its first ${ran} statement(s) ran and stay` : 'none of its statements completed'}; it has no history row.`;
+  }
+  return new ConnectionLost(`${lost.message}\nwhile ${step.direction === 'up' ? 'applying' : 'reverting'} ${id}. ${fate}${keptText}\nRun sqlmig again when the server is back (\`sqlmig status\` shows where it stands).`, { cause: lost.cause });
 }
 
 /** The index a CREATE INDEX CONCURRENTLY statement builds ('' when unnamed), or null for any other statement. */
@@ -121,8 +185,9 @@ function concurrentIndexName(sql: string): string | null {
   return match ? match[1] ?? '' : null;
 }
 
-function interrupted(signal: AbortSignal, all: readonly PreparedStep[], completed: StepResult[], running: PreparedStep | null): Interrupted {
+function interrupted(signal: AbortSignal, all: readonly PreparedStep[], completed: StepResult[], running: PreparedStep | null, single: boolean): Interrupted {
   const name = (signal.reason as NodeJS.Signals | undefined) ?? 'SIGINT';
+  if (single) return new Interrupted(name, `interrupted by ${name}. The whole batch (--single-transaction) was rolled back; nothing was applied.`);
   const done = new Set(completed.map((r) => r.version));
   const notRun = all.filter((s) => !done.has(s.versionText) && s !== running).map((s) => `${s.versionText}_${s.name}`);
   const parts = [`interrupted by ${name}.`];

@@ -86,24 +86,47 @@ export async function readAppliedText(db: Db, t: HistoryTable, version: bigint):
 }
 
 /**
- * The insert for one applied migration. Without `durationMs` the server measures the time since the
- * transaction began, so the row can travel in the same pipeline as the migration itself.
+ * The history setting a migration's transaction carries just before its row is written. A row is
+ * written only where it holds: if a file ended sqlmig's transaction itself (its own COMMIT), the write
+ * runs outside it, the setting is gone, and nothing is recorded for work that did not commit with it.
  */
-export function historyInsert(t: HistoryTable, row: NewHistoryRow, durationMs?: number): ParameterizedQuery {
-  const duration = durationMs === undefined ? `(extract(epoch from clock_timestamp() - now()) * 1000)::int` : `${Math.round(durationMs)}`;
+export const GUARD_SETTING = 'sqlmig.migration';
+
+export function setGuardSql(guard: string): string {
+  return `select pg_catalog.set_config('${GUARD_SETTING}', '${guard.replace(/'/g, "''")}', true)`;
+}
+
+/**
+ * The insert for one applied migration; it returns the version when a row was written. Without
+ * `durationMs` the server measures the time since the transaction began, so the row can travel in
+ * the same pipeline as the migration itself. With `guard`, it writes only inside that migration's transaction.
+ */
+export function historyInsert(t: HistoryTable, row: NewHistoryRow, options: { durationMs?: number; guard?: string } = {}): ParameterizedQuery {
+  const duration = options.durationMs === undefined
+    ? `(extract(epoch from pg_catalog.clock_timestamp() - pg_catalog.now()) * 1000)::int`
+    : `${Math.round(options.durationMs)}`;
+  const params: unknown[] = [row.version.toString(), row.name, row.checksum, row.upSql, row.downSql, row.transactional, row.stamped ?? false];
   return {
     sql: `insert into ${qualifiedName(t)} (version, name, checksum, up_sql, down_sql, duration_ms, transactional, stamped)
-          values ($1::bigint, $2, $3, $4, $5, ${duration}, $6, $7)`,
-    params: [row.version.toString(), row.name, row.checksum, row.upSql, row.downSql, row.transactional, row.stamped ?? false],
+          select $1::bigint, $2::text, $3::text, $4::text, $5::text, ${duration}, $6::boolean, $7::boolean${guardClause(options.guard, params)}
+          returning version`,
+    params,
   };
 }
 
-export function historyDelete(t: HistoryTable, version: bigint): ParameterizedQuery {
-  return { sql: `delete from ${qualifiedName(t)} where version = $1::bigint`, params: [version.toString()] };
+export function historyDelete(t: HistoryTable, version: bigint, guard?: string): ParameterizedQuery {
+  const params: unknown[] = [version.toString()];
+  return { sql: `delete from ${qualifiedName(t)} where version = $1::bigint${guardClause(guard, params).replace(' where', ' and')} returning version`, params };
+}
+
+function guardClause(guard: string | undefined, params: unknown[]): string {
+  if (guard === undefined) return '';
+  params.push(guard);
+  return ` where pg_catalog.current_setting('${GUARD_SETTING}', true) = $${params.length}`;
 }
 
 export async function insertHistory(db: Db, t: HistoryTable, row: NewHistoryRow): Promise<void> {
-  const { sql, params } = historyInsert(t, row, row.durationMs);
+  const { sql, params } = historyInsert(t, row, { durationMs: row.durationMs });
   await db.query(sql, params);
 }
 

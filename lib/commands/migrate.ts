@@ -3,7 +3,7 @@ import { displayPath, takeSnapshot, withDb, type Context, type Snapshot } from '
 import type { Db } from '../db/index.js';
 import { editedDiff } from '../editdiff.js';
 import { Refused, UsageError } from '../errors.js';
-import { executePlan, type PreparedStep, type StepResult } from '../execute.js';
+import { executePlan, type PreparedStep, type StepResult, type WithCompleted } from '../execute.js';
 import { ensureHistory } from '../history.js';
 import { withLock } from '../lock.js';
 import { findVersion, label, nearestVersions, planDown, planUp, upRefusals, type DownRequest, type MigrationStatus } from '../plan.js';
@@ -100,8 +100,14 @@ export async function redo(ctx: Context): Promise<MigrateResult> {
     const reapplying = await prepareUp(ctx, [{ direction: 'up', status: { ...target, state: 'pending', applied: null } }]);
     const run = (steps: PreparedStep[]) => executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
     const reverted = await run(reverting);
-    const applied = await run(reapplying);
-    return { applied, reverted };
+    try {
+      return { applied: await run(reapplying), reverted };
+    } catch (error) {
+      // The revert committed on its own: say so, or the user believes nothing changed.
+      const e = error as Error & Partial<WithCompleted>;
+      e.message += `\nThe revert of ${label(target)} stayed: it is now NOT applied. Fix the file and run \`sqlmig up\`.`;
+      throw Object.assign(e, { completed: reverted });
+    }
   }));
 }
 

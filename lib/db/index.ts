@@ -17,14 +17,23 @@ export interface Db {
   runStatements(statements: readonly string[]): Promise<void>;
   transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
   /**
-   * BEGIN, the statements, then `record`, COMMIT: one migration and its history row, all or nothing.
-   * A server adapter sends it as one pipeline (one round trip). A failing statement is thrown as
-   * StatementFailed with its index (`statements.length` when `record` failed).
+   * BEGIN, the statements, then each `finish` query (session reset, history row), COMMIT: one migration
+   * and its history row, all or nothing. Returns the rows of the last `finish` query. A server adapter
+   * sends it as one pipeline (one round trip). A failure is thrown as StatementFailed with its index:
+   * `statements.length + i` when `finish[i]` failed.
    */
-  runTransaction(statements: readonly string[], record: ParameterizedQuery): Promise<void>;
+  runTransaction(statements: readonly string[], finish: readonly ParameterizedQuery[]): Promise<Row[]>;
+  /**
+   * SQL that puts the session back as sqlmig set it up: undoes a migration's SET, SET ROLE and
+   * SET SESSION AUTHORIZATION, then reapplies sqlmig's own settings. Runs after every migration.
+   */
+  readonly resetSql: string;
   /** A second session for holding a lock while this one works (the same session on PGlite). */
   openLockSession(): Promise<Db>;
-  /** Ask the server to cancel whatever this Db is running now. */
+  /**
+   * Stop what this Db is running now: the server cancels the running statement (the rest of a pipelined
+   * transaction then fails and rolls back); PGlite stops before the next statement. Every pending call settles.
+   */
   cancel(): Promise<void>;
   close(): Promise<void>;
   /** Embedded only: make contrib extensions available before a migration's CREATE EXTENSION runs. */
@@ -34,6 +43,9 @@ export interface Db {
 }
 
 export interface ParameterizedQuery { sql: string; params: unknown[] }
+
+/** Undo whatever a migration changed in the session; the adapter appends its own settings. */
+export const SESSION_RESET_SQL = 'reset session authorization; reset role; reset all;';
 
 export class StatementFailed extends Error {
   readonly index: number;

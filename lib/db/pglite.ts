@@ -6,7 +6,7 @@ import { ConnectionFailed, UsageError } from '../errors.js';
 import { acquireFolderLock, type FolderLock } from '../folderlock.js';
 import { usingEmbeddedEngine } from '../wasm.js';
 import { forgetTemplate, readTemplate, saveTemplate } from './pglite-template.js';
-import { StatementFailed, type ConnectOptions, type Db } from './index.js';
+import { SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db } from './index.js';
 
 /** Remembered next to the data so a reopened folder loads what its migrations installed. */
 const EXTENSIONS_FILE = 'sqlmig-extensions.json';
@@ -29,7 +29,7 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
     const template = isNew ? readTemplate() : undefined;
     if (isNew && path && !template) options.onNotice?.(`creating the embedded database in ${path} (first run only, takes a few seconds)…`);
     const engine = { pg: await openPglite(path, wanted, isNew ? { template } : null), loaded: wanted };
-    const session = wrap(() => engine.pg, path ? `pglite:${path}` : 'pglite:memory', async () => {
+    const session = wrap(() => engine.pg, path ? `pglite:${path}` : 'pglite:memory', `${SESSION_RESET_SQL} ${settingsSql(options)}`.trim(), async () => {
       if (path) await rememberExtensions(engine.pg, path);
       await engine.pg.close();
       await lock?.release();
@@ -126,21 +126,43 @@ async function rememberExtensions(pg: PGlite, path: string): Promise<void> {
   await writeFile(join(path, EXTENSIONS_FILE), JSON.stringify(names) + '\n');
 }
 
-async function applySessionSettings(db: Db, options: ConnectOptions): Promise<void> {
-  if (options.statementTimeoutMs !== undefined) await db.exec(`set statement_timeout = ${options.statementTimeoutMs}`);
-  if (options.ddlLockTimeoutMs !== undefined) await db.exec(`set lock_timeout = ${options.ddlLockTimeoutMs}`);
+function settingsSql(options: ConnectOptions): string {
+  const settings: string[] = [];
+  if (options.statementTimeoutMs !== undefined) settings.push(`set statement_timeout = ${options.statementTimeoutMs};`);
+  if (options.ddlLockTimeoutMs !== undefined) settings.push(`set lock_timeout = ${options.ddlLockTimeoutMs};`);
+  return settings.join(' ');
 }
 
-function wrap(current: () => PGlite | Transaction, display: string, close: () => Promise<void>): Db {
+async function applySessionSettings(db: Db, options: ConnectOptions): Promise<void> {
+  const sql = settingsSql(options);
+  if (sql) await db.exec(sql);
+}
+
+/** PGlite's own words when a statement is stopped, so reports treat it like a server's cancel. */
+function cancelled(): Error {
+  return Object.assign(new Error('canceling statement due to user request'), { code: '57014' });
+}
+
+/**
+ * The WASM engine runs a statement without yielding to Node's event loop, so a signal is seen only
+ * between statements: yield there, and stop before the next statement once cancel() was called.
+ */
+function wrap(current: () => PGlite | Transaction, display: string, resetSql: string, close: () => Promise<void>, stop = { requested: false }): Db {
+  const checkpoint = async (index: number) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    if (stop.requested) throw new StatementFailed(index, cancelled());
+  };
   const db: Db = {
     kind: 'pglite',
     display,
+    resetSql,
     async query<T>(text: string, params: unknown[] = []) {
       return (await current().query(text, params)).rows as T[];
     },
     async exec(text) { await current().exec(text); },
     async runStatements(statements) {
       for (const [index, statement] of statements.entries()) {
+        await checkpoint(index);
         try {
           await current().exec(statement);
         } catch (error) {
@@ -148,25 +170,30 @@ function wrap(current: () => PGlite | Transaction, display: string, close: () =>
         }
       }
     },
-    async runTransaction(statements, record) {
-      await db.transaction(async (tx) => {
+    async runTransaction(statements, finish) {
+      return db.transaction(async (tx) => {
         await tx.runStatements(statements);
-        try {
-          await tx.query(record.sql, record.params);
-        } catch (error) {
-          throw new StatementFailed(statements.length, error);
+        await checkpoint(statements.length); // a signal during the last statement still rolls the migration back
+        let rows: Record<string, unknown>[] = [];
+        for (const [i, q] of finish.entries()) {
+          try {
+            if (q.params.length) rows = await tx.query(q.sql, q.params);
+            else await tx.exec(q.sql); // several statements: the simple protocol
+          } catch (error) {
+            throw new StatementFailed(statements.length + i, error);
+          }
         }
+        return rows;
       });
     },
     async transaction(fn) {
       const pg = current();
       if (!('transaction' in pg)) throw new Error('nested transactions are not supported');
-      return pg.transaction((tx) => fn(wrap(() => tx, display, async () => {})));
+      return pg.transaction((tx) => fn(wrap(() => tx, display, resetSql, async () => {}, stop)));
     },
     // One in-process session: the advisory lock is real but only guards this process; the folder lock guards the rest.
     openLockSession: async () => ({ ...db, close: async () => {} }),
-    // The WASM engine runs statements synchronously; there is nothing to cancel mid-statement.
-    async cancel() {},
+    async cancel() { stop.requested = true; },
     close,
   };
   return db;
