@@ -13,9 +13,9 @@ export type { StatusResult, StatusEntry, CurrentResult, HistoryEntry } from './c
 export type { CreateResult } from './commands/create.js';
 export type { BackupOptions, BackupResult, RestoreOptions, RestoreResult } from './commands/backup.js';
 export type { VerifyOptions, VerifyResult, VerifyFinding, VerifyStatus, VerifyEvent, DumpSchemaOptions, DumpSchemaResult } from './commands/verify.js';
-export type { ScratchInfo } from './scratch.js';
-export type { SchemaDifference, DifferenceKind } from './schemadiff.js';
-export type { SchemaSnapshot } from './snapshot.js';
+export type { ScratchInfo } from './schema/scratch.js';
+export type { SchemaDifference, DifferenceKind } from './schema/compare.js';
+export type { SchemaSnapshot } from './schema/snapshot.js';
 export type { ValidateResult, ValidationProblem, RepairResult, StampResult, ForgetResult, RenumberResult } from './commands/integrity.js';
 export type { StepEvent, StepResult } from './execute.js';
 export * from './errors.js';

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareSnapshots, isNote, show } from '../lib/schemadiff.js';
-import { renderSchema } from '../lib/render-schema.js';
-import type { ColumnEntry, SchemaSnapshot, TableEntry } from '../lib/snapshot.js';
-import { stripSingleRelationQualifiers } from '../lib/viewdef.js';
+import { compareSnapshots, isNote, show } from '../lib/schema/compare.js';
+import { renderSchema } from '../lib/schema/render.js';
+import type { ColumnEntry, SchemaSnapshot, TableEntry } from '../lib/schema/snapshot.js';
+import { stripSingleRelationQualifiers } from '../lib/schema/viewdef.js';
 import { loadParser } from '../lib/sql.js';
 
 function empty(): SchemaSnapshot {

@@ -14,11 +14,11 @@ import { discoverMigrations, type MigrationSet } from '../files.js';
 import { ensureHistory, readHistory } from '../history.js';
 import { withLock } from '../lock.js';
 import { label, planUp, reconcile, type MigrationStatus } from '../plan.js';
-import { renderSchema } from '../render-schema.js';
-import { emptyScratch, withScratch, type ScratchInfo } from '../scratch.js';
-import { compareSnapshots, isNote, type SchemaDifference } from '../schemadiff.js';
+import { renderSchema } from '../schema/render.js';
+import { emptyScratch, withScratch, type ScratchInfo } from '../schema/scratch.js';
+import { compareSnapshots, isNote, type SchemaDifference } from '../schema/compare.js';
 import { scriptExtensions } from '../script.js';
-import { takeSchemaSnapshot, type SchemaSnapshot } from '../snapshot.js';
+import { takeSchemaSnapshot, type SchemaSnapshot } from '../schema/snapshot.js';
 import { loadNeededExtensions, prepareDown, prepareUp } from '../steps.js';
 
 export type VerifyStatus = 'round-trips' | 'failed' | 'skipped' | 'not-run';

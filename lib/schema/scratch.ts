@@ -4,14 +4,14 @@
  * target's server and dropped afterwards, whatever happens; else an embedded PGlite in memory.
  */
 import { randomBytes } from 'node:crypto';
-import { parseTarget } from './config.js';
-import type { Context } from './context.js';
-import { openDb } from './db/connect.js';
-import type { Db } from './db/index.js';
-import { UsageError } from './errors.js';
-import { historyExists, qualifiedName, type HistoryTable } from './history.js';
+import { parseTarget } from '../config.js';
+import type { Context } from '../context.js';
+import { openDb } from '../db/connect.js';
+import type { Db } from '../db/index.js';
+import { UsageError } from '../errors.js';
+import { historyExists, qualifiedName, type HistoryTable } from '../history.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from './snapshot.js';
-import { maskUrl, type Target } from './url.js';
+import { maskUrl, type Target } from '../url.js';
 
 export interface ScratchInfo {
   kind: 'given' | 'temporary' | 'embedded';

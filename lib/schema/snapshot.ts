@@ -1,11 +1,11 @@
 /**
  * A database's schema as a plain, serialisable object: every object under a stable identity (its
  * quoted, schema-qualified name), with what defines it and nothing about who owns it. Comparing two
- * snapshots (schemadiff.ts) and rendering one as SQL (render-schema.ts) are pure functions of it.
+ * snapshots (compare.ts) and rendering one as SQL (render.ts) are pure functions of it.
  */
-import type { Db } from './db/index.js';
-import { qualifiedName, type HistoryTable } from './history.js';
-import * as q from './snapshot-queries.js';
+import type { Db } from '../db/index.js';
+import { qualifiedName, type HistoryTable } from '../history.js';
+import * as q from './queries.js';
 import { normalizeViewDefinitions } from './viewdef.js';
 
 export interface SchemaSnapshot {
