@@ -1,6 +1,6 @@
 /** The public API: `createMigrator(options)` gives the CLI's operations as typed async functions. */
 import type { Context, MigratorOptions } from './context.js';
-import { parseTarget } from './config.js';
+import { checkName, parseTarget } from './config.js';
 import { current, history, status } from './commands/inspect.js';
 import { down, redo, up, type DownOptions, type UpOptions } from './commands/migrate.js';
 import type { BackupOptions, RestoreOptions } from './commands/backup.js';
@@ -25,7 +25,7 @@ export function createMigrator(options: MigratorOptions) {
   const ctx: Context = {
     options: { ...options, dir: resolve(options.dir) },
     target,
-    table: { schema: options.schema ?? 'public', table: options.table ?? 'sqlmig_history' },
+    table: { schema: checkName(options.schema ?? 'public', 'schema'), table: checkName(options.table ?? 'sqlmig_history', 'table') },
     lockTimeoutMs: options.lockTimeoutMs ?? 60_000,
   };
   return {
