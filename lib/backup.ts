@@ -7,6 +7,7 @@ import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, delimiter, dirname, join } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Db } from './db/index.js';
 import { BackupFailed } from './errors.js';
 import { clientFiles } from './db/clientfiles.js';
@@ -163,7 +164,7 @@ export async function dumpPglite(db: Db, file: string): Promise<void> {
   let text = '';
   try {
     await keepingSessionSettings(db, async () => {
-      text = await (await pgDump({ pg: db.pglite!(), args: ['--no-owner'] })).text();
+      text = await (await pgDump({ pg: db.pglite!() as PGlite, args: ['--no-owner'] })).text();
     });
   } catch (error) {
     throw new BackupFailed(`pg_dump of the embedded database failed: ${(error as Error).message}. Nothing was changed.`, { cause: error });
