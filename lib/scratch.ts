@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { parseTarget } from './config.js';
 import type { Context } from './context.js';
 import { openDb } from './db/connect.js';
-import { connectionKey, withDatabase } from './db/conninfo.js';
+import { connectionKey, withDatabase } from './db/uri.js';
 import type { Db } from './db/index.js';
 import { UsageError } from './errors.js';
 import { historyExists, qualifiedName, type HistoryTable } from './history.js';

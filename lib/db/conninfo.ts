@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { UsageError } from '../errors.js';
 import { pgpassLookup, pgpassRefusal } from './pgpass.js';
-import { formatConnectionUri, parseConnectionUri, type UriParts } from './uri.js';
+import { parseConnectionUri, type UriParts } from './uri.js';
 
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';
 export const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'];
@@ -96,7 +96,7 @@ export function resolveConnection(url: string, env: Env, files: ClientFiles, fla
     applicationName: pick('application_name', 'PGAPPNAME') || params.get('fallback_application_name') || 'sqlmig',
     options: pick('options', 'PGOPTIONS'),
     connectTimeoutS: timeoutOf(pick('connect_timeout', 'PGCONNECT_TIMEOUT'), flag),
-    targetSessionAttrs: pick('target_session_attrs', 'PGTARGETSESSIONATTRS'),
+    targetSessionAttrs: sessionAttrsOf(pick('target_session_attrs', 'PGTARGETSESSIONATTRS'), flag),
     settings: Object.fromEntries([...params].filter(([k]) => !LIBPQ_KEYS.has(k))),
     warnings: [],
   };
@@ -179,6 +179,13 @@ function sslModeOf(text: string, source: string): SslMode {
   throw new UsageError(`${source}: "${text}" is not an sslmode; use one of ${SSL_MODES.join(', ')}`);
 }
 
+const SESSION_ATTRS = ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'];
+
+function sessionAttrsOf(text: string | undefined, flag: string): string | undefined {
+  if (text === undefined || SESSION_ATTRS.includes(text)) return text;
+  throw new UsageError(`${flag}: target_session_attrs "${text}" is not one of ${SESSION_ATTRS.join(', ')}`);
+}
+
 function timeoutOf(text: string | undefined, flag: string): number {
   if (text === undefined) return DEFAULT_CONNECT_TIMEOUT_S;
   const seconds = Number(text.trim());
@@ -216,32 +223,4 @@ function lookUpPassword(info: ConnInfo, file: string | undefined, files: ClientF
 function pgpassHost(endpoint: Endpoint, hostaddr: string | undefined): string {
   if (endpoint.socket && DEFAULT_SOCKET_DIRS.includes(endpoint.host.replace(/\/+$/, ''))) return 'localhost';
   return endpoint.host || hostaddr || 'localhost';
-}
-
-/** What to show for a connection: a URI without the password (`:***` says one is used). */
-export function describeConnection(info: ConnInfo): string {
-  return formatConnectionUri({
-    user: info.user,
-    password: info.password === undefined ? undefined : '***',
-    hosts: info.endpoints.map((e) => e.host),
-    ports: info.endpoints.map((e) => String(e.port)),
-    database: info.database,
-    params: [],
-  }).replace(':%2A%2A%2A@', ':***@');
-}
-
-/** The same URL naming another database on the same server (verify's temporary database). */
-export function withDatabase(url: string, database: string): string {
-  const parts = parseConnectionUri(url);
-  return formatConnectionUri({ ...parts, database, params: parts.params.filter(([k]) => k !== 'dbname') });
-}
-
-/** Server and database a URL points at, for "is this the same database?" (no password, no files read). */
-export function connectionKey(url: string, env: Env): string {
-  const parts = parseConnectionUri(url);
-  const params = new Map(parts.params);
-  const host = (params.get('host') || parts.hosts.join(',') || env['PGHOST'] || 'localhost').toLowerCase().replace(/^localhost$/, '127.0.0.1');
-  const port = params.get('port') || parts.ports.join(',') || env['PGPORT'] || '5432';
-  const user = params.get('user') || parts.user || env['PGUSER'] || '';
-  return `${host}:${port}/${params.get('dbname') || parts.database || env['PGDATABASE'] || user}`;
 }

@@ -147,3 +147,19 @@ export function formatConnectionUri(parts: UriParts): string {
   const query = params.length ? `?${params.map(([k, v]) => `${encode(k)}=${encode(v).replace(/%2F/g, '/')}`).join('&')}` : '';
   return `postgres://${userinfo}${netloc}${database}${query}`;
 }
+
+/** The same URL naming another database on the same server (verify's temporary database). */
+export function withDatabase(url: string, database: string): string {
+  const parts = parseConnectionUri(url);
+  return formatConnectionUri({ ...parts, database, params: parts.params.filter(([k]) => k !== 'dbname') });
+}
+
+/** Server and database a URL points at, for "is this the same database?" (no password, no files read). */
+export function connectionKey(url: string, env: Record<string, string | undefined>): string {
+  const parts = parseConnectionUri(url);
+  const params = new Map(parts.params);
+  const host = (params.get('host') || parts.hosts.join(',') || env['PGHOST'] || 'localhost').toLowerCase().replace(/^localhost$/, '127.0.0.1');
+  const port = params.get('port') || parts.ports.join(',') || env['PGPORT'] || '5432';
+  const user = params.get('user') || parts.user || env['PGUSER'] || '';
+  return `${host}:${port}/${params.get('dbname') || parts.database || env['PGDATABASE'] || user}`;
+}
