@@ -7,9 +7,13 @@ import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { chmod, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, delimiter, dirname, join } from 'node:path';
+import type { PGlite } from '@electric-sql/pglite';
 import type { Db } from './db/index.js';
 import { BackupFailed } from './errors.js';
-import { maskSecret, passwordOf } from './url.js';
+import { clientFiles } from './db/clientfiles.js';
+import { resolveConnection } from './db/conninfo.js';
+import { libpqEnvironment } from './db/driveroptions.js';
+import { maskSecret } from './url.js';
 
 export type BackupFormat = 'custom' | 'plain';
 export type PgToolName = 'pg_dump' | 'pg_restore';
@@ -60,25 +64,13 @@ function toolVersion(name: PgToolName, path: string): Promise<PgTool | null> {
   });
 }
 
-/** libpq's environment for a postgres:// URL: the password travels here, never on a command line. */
-export function libpqEnv(url: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const u = new URL(url);
-  const env: NodeJS.ProcessEnv = { ...base, PGAPPNAME: 'sqlmig', PGCONNECT_TIMEOUT: base['PGCONNECT_TIMEOUT'] ?? '10' };
-  delete env['PGHOSTADDR'];
-  delete env['PGSERVICE'];
-  const set = (key: string, value: string | null | undefined) => { if (value) env[key] = value; };
-  set('PGHOST', u.hostname.replace(/^\[(.*)\]$/, '$1') || (base['PGHOST'] ? undefined : 'localhost'));
-  set('PGPORT', u.port);
-  set('PGUSER', decodeURIComponent(u.username));
-  set('PGPASSWORD', decodeURIComponent(u.password));
-  set('PGDATABASE', decodeURIComponent(u.pathname.replace(/^\//, '')));
-  const params: Record<string, string> = {
-    host: 'PGHOST', port: 'PGPORT', user: 'PGUSER', password: 'PGPASSWORD', dbname: 'PGDATABASE', sslmode: 'PGSSLMODE',
-    sslrootcert: 'PGSSLROOTCERT', sslcert: 'PGSSLCERT', sslkey: 'PGSSLKEY', options: 'PGOPTIONS', target_session_attrs: 'PGTARGETSESSIONATTRS',
-  };
-  for (const [key, value] of u.searchParams) if (params[key]) set(params[key], value);
-  if (!env['PGSSLMODE'] && ['true', 'require'].includes(u.searchParams.get('ssl') ?? '')) env['PGSSLMODE'] = 'require';
-  return env;
+/**
+ * libpq's environment for a postgres:// URL, resolved as sqlmig's own connection is (URL, then PG*, then the
+ * password file): the tool reaches the same server as the same user; the password travels here, never on a command line.
+ */
+export function libpqEnv(url: string, base: NodeJS.ProcessEnv = process.env): { env: NodeJS.ProcessEnv; secret?: string } {
+  const info = resolveConnection(url, base, clientFiles(base));
+  return { env: libpqEnvironment(info, base), secret: info.password };
 }
 
 interface RunOptions { env: NodeJS.ProcessEnv; secret?: string; signal?: AbortSignal }
@@ -106,14 +98,14 @@ export interface ServerTarget { url: string; database: string; serverMajor: numb
 export async function dumpServer(file: string, target: ServerTarget): Promise<void> {
   const tool = await findPgTool('pg_dump', target.serverMajor);
   const args = ['--format=custom', `--file=${file}`, '--no-password', `--lock-wait-timeout=${target.lockTimeoutMs}`, `--dbname=${dbnameArg(target.database)}`];
-  await runPgTool(tool, args, { env: libpqEnv(target.url), secret: passwordOf(target.url), signal: target.signal });
+  await runPgTool(tool, args, { ...libpqEnv(target.url), signal: target.signal });
 }
 
 /** pg_restore of a custom-format archive, all or nothing. */
 export async function restoreServer(file: string, target: ServerTarget): Promise<void> {
   const tool = await findPgTool('pg_restore', target.serverMajor);
   const args = ['--clean', '--if-exists', '--single-transaction', '--no-owner', '--no-password', `--dbname=${dbnameArg(target.database)}`, file];
-  await runPgTool(tool, args, { env: libpqEnv(target.url), secret: passwordOf(target.url), signal: target.signal });
+  await runPgTool(tool, args, { ...libpqEnv(target.url), signal: target.signal });
 }
 
 /** The tables a custom-format archive holds, as "schema.table" (from `pg_restore --list`). */
@@ -172,7 +164,7 @@ export async function dumpPglite(db: Db, file: string): Promise<void> {
   let text = '';
   try {
     await keepingSessionSettings(db, async () => {
-      text = await (await pgDump({ pg: db.pglite!(), args: ['--no-owner'] })).text();
+      text = await (await pgDump({ pg: db.pglite!() as PGlite, args: ['--no-owner'] })).text();
     });
   } catch (error) {
     throw new BackupFailed(`pg_dump of the embedded database failed: ${(error as Error).message}. Nothing was changed.`, { cause: error });

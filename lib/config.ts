@@ -1,8 +1,9 @@
 /** Where settings come from: flags beat environment, environment beats the package.json "sqlmig" key. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
+import { formatConnectionUri, isConnectionUri, parseConnectionUri } from './db/uri.js';
 import type { Target } from './url.js';
 
 export interface Flags {
@@ -41,27 +42,64 @@ export interface Settings {
   ddlLockTimeoutMs?: number;
   /** The package.json the config came from, if any. */
   configFile: string | null;
+  /** Said on stderr, not fatal (a malformed package.json that holds no sqlmig settings). */
+  warnings: string[];
 }
 
 type Env = Record<string, string | undefined>;
 
-export function findPackageConfig(cwd: string): { file: string; config: PackageConfig } | null {
+export interface FoundConfig { file: string; config: PackageConfig }
+
+/** A package.json on the way up that is not valid JSON; `hadConfig` when its text has a "sqlmig" key. */
+export interface UnreadableConfig { file: string; reason: string; hadConfig: boolean }
+
+/**
+ * The nearest package.json with a "sqlmig" key. A malformed one without that key cannot hold our settings:
+ * it is noted and the search goes on. A malformed one with it ends the search: its settings are unknown.
+ */
+export function searchPackageConfig(cwd: string): { found: FoundConfig | null; unreadable: UnreadableConfig[] } {
+  const unreadable: UnreadableConfig[] = [];
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const file = join(dir, 'package.json');
     if (existsSync(file)) {
+      let text = '';
       try {
-        const json = JSON.parse(readFileSync(file, 'utf8')) as { sqlmig?: PackageConfig };
-        if (json.sqlmig) return { file, config: json.sqlmig };
+        text = readFileSync(file, 'utf8');
+        const json = JSON.parse(text) as { sqlmig?: PackageConfig };
+        if (json?.sqlmig) return { found: { file, config: json.sqlmig }, unreadable };
       } catch (error) {
-        throw new UsageError(`${file}: not valid JSON (${(error as Error).message})`);
+        const hadConfig = /"sqlmig"\s*:/.test(text);
+        unreadable.push({ file, reason: (error as Error).message, hadConfig });
+        if (hadConfig) return { found: null, unreadable };
       }
     }
-    if (dirname(dir) === dir) return null;
+    if (dirname(dir) === dir) return { found: null, unreadable };
   }
 }
 
+/** The nearest "sqlmig" config; a malformed package.json that holds one is a usage error. */
+export function findPackageConfig(cwd: string): FoundConfig | null {
+  const { found, unreadable } = searchPackageConfig(cwd);
+  const blocking = unreadable.find((u) => u.hadConfig);
+  if (blocking) throw new UsageError(`${blocking.file}: not valid JSON (${blocking.reason})`);
+  return found;
+}
+
 export function resolveSettings(flags: Flags, env: Env = process.env, cwd = process.cwd()): Settings {
-  const found = findPackageConfig(cwd);
+  const search = searchPackageConfig(cwd);
+  const warnings = search.unreadable.filter((u) => !u.hadConfig).map((u) => `${u.file} is not valid JSON (${u.reason}); it holds no "sqlmig" settings, so it was skipped`);
+  const blocking = search.unreadable.find((u) => u.hadConfig);
+  if (blocking) {
+    // Its settings are unknown: go on only when nothing that decides the database, folder or history table would come from it.
+    const needed = [['--url', flags.url ?? env['DATABASE_URL']], ['--dir', flags.dir ?? env['SQLMIG_DIR']], ['--schema', flags.schema], ['--table', flags.table]]
+      .filter(([, given]) => given === undefined).map(([name]) => name);
+    if (needed.length) {
+      throw new UsageError(`${blocking.file}: not valid JSON (${blocking.reason}), so its "sqlmig" settings cannot be read. ` +
+        `Fix the file, or give ${needed.join(', ')} to run without it.`);
+    }
+    warnings.push(`${blocking.file} is not valid JSON (${blocking.reason}); its "sqlmig" settings were ignored (--url, --dir, --schema and --table are given)`);
+  }
+  const found = search.found;
   const config = found?.config ?? {};
   const configDir = found ? dirname(found.file) : cwd;
   const fromConfig = (p: string) => (isAbsolute(p) ? p : join(configDir, p));
@@ -72,16 +110,34 @@ export function resolveSettings(flags: Flags, env: Env = process.env, cwd = proc
   const lockTimeout = flags.lockTimeout ?? config.lockTimeout ?? '60s';
   const statementTimeout = flags.statementTimeout ?? config.statementTimeout;
   return {
-    target: url ? parseTarget(url) : null,
+    target: url ? parseTarget(url, urlSource(flags, env, found)) : null,
     dir: resolve(cwd, dir),
-    schema: flags.schema ?? config.schema ?? 'public',
-    table: flags.table ?? config.table ?? 'sqlmig_history',
+    schema: checkName(flags.schema ?? config.schema ?? 'public', flags.schema !== undefined ? '--schema' : `${found?.file} "sqlmig".schema`),
+    table: checkName(flags.table ?? config.table ?? 'sqlmig_history', flags.table !== undefined ? '--table' : `${found?.file} "sqlmig".table`),
     backupDir: resolve(cwd, flags.backupDir ?? (config.backupDir ? fromConfig(config.backupDir) : 'backups')),
     lockTimeoutMs: parseDuration(lockTimeout, '--lock-timeout'),
     statementTimeoutMs: statementTimeout === undefined ? undefined : parseDuration(statementTimeout, '--statement-timeout'),
     ddlLockTimeoutMs: flags.ddlLockTimeout === undefined ? undefined : parseDuration(flags.ddlLockTimeout, '--ddl-lock-timeout'),
     configFile: found?.file ?? null,
+    warnings,
   };
+}
+
+/** Where the URL came from, for messages about it. */
+function urlSource(flags: Flags, env: Env, found: FoundConfig | null): string {
+  if (flags.url !== undefined) return '--url';
+  if (env['DATABASE_URL'] !== undefined) return 'DATABASE_URL';
+  return found?.config.url ? `${found.file} "sqlmig".url` : 'PGHOST/PGDATABASE';
+}
+
+/** A schema or table name: PostgreSQL has no empty identifier and cuts long ones at 63 bytes. */
+export function checkName(name: unknown, source: string): string {
+  if (typeof name !== 'string' || name.trim() === '') {
+    throw new UsageError(`${source}: expected a name, got ${JSON.stringify(name)}; give a name or leave it out for the default`);
+  }
+  if (name.includes('\0')) throw new UsageError(`${source}: a name cannot contain a NUL character`);
+  if (Buffer.byteLength(name) > 63) throw new UsageError(`${source}: "${name}" is longer than PostgreSQL's 63-byte limit for names`);
+  return name;
 }
 
 /** A relative pglite: path in package.json is relative to that package.json, not to where sqlmig runs. */
@@ -90,36 +146,50 @@ function configUrl(url: string, fromConfig: (p: string) => string): string {
   return url;
 }
 
-/** libpq's variables, used only when PGHOST or PGDATABASE says the user means them. */
+/** libpq's variables, used only when PGHOST or PGDATABASE says the user means them; the rest of PG* applies when connecting. */
 function libpqUrl(env: Env): string | undefined {
   if (!env['PGHOST'] && !env['PGDATABASE']) return undefined;
-  const user = encodeURIComponent(env['PGUSER'] ?? env['USER'] ?? 'postgres');
-  const password = env['PGPASSWORD'] ? `:${encodeURIComponent(env['PGPASSWORD'])}` : '';
-  const host = env['PGHOST'] ?? 'localhost';
-  const port = env['PGPORT'] ?? '5432';
-  const database = encodeURIComponent(env['PGDATABASE'] ?? decodeURIComponent(user));
-  const socket = host.startsWith('/');
-  const authority = socket ? `${user}${password}@` : `${user}${password}@${host}:${port}`;
-  const query = socket ? `?host=${encodeURIComponent(host)}&port=${port}` : '';
-  const ssl = env['PGSSLMODE'] ? `${query ? '&' : '?'}sslmode=${env['PGSSLMODE']}` : '';
-  return `postgres://${authority}/${database}${query}${ssl}`;
+  const list = (v: string | undefined) => (v ? v.split(',') : []);
+  return formatConnectionUri({ user: env['PGUSER'] || undefined, hosts: list(env['PGHOST']), ports: list(env['PGPORT']), database: env['PGDATABASE'] || undefined, params: [] });
 }
 
-export function parseTarget(url: string): Target {
+/** Check a database URL as given; `source` names where it came from in messages. */
+export function parseTarget(url: string, source = '--url'): Target {
   if (url.startsWith('pglite:')) {
     const path = url.slice('pglite:'.length);
-    if (!path) throw new UsageError('pglite: URL needs a folder (pglite:./.sqlmig/dev) or pglite:memory');
-    return path === 'memory' ? { kind: 'pglite', path: null, url } : { kind: 'pglite', path: resolve(path), url: `pglite:${resolve(path)}` };
+    if (!path) throw new UsageError(`${source}: pglite: needs a folder (pglite:./.sqlmig/dev) or pglite:memory`);
+    if (path === 'memory') return { kind: 'pglite', path: null, url };
+    const folder = pgliteFolder(path, source);
+    return { kind: 'pglite', path: folder, url: `pglite:${folder}` };
   }
-  if (/^postgres(ql)?:\/\//.test(url)) {
-    try {
-      new URL(url);
-    } catch {
-      throw new UsageError(`--url: not a valid URL; expected postgres://user:password@host:5432/database`);
-    }
+  if (isConnectionUri(url)) {
+    parseConnectionUri(url, source);
     return { kind: 'server', url };
   }
-  throw new UsageError('--url: expected postgres://… , postgresql://… , pglite:PATH or pglite:memory');
+  throw new UsageError(`${source}: expected postgres://… , postgresql://… , pglite:PATH or pglite:memory`);
+}
+
+/** The folder an embedded database lives in: a symbolic link is followed to its folder; anything but a folder is refused. */
+function pgliteFolder(path: string, source: string): string {
+  const folder = resolve(path);
+  let entry;
+  try {
+    entry = lstatSync(folder);
+  } catch {
+    return folder; // created on first use
+  }
+  if (entry.isSymbolicLink()) {
+    let real: string;
+    try {
+      real = realpathSync(folder);
+    } catch {
+      throw new UsageError(`${source}: pglite:${path} is a symbolic link to ${readlinkSync(folder)}, which does not exist; create that folder, or point pglite: at a folder`);
+    }
+    if (!statSync(real).isDirectory()) throw new UsageError(`${source}: pglite:${path} is a symbolic link to ${real}, which is not a folder; pglite: needs a folder`);
+    return real;
+  }
+  if (!entry.isDirectory()) throw new UsageError(`${source}: pglite:${path} is a file, not a folder; pglite: needs a folder (created on first use)`);
+  return folder;
 }
 
 export function noDatabase(): UsageError {

@@ -34,6 +34,8 @@ export interface Context {
   target: Target | null;
   table: HistoryTable;
   lockTimeoutMs: number;
+  /** The operation only reads (status, --dry-run…): an embedded database that does not exist yet is not created. */
+  readOnly?: boolean;
 }
 
 export interface Snapshot {
@@ -47,6 +49,7 @@ export async function withDb<T>(ctx: Context, fn: (db: Db) => Promise<T>, extens
   if (!ctx.target) throw noDatabase();
   const db = await openDb(ctx.target, {
     lockTimeoutMs: ctx.lockTimeoutMs,
+    readOnly: ctx.readOnly,
     statementTimeoutMs: ctx.options.statementTimeoutMs,
     ddlLockTimeoutMs: ctx.options.ddlLockTimeoutMs,
     extensions,

@@ -1,6 +1,6 @@
 /** The public API: `createMigrator(options)` gives the CLI's operations as typed async functions. */
 import type { Context, MigratorOptions } from './context.js';
-import { parseTarget } from './config.js';
+import { checkName, parseTarget } from './config.js';
 import { current, history, status } from './commands/inspect.js';
 import { down, redo, up, type DownOptions, type UpOptions } from './commands/migrate.js';
 import type { BackupOptions, RestoreOptions } from './commands/backup.js';
@@ -25,23 +25,25 @@ export function createMigrator(options: MigratorOptions) {
   const ctx: Context = {
     options: { ...options, dir: resolve(options.dir) },
     target,
-    table: { schema: options.schema ?? 'public', table: options.table ?? 'sqlmig_history' },
+    table: { schema: checkName(options.schema ?? 'public', 'schema'), table: checkName(options.table ?? 'sqlmig_history', 'table') },
     lockTimeoutMs: options.lockTimeoutMs ?? 60_000,
   };
+  // What only reads never creates an embedded database: a folder not created yet reads as an empty one.
+  const reading: Context = { ...ctx, readOnly: true };
   return {
-    up: (o?: UpOptions) => up(ctx, o),
-    down: (o?: DownOptions) => down(ctx, o),
+    up: (o?: UpOptions) => up(o?.dryRun ? reading : ctx, o),
+    down: (o?: DownOptions) => down(o?.dryRun ? reading : ctx, o),
     redo: () => redo(ctx),
-    status: () => status(ctx),
-    current: () => current(ctx),
-    history: () => history(ctx),
+    status: () => status(reading),
+    current: () => current(reading),
+    history: () => history(reading),
     // The rest load on first use: `up` and `status` should not pay for snapshots, backups or renames.
     create: async (description: string) => (await import('./commands/create.js')).create(ctx, description),
     backup: async (o?: BackupOptions) => (await import('./commands/backup.js')).backup(ctx, o),
     restore: async (file: string, o?: RestoreOptions) => (await import('./commands/backup.js')).restore(ctx, file, o),
-    verify: async (o?: VerifyOptions) => (await import('./commands/verify.js')).verify(ctx, o),
+    verify: async (o?: VerifyOptions) => (await import('./commands/verify.js')).verify(reading, o),
     dumpSchema: async (o?: DumpSchemaOptions) => (await import('./commands/verify.js')).dumpSchema(ctx, o),
-    validate: async () => (await import('./commands/integrity.js')).validate(ctx),
+    validate: async () => (await import('./commands/integrity.js')).validate(reading),
     repair: async (version?: string) => (await import('./commands/integrity.js')).repair(ctx, version),
     stamp: async (version: string) => (await import('./commands/integrity.js')).stamp(ctx, version),
     forget: async (version: string) => (await import('./commands/integrity.js')).forget(ctx, version),

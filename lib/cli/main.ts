@@ -37,6 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     const out = new Output(args as CommonArgs);
     try {
       const settings = resolveSettings(args as Flags);
+      for (const warning of settings.warnings) out.info(`warning: ${warning}`);
       const migrator = createMigrator({
         target: settings.target, dir: settings.dir, schema: settings.schema, table: settings.table,
         backupDir: settings.backupDir, lockTimeoutMs: settings.lockTimeoutMs,

@@ -1,5 +1,3 @@
-import type { PGlite } from '@electric-sql/pglite';
-
 /** The one interface sqlmig needs from a database; PGlite is real PostgreSQL, so nothing above asks which one it has. */
 export type Row = Record<string, unknown>;
 
@@ -38,8 +36,11 @@ export interface Db {
   close(): Promise<void>;
   /** Embedded only: make contrib extensions available before a migration's CREATE EXTENSION runs. */
   ensureExtensions?(names: string[]): Promise<void>;
-  /** Embedded only: the PGlite instance itself, for pgDump (backups). */
-  pglite?(): PGlite;
+  /**
+   * Embedded only: the PGlite instance itself, for pgDump (backups). Typed opaquely so that the published
+   * declarations do not pull in PGlite's Emscripten types (users' tsc must pass without skipLibCheck).
+   */
+  pglite?(): unknown;
 }
 
 export interface ParameterizedQuery { sql: string; params: unknown[] }

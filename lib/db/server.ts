@@ -2,7 +2,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { ConnectionFailed, ConnectionLost } from '../errors.js';
 import { preferBaselineWasmCompiler } from '../wasm.js';
-import { maskSecret, maskUrl, passwordOf } from '../url.js';
+import { createConnection } from 'node:net';
+import { maskSecret, maskUrl } from '../url.js';
+import { clientFiles } from './clientfiles.js';
+import { resolveConnection, type ConnInfo, type Endpoint } from './conninfo.js';
+import { driverOptions } from './driveroptions.js';
 import { SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db, type Row } from './index.js';
 
 type Sql = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
@@ -12,31 +16,52 @@ type Running = { cancel(): unknown; active?: boolean; state?: { pid?: number } }
 /** How often a cancel is repeated while the cancelled work has not stopped (one can arrive between two statements and be ignored). */
 const CANCEL_RETRY_MS = 1000;
 
-const CONNECT_TIMEOUT_S = 10;
-
 export async function connectServer(url: string, options: ConnectOptions = {}): Promise<Db> {
   preferBaselineWasmCompiler();
-  const connection: Record<string, string | number> = { application_name: 'sqlmig' };
-  if (options.statementTimeoutMs !== undefined) connection['statement_timeout'] = options.statementTimeoutMs;
-  if (options.ddlLockTimeoutMs !== undefined) connection['lock_timeout'] = options.ddlLockTimeoutMs;
-  const open = (extra: Record<string, string | number> = {}) =>
-    postgres(url, {
+  const files = clientFiles();
+  const info = resolveConnection(url, process.env, files);
+  for (const warning of info.warnings) options.onNotice?.(`warning: ${warning}`);
+  const settings: Record<string, string | number> = {};
+  if (options.statementTimeoutMs !== undefined) settings['statement_timeout'] = options.statementTimeoutMs;
+  if (options.ddlLockTimeoutMs !== undefined) settings['lock_timeout'] = options.ddlLockTimeoutMs;
+  let ssl = driverOptions(info, files).ssl;
+  const open = (extra: Record<string, string | number> = {}) => {
+    const driver = driverOptions(info, files, ssl);
+    // postgres.js takes host and port lists (its types say one string): a string would split IPv6 addresses at ':'.
+    return postgres({
+      ...driver,
       max: 1,
       onnotice: () => {},
-      connect_timeout: CONNECT_TIMEOUT_S,
+      // libpq's connect_timeout=0 waits for ever; postgres.js needs a number.
+      connect_timeout: driver.connect_timeout || 2_147_483,
       idle_timeout: 0,
-      connection: { ...connection, ...extra },
-    });
-  const sql = open();
-  const display = maskUrl(url);
-  let serverVersion: number;
-  try {
+      connection: { ...driver.connection, ...settings, ...extra },
+    } as unknown as postgres.Options<Record<string, never>>);
+  };
+  const display = maskSecret(url, info.password);
+  let serverVersion = 0;
+  const firstQuery = async (sql: postgres.Sql) => {
     const [row] = await sql`select current_setting('server_version_num')::int as version`;
     serverVersion = row!['version'] as number;
-  } catch (error) {
-    await sql.end({ timeout: 0 }).catch(() => {});
-    throw connectionError(error, url);
-  }
+  };
+  const connect = async (extra?: Record<string, string | number>) => {
+    let sql = open(extra);
+    try {
+      await firstQuery(sql);
+    } catch (error) {
+      await sql.end({ timeout: 0 }).catch(() => {});
+      // sslmode=allow: without SSL first, with it when the server refuses a connection without.
+      if (info.sslmode !== 'allow' || ssl !== false || (error as { code?: string }).code !== '28000') throw await connectionError(error, info, display);
+      ssl = 'require';
+      sql = open(extra);
+      await firstQuery(sql).catch(async (again: unknown) => {
+        await sql.end({ timeout: 0 }).catch(() => {});
+        throw await connectionError(again, info, display);
+      });
+    }
+    return sql;
+  };
+  const sql = await connect();
   const ownSettings = await watchForDeadClient(sql, serverVersion);
   const cancelBackend = async (pid: number) => {
     const once = open({ statement_timeout: 5000 });
@@ -45,13 +70,7 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
   };
   const session: Session = { display, resetSql: `${SESSION_RESET_SQL} ${ownSettings}`.trim(), cancelBackend, lost: null };
   const lockSession = async () => {
-    const lockSql = open({ statement_timeout: 0, lock_timeout: 0 });
-    try {
-      await lockSql`select 1`;
-    } catch (error) {
-      await lockSql.end({ timeout: 0 }).catch(() => {});
-      throw connectionError(error, url);
-    }
+    const lockSql = await connect({ statement_timeout: 0, lock_timeout: 0 });
     return wrap(lockSql, session, lockSession, () => lockSql.end({ timeout: session.lost ? 0 : 5 }));
   };
   return wrap(sql, session, lockSession, () => sql.end({ timeout: session.lost ? 0 : 5 }));
@@ -176,16 +195,41 @@ async function watchForDeadClient(sql: postgres.Sql, serverVersion: number): Pro
   return sql.unsafe(setting).then(() => `${setting};`, () => '');
 }
 
-export function connectionError(error: unknown, url: string): ConnectionFailed {
-  const e = error as { code?: string; message?: string; errno?: string };
-  const where = maskUrl(url);
-  const secret = passwordOf(url);
-  const reason = maskSecret(e.message ?? String(error), secret);
+/** Why a connection failed, in the user's terms, with what to check; never the password. */
+export async function connectionError(error: unknown, info: ConnInfo, display: string): Promise<ConnectionFailed> {
+  const e = error as { code?: string; message?: string };
+  const reason = maskSecret(e.message ?? String(error), info.password);
+  const endpoint = info.endpoints[0]!;
+  const where = endpoint.socket ? `the socket ${endpoint.socket}` : `${endpoint.host}:${endpoint.port}`;
   let hint = 'check that the server is running and the URL is right';
-  if (e.code === '28P01' || e.code === '28000') hint = 'check the user name and password (PGPASSWORD, the URL, or ~/.pgpass)';
-  else if (e.code === '3D000') hint = 'create the database first (createdb) or fix the database name in the URL';
-  else if (e.code === 'ECONNREFUSED') hint = 'nothing listens there: is PostgreSQL running, and are host and port right?';
+  if (e.code === '28P01' && info.password === undefined) {
+    hint = 'no password was given: put it in the URL, in PGPASSWORD, or in the password file (~/.pgpass or PGPASSFILE; mode 0600)';
+  } else if (e.code === '28P01' || e.code === '28000') {
+    const from = info.passwordFrom && !['the URL', 'PGPASSWORD'].includes(info.passwordFrom) ? `password retrieved from file "${info.passwordFrom}"; ` : '';
+    hint = `${from}check the user name and password (the URL, PGPASSWORD, or the password file ~/.pgpass / PGPASSFILE)`;
+    if (e.code === '28000' && /no encryption/.test(e.message ?? '')) hint = 'the server accepts this user only over SSL: use sslmode=require (or prefer)';
+  } else if (e.code === '3D000') hint = 'create the database first (createdb) or fix the database name in the URL';
+  else if (e.code === 'ENOENT' && endpoint.socket) hint = `no socket ${endpoint.socket}: is PostgreSQL running, with that folder in unix_socket_directories and port ${endpoint.port}?`;
+  else if (e.code === 'ECONNREFUSED') hint = `nothing listens at ${where}: is PostgreSQL running, and are host and port right?`;
   else if (e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') hint = 'the host name does not resolve';
-  else if (e.code === 'CONNECT_TIMEOUT') hint = `no answer within ${CONNECT_TIMEOUT_S}s: check host, port and firewall`;
-  return new ConnectionFailed(`cannot connect to ${where}: ${reason}\n  ${hint}`, { cause: error });
+  else if (e.code === 'CONNECT_TIMEOUT') hint = `no answer within ${info.connectTimeoutS}s: check host, port and firewall`;
+  else if (/CERT|SELF_SIGNED|ALTNAME|UNABLE_TO_(GET|VERIFY)/.test(e.code ?? '')) {
+    hint = `the server's certificate was not accepted (sslmode=${info.sslmode}): give the CA that signed it with sslrootcert=FILE, or use sslmode=require to encrypt without verifying`;
+  } else if (!['disable', 'allow', 'prefer'].includes(info.sslmode) && !endpoint.socket && (await acceptsSsl(endpoint)) === false) {
+    return new ConnectionFailed(`cannot connect to ${display}: the server at ${where} does not accept SSL connections, and sslmode=${info.sslmode} requires one\n` +
+      '  use sslmode=prefer or sslmode=disable (PGSSLMODE or ?sslmode= in the URL), or turn on ssl in the server\'s configuration', { cause: error });
+  }
+  return new ConnectionFailed(`cannot connect to ${display}: ${reason}\n  ${hint}`, { cause: error });
+}
+
+/** Ask the server whether it speaks SSL (PostgreSQL's SSLRequest: one byte back, S or N); null when it cannot be told. */
+function acceptsSsl(endpoint: Endpoint): Promise<boolean | null> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: endpoint.host, port: endpoint.port, timeout: 3000 });
+    const done = (answer: boolean | null) => { socket.destroy(); resolve(answer); };
+    socket.once('connect', () => socket.write(Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f])));
+    socket.once('data', (data) => done(data[0] === 0x53 ? true : data[0] === 0x4e ? false : null));
+    socket.once('timeout', () => done(null));
+    socket.once('error', () => done(null));
+  });
 }

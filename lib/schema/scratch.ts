@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { parseTarget } from '../config.js';
 import type { Context } from '../context.js';
 import { openDb } from '../db/connect.js';
+import { connectionKey, withDatabase } from '../db/uri.js';
 import type { Db } from '../db/index.js';
 import { UsageError } from '../errors.js';
 import { historyExists, qualifiedName, type HistoryTable } from '../history.js';
@@ -128,11 +129,9 @@ async function temporaryScratch(ctx: Context, url: string): Promise<Scratch | nu
       await admin.close();
     }
   };
-  const scratchUrl = new URL(url);
-  scratchUrl.pathname = `/${name}`;
   let db: Db;
   try {
-    db = await open(ctx, { kind: 'server', url: scratchUrl.toString() }, []);
+    db = await open(ctx, { kind: 'server', url: withDatabase(url, name) }, []);
   } catch (error) {
     await drop();
     throw error;
@@ -175,14 +174,7 @@ function open(ctx: Context, target: Target, extensions: string[]): Promise<Db> {
 /** Same server (host and port) and same database name, or the same PGlite folder. */
 export function sameDatabase(a: Target, b: Target): boolean {
   if (a.kind === 'pglite' || b.kind === 'pglite') return a.kind === 'pglite' && b.kind === 'pglite' && a.path !== null && a.path === b.path;
-  const key = (url: string) => {
-    const u = new URL(url);
-    const host = (u.searchParams.get('host') ?? u.hostname).toLowerCase().replace(/^localhost$/, '127.0.0.1');
-    const port = u.searchParams.get('port') ?? (u.port || '5432');
-    const database = decodeURIComponent(u.pathname.slice(1)) || decodeURIComponent(u.username);
-    return `${host}:${port}/${database}`;
-  };
-  return key(a.url) === key(b.url);
+  return connectionKey(a.url, process.env) === connectionKey(b.url, process.env);
 }
 
 /** What a snapshot holds, by name (the public schema alone is an empty database). */

@@ -1,7 +1,8 @@
 /**
  * A throwaway PostgreSQL server for tests: SQLMIG_TEST_DATABASE_URL if set, else a testcontainers
  * container when a Docker engine answers, else a cluster from the local PostgreSQL binaries
- * (initdb/pg_ctl on PATH or under /usr/lib/postgresql/N/bin) on a free loopback port.
+ * (initdb/pg_ctl on PATH or under /usr/lib/postgresql/N/bin) on a free loopback port (IPv4, and IPv6 where
+ * available), with its Unix socket in its own temporary folder and password (SCRAM) authentication everywhere.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +72,15 @@ async function freePort(): Promise<number> {
   });
 }
 
+/** Whether a server can listen on this address here (IPv6 loopback is missing in some containers). */
+export function canBind(address: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(0, address, () => server.close(() => resolve(true)));
+  });
+}
+
 async function startLocalCluster(): Promise<TestServer> {
   const initdb = findPgBin('initdb');
   const pgCtl = findPgBin('pg_ctl');
@@ -90,7 +100,9 @@ async function startLocalCluster(): Promise<TestServer> {
   const run = (file: string, args: string[]) => execFileSync(file, args, { uid, gid, cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   run(initdb, ['--no-sync', '-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C']);
   const port = await freePort();
-  const options = `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+  // Also on IPv6 loopback where this machine has it, so [::1] URLs can be tested; the socket lives in `root`.
+  const listen = (await canBind('::1')) ? '127.0.0.1,::1' : '127.0.0.1';
+  const options = `-p ${port} -c listen_addresses=${listen} -c unix_socket_directories=${root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
   run(pgCtl, ['-D', data, '-o', options, '-l', join(root, 'log'), '-w', '-t', '60', 'start']);
   return {
     adminUrl: `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:${port}/postgres`,
