@@ -45,6 +45,14 @@ export function parseFilename(file: string): ParsedName | null {
   return { version, versionText: match[1]!, name: match[2]!, direction: match[3] as 'up' | 'down' };
 }
 
+/**
+ * Blank lines and `--` comments only, such as a "-- nothing to undo" down: seen without the parser,
+ * for display (a down like this does nothing; the parser decides what runs).
+ */
+export function isCommentsOnly(text: string): boolean {
+  return text.split('\n').every((line) => /^\s*(?:--.*)?$/.test(line));
+}
+
 export function compareVersions(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -8,7 +8,7 @@ import { Refused } from '../errors.js';
 import { deleteHistory, ensureHistory, insertHistory, updateHistoryText } from '../history.js';
 import { withLock } from '../lock.js';
 import { label, nearestVersions, type MigrationStatus } from '../plan.js';
-import { prepareScript } from '../script.js';
+import { migrationProblems } from '../steps.js';
 import { parseVersion } from './migrate.js';
 
 export interface ValidationProblem {
@@ -25,7 +25,7 @@ export async function validate(ctx: Context): Promise<ValidateResult> {
   return withDb(ctx, async (db) => {
     const snap = await takeSnapshot(ctx, db);
     const problems: ValidationProblem[] = snap.files.problems.map((p) => ({ kind: p.kind === 'conflict' ? 'conflict' : 'bad-file', message: p.message }));
-    problems.push(...await unrunnablePending(ctx, snap));
+    problems.push(...await unrunnableFiles(ctx, snap));
     for (const s of snap.statuses) {
       if (s.state === 'edited') {
         problems.push({ kind: 'edited', version: s.versionText, message: `${displayPath(ctx, s.file!.upFile)} was edited after it was applied; accept it with \`sqlmig repair ${s.versionText}\` or restore the file`, diff: await editedDiff(db, ctx.table, s, displayPath(ctx, s.file!.upFile)) });
@@ -39,16 +39,10 @@ export async function validate(ctx: Context): Promise<ValidateResult> {
   });
 }
 
-/** Pending files that `up` would refuse (empty, meta-commands). Applied ones already ran, so only pending are parsed. */
-async function unrunnablePending(ctx: Context, snap: Snapshot): Promise<ValidationProblem[]> {
-  const pending = snap.statuses.filter((s) => s.state === 'pending' || s.state === 'out-of-order');
-  const problems: ValidationProblem[] = [];
-  for (const s of pending) {
-    const file = s.file!;
-    await prepareScript({ path: displayPath(ctx, file.upFile), text: file.upSql, noTransaction: file.directives.noTransaction })
-      .catch((error: unknown) => { if (error instanceof Refused) problems.push({ kind: 'bad-file', version: s.versionText, message: error.message }); else throw error; });
-  }
-  return problems;
+/** Files that up, down or verify would refuse (the same check they make), pending and applied alike. */
+async function unrunnableFiles(ctx: Context, snap: Snapshot): Promise<ValidationProblem[]> {
+  const problems = await migrationProblems(ctx, snap.files.migrations);
+  return problems.map(({ file, message }) => ({ kind: 'bad-file' as const, version: file.versionText, message }));
 }
 
 export function formatValidation(result: ValidateResult): string {
