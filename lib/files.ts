@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { checksum, normalizeText } from './checksum.js';
 import { readDirectives, type Directives } from './directives.js';
@@ -21,7 +21,7 @@ export interface MigrationFile {
 }
 
 export interface FileProblem {
-  kind: 'bad-name' | 'orphan-down' | 'conflict' | 'directive';
+  kind: 'bad-name' | 'orphan-down' | 'conflict' | 'directive' | 'not-a-file' | 'unreadable';
   files: string[];
   message: string;
 }
@@ -45,6 +45,14 @@ export function parseFilename(file: string): ParsedName | null {
   return { version, versionText: match[1]!, name: match[2]!, direction: match[3] as 'up' | 'down' };
 }
 
+/**
+ * Blank lines and `--` comments only, such as a "-- nothing to undo" down: seen without the parser,
+ * for display (a down like this does nothing; the parser decides what runs).
+ */
+export function isCommentsOnly(text: string): boolean {
+  return text.split('\n').every((line) => /^\s*(?:--.*)?$/.test(line));
+}
+
 export function compareVersions(a: bigint, b: bigint): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -65,8 +73,14 @@ export async function discoverMigrations(dir: string): Promise<MigrationSet> {
   const ups = new Map<string, ParsedName & { file: string }>();
   const downs = new Map<string, string>();
   for (const entry of entries) {
-    if (!entry.isFile() || !entry.name.endsWith('.sql')) continue;
+    if (!entry.name.endsWith('.sql')) continue;
     const parsed = parseFilename(entry.name);
+    const notFile = notAFile(dir, entry, parsed !== null);
+    if (notFile === 'ignore') continue;
+    if (notFile) {
+      problems.push({ kind: 'not-a-file', files: [entry.name], message: notFile });
+      continue;
+    }
     if (!parsed) {
       problems.push({
         kind: 'bad-name',
@@ -89,7 +103,11 @@ export async function discoverMigrations(dir: string): Promise<MigrationSet> {
     }
   }
   // Synchronous reads: for thousands of small files they are several times faster than fs/promises.
-  const migrations = [...ups].map(([key, up]) => readMigration(dir, key, up, downs.get(key) ?? null));
+  const migrations: MigrationFile[] = [];
+  for (const [key, up] of ups) {
+    const migration = readMigration(dir, key, up, downs.get(key) ?? null, problems);
+    if (migration) migrations.push(migration);
+  }
   migrations.sort((a, b) => compareVersions(a.version, b.version) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const m of migrations) {
     for (const message of m.directives.problems) {
@@ -100,11 +118,45 @@ export async function discoverMigrations(dir: string): Promise<MigrationSet> {
   return { dir, migrations, problems };
 }
 
-function readMigration(dir: string, id: string, up: ParsedName & { file: string }, downFile: string | null): MigrationFile {
-  const upRaw = readFileSync(join(dir, up.file), 'utf8');
-  const downRaw = downFile ? readFileSync(join(dir, downFile), 'utf8') : null;
-  const upSql = normalizeText(upRaw);
-  const downSql = downRaw === null ? null : normalizeText(downRaw);
+/**
+ * Why a `*.sql` entry is not a migration file that can be read (a message), 'ignore' for a folder whose
+ * name is not a migration name, or null for a regular file. Symbolic links are followed.
+ */
+function notAFile(dir: string, entry: Dirent, migrationName: boolean): string | 'ignore' | null {
+  const path = join(dir, entry.name);
+  if (entry.isFile()) return null;
+  if (entry.isSymbolicLink()) {
+    let target: ReturnType<typeof statSync>;
+    try {
+      target = statSync(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const to = linkTarget(path);
+      if (code === 'ENOENT') return `${path}: a symbolic link to ${to}, which does not exist; fix the link or remove it`;
+      if (code === 'ELOOP') return `${path}: a symbolic link that loops (${to}); point it at the real file or remove it`;
+      return `${path}: cannot follow the symbolic link to ${to}: ${(error as Error).message}`;
+    }
+    if (target.isFile()) return null;
+    if (target.isDirectory()) return migrationName ? `${path}: a symbolic link to a folder (${linkTarget(path)}), not a migration file; link the file itself, or rename it` : 'ignore';
+    return `${path}: a symbolic link to something that is not a regular file (${linkTarget(path)}); a migration must be a file`;
+  }
+  if (entry.isDirectory()) return migrationName ? `${path}: a folder named like a migration; a migration is a file: move its SQL into a file of that name, or rename the folder` : 'ignore';
+  return `${path}: not a regular file (a pipe, socket or device); a migration must be a file`;
+}
+
+function linkTarget(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '?';
+  }
+}
+
+/** A migration's files read and checked; null when its up file cannot be read (the problem says why). */
+function readMigration(dir: string, id: string, up: ParsedName & { file: string }, downFile: string | null, problems: FileProblem[]): MigrationFile | null {
+  const upSql = readMigrationText(dir, up.file, problems);
+  if (upSql === null) return null;
+  const downSql = downFile ? readMigrationText(dir, downFile, problems) : null;
   const directives = readDirectives(upSql, up.file);
   if (downSql !== null) {
     const downDirectives = readDirectives(downSql, downFile!);
@@ -115,6 +167,33 @@ function readMigration(dir: string, id: string, up: ParsedName & { file: string 
     version: up.version, versionText: up.versionText, name: up.name, id,
     upFile: up.file, downFile, upSql, downSql, checksum: checksum(upSql), directives,
   };
+}
+
+/** The normalized text of a migration file, or null with a problem saying what is wrong and what to do. */
+function readMigrationText(dir: string, file: string, problems: FileProblem[]): string | null {
+  const path = join(dir, file);
+  let raw: Buffer;
+  try {
+    raw = readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message = code === 'EACCES' || code === 'EPERM'
+      ? `${path}: cannot read it (permission denied); make it readable for the user running sqlmig, e.g. chmod a+r ${path}`
+      : `${path}: cannot read it: ${(error as Error).message}`;
+    problems.push({ kind: 'unreadable', files: [file], message });
+    return null;
+  }
+  if (isUtf16OrBinary(raw)) {
+    problems.push({ kind: 'unreadable', files: [file], message: `${path}: file is UTF-16 (or binary); save it as UTF-8` });
+    return null;
+  }
+  return normalizeText(raw.toString('utf8'));
+}
+
+/** A UTF-16 byte order mark, or any NUL byte (UTF-16 without BOM, binary): never UTF-8 SQL. */
+function isUtf16OrBinary(raw: Buffer): boolean {
+  const bom = raw.length >= 2 && ((raw[0] === 0xff && raw[1] === 0xfe) || (raw[0] === 0xfe && raw[1] === 0xff));
+  return bom || raw.includes(0);
 }
 
 function findConflicts(dir: string, sorted: MigrationFile[]): FileProblem[] {

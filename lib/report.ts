@@ -44,7 +44,8 @@ export function formatStatus(result: StatusResult, target: string): string {
   const width = Math.max(0, ...result.migrations.map((m) => m.state.length));
   for (const m of result.migrations) {
     const when = m.appliedAt ? kleur.dim(`  ${m.appliedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}`) : '';
-    lines.push(`  ${STATE_COLOR[m.state](m.state.padEnd(width))}  ${m.version}_${m.name}${when}`);
+    const noOp = m.noOpDown ? kleur.dim('  (no-op down)') : '';
+    lines.push(`  ${STATE_COLOR[m.state](m.state.padEnd(width))}  ${m.version}_${m.name}${when}${noOp}`);
   }
   if (result.migrations.length === 0) lines.push('  (no migrations: create one with sqlmig create "description")');
   lines.push('', `current: ${result.current ?? '(none)'}   head: ${result.head ?? '(none)'}   pending: ${result.pending}`);

@@ -2,7 +2,7 @@
  * Splitting and locating SQL with the real PostgreSQL parser (libpg-query, WASM).
  * Loaded lazily: it costs a WASM compile, so only commands that run or inspect files pay for it.
  */
-import { Refused } from './errors.js';
+import type { ScanToken } from 'libpg-query';
 
 type LibPgQuery = typeof import('libpg-query');
 let parser: Promise<LibPgQuery> | undefined;
@@ -25,64 +25,152 @@ export interface Statement {
   kind: string;
   /** CREATE EXTENSION: the extension's name (PGlite must load it first). */
   extension?: string;
+  /** A top-level transaction-control statement: "begin", "start", "commit", "rollback", "savepoint", "release", "rollback_to", "prepare", … */
+  transaction?: string;
+  /** COPY that moves data from or to the client, which a migration runner cannot do. */
+  copy?: 'from stdin' | 'to stdout';
 }
 
 export interface ParsedScript {
   /** null when the parser rejects the text: the server then reports the error with its position. */
   statements: Statement[] | null;
-  syntaxError: { message: string; line: number; column: number } | null;
+  syntaxError: { message: string; offset: number; line: number; column: number } | null;
 }
 
 /** Line and column (1-based) of a character offset. */
 export function locate(text: string, offset: number): { line: number; column: number } {
-  let line = 1;
-  let lineStart = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) {
-    line++;
-    lineStart = i + 1;
-  }
-  return { line, column: offset - lineStart + 1 };
+  return new TextCursor(text).locate(offset);
 }
 
-/** Refuse psql meta-commands (`\i`, `\set`, …): they are not SQL and the server would choke mid-file. */
-export function checkMetaCommands(lib: LibPgQuery, text: string, file: string): void {
-  if (!text.includes('\\')) return; // no backslash, no meta-command: skip the scan (it costs as much as a parse)
-  const bytes = Buffer.from(text, 'utf8');
-  for (const token of lib.scanSync(text).tokens) {
-    if (token.text !== '\\') continue;
-    const offset = bytes.subarray(0, token.start).toString('utf8').length;
-    const { line, column } = locate(text, offset);
-    const command = text.slice(offset).split(/\s/, 1)[0];
-    throw new Refused(`${file}:${line}:${column}: psql meta-command ${command} is not SQL; sqlmig sends files to the server as they are. Inline the SQL instead.`);
+/**
+ * Walks a text forwards once: turns the parser's UTF-8 byte offsets into character offsets and
+ * those into line and column. Offsets must be asked in increasing order; each byte and each line
+ * is looked at once, so locating every statement of a file costs one pass over it.
+ */
+class TextCursor {
+  private byte = 0;
+  private char = 0;
+  private line = 1;
+  private lineStart = 0;
+  private counted = 0;
+  private readonly bytes: Buffer | null;
+
+  constructor(private readonly text: string, bytes?: Buffer) {
+    // ASCII text: bytes and characters are the same offsets, nothing to decode.
+    this.bytes = bytes && bytes.length !== text.length ? bytes : null;
+  }
+
+  charOffset(byte: number): number {
+    if (!this.bytes) return byte;
+    if (byte < this.byte) throw new Error('TextCursor: offsets must increase');
+    this.char += this.bytes.subarray(this.byte, byte).toString('utf8').length;
+    this.byte = byte;
+    return this.char;
+  }
+
+  locate(offset: number): { line: number; column: number } {
+    if (offset < this.counted) throw new Error('TextCursor: offsets must increase');
+    for (let i = this.text.indexOf('\n', this.counted); i !== -1 && i < offset; i = this.text.indexOf('\n', i + 1)) {
+      this.line++;
+      this.lineStart = i + 1;
+    }
+    this.counted = offset;
+    return { line: this.line, column: offset - this.lineStart + 1 };
   }
 }
 
-/** Split a file into statements, each with its position, using the PostgreSQL grammar. */
+type StatementNode = Record<string, { extname?: string; kind?: string; filename?: string; is_program?: boolean; is_from?: boolean }>;
+
+/** Split a file into statements, each with its position, using the PostgreSQL grammar. Linear in the file's size. */
 export function splitStatements(lib: LibPgQuery, text: string): ParsedScript {
   let tree;
   try {
     tree = lib.parseSync(text);
   } catch (error) {
     const details = (error as { sqlDetails?: { message: string; cursorPosition: number } }).sqlDetails;
-    const position = details?.cursorPosition ?? 0;
+    const offset = details?.cursorPosition ?? 0;
     return {
       statements: null,
-      syntaxError: { message: details?.message ?? (error as Error).message, ...locate(text, position) },
+      syntaxError: { message: details?.message ?? (error as Error).message, offset, ...locate(text, offset) },
     };
   }
   const bytes = Buffer.from(text, 'utf8');
-  const statements = (tree.stmts ?? []).map((raw) => {
+  const cursor = new TextCursor(text, bytes);
+  const statements = (tree.stmts ?? []).map((raw): Statement => {
     const start = raw.stmt_location ?? 0;
     const end = raw.stmt_len ? start + raw.stmt_len : bytes.length;
-    const offset = bytes.subarray(0, start).toString('utf8').length;
-    const sql = bytes.subarray(start, end).toString('utf8');
+    const offset = cursor.charOffset(start);
+    const sql = text.slice(offset, cursor.charOffset(end));
     // Keep only what later steps need: whole parse trees of thousands of files would cost memory for nothing.
-    const node = (raw.stmt ?? {}) as Record<string, { extname?: string }>;
-    const kind = Object.keys(node)[0] ?? 'Unknown';
-    const extension = node['CreateExtensionStmt']?.extname;
-    return { sql, offset, ...locate(text, offset), kind, ...(extension ? { extension } : {}) };
+    return { sql, offset, ...cursor.locate(offset), ...describe((raw.stmt ?? {}) as StatementNode) };
   });
   return { statements, syntaxError: null };
+}
+
+function describe(node: StatementNode): Pick<Statement, 'kind' | 'extension' | 'transaction' | 'copy'> {
+  const kind = Object.keys(node)[0] ?? 'Unknown';
+  const extension = node['CreateExtensionStmt']?.extname;
+  const transaction = node['TransactionStmt']?.kind?.replace(/^TRANS_STMT_/, '').toLowerCase();
+  const copyNode = node['CopyStmt'];
+  const copy = copyNode && !copyNode.filename && !copyNode.is_program ? (copyNode.is_from ? 'from stdin' : 'to stdout') : undefined;
+  return { kind, ...(extension ? { extension } : {}), ...(transaction ? { transaction } : {}), ...(copy ? { copy } : {}) };
+}
+
+/** What is not SQL in a text the parser rejected, when that explains it. */
+export type ClientOnly =
+  | { what: 'meta-command'; command: string; offset: number; line: number; column: number }
+  | { what: 'copy'; copy: 'from stdin' | 'to stdout'; offset: number; line: number; column: number };
+
+/**
+ * Find the first psql-only part of a text the parser rejected: a meta-command (`\i`, `\set`, …)
+ * or a `COPY … FROM STDIN` (whose inline data and `\.` follow it, so the COPY comes first).
+ * `errorOffset` is where the parser stopped: if the text cannot even be tokenized to its end
+ * (inline data with a lone quote), the part before that is scanned.
+ */
+export function findClientOnly(lib: LibPgQuery, text: string, errorOffset: number): ClientOnly | null {
+  if (!text.includes('\\') && !/copy/i.test(text)) return null; // neither can be there: skip the scan
+  const bytes = Buffer.from(text, 'utf8');
+  const tokens = scanTokens(lib, text, errorOffset);
+  let atStart = true;
+  for (const [i, token] of tokens.entries()) {
+    if (token.tokenName === 'SQL_COMMENT' || token.tokenName === 'C_COMMENT') continue;
+    const at = () => {
+      const offset = bytes.subarray(0, token.start).toString('utf8').length;
+      return { offset, ...locate(text, offset) };
+    };
+    if (token.text === '\\') {
+      const where = at();
+      return { what: 'meta-command', command: text.slice(where.offset).split(/\s/, 1)[0]!, ...where };
+    }
+    if (atStart && token.text.toLowerCase() === 'copy') {
+      const end = tokens.slice(i).find((t) => t.text === ';')?.end ?? bytes.length;
+      const copy = clientCopy(lib, bytes.subarray(token.start, end).toString('utf8'));
+      if (copy) return { what: 'copy', copy, ...at() };
+    }
+    atStart = token.text === ';';
+  }
+  return null;
+}
+
+function scanTokens(lib: LibPgQuery, text: string, errorOffset: number): ScanToken[] {
+  const lineEnd = text.indexOf('\n', errorOffset);
+  for (const end of [text.length, lineEnd === -1 ? text.length : lineEnd, errorOffset]) {
+    try {
+      return lib.scanSync(text.slice(0, end)).tokens;
+    } catch {
+      // the scanner gave up (e.g. an unterminated quote in COPY data): try a shorter prefix
+    }
+  }
+  return [];
+}
+
+function clientCopy(lib: LibPgQuery, statement: string): Statement['copy'] | undefined {
+  try {
+    const node = (lib.parseSync(statement).stmts?.[0]?.stmt ?? {}) as StatementNode;
+    return describe(node).copy;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Names of extensions that a script's `CREATE EXTENSION` statements install. */

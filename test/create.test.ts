@@ -37,3 +37,16 @@ test('create --json gives the version, name and paths', async (t) => {
   const r = await runCli(['create', 'x', '--json', '--dir', dir], { cwd: root });
   assert.deepEqual(JSON.parse(r.stdout), { version: '001', name: 'x', up: 'sql/001_x.up.sql', down: 'sql/001_x.down.sql' });
 });
+
+test('a description with newlines, */ or control characters stays inside the comment header', async (t) => {
+  const { dir, root } = writeMigrations(t, {});
+  const r = await runCli(['create', 'add users\ndrop table important;\r\n*/ select 1; --\u0007', '--dir', dir], { cwd: root });
+  assert.equal(r.code, 0, r.stderr);
+  const up = readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.up.sql'))!), 'utf8');
+  assert.match(up, /^-- 001_add_users_drop_table_important_select_1: add users drop table important; \*\/ select 1; --\n/);
+  assert.ok(up.split('\n').every((line) => line === '' || line.startsWith('-- ')), up);
+  // Still only comments: up refuses it as empty, so nothing of the description can run.
+  const run = await runCli(['up', '--dir', dir, '--url', 'pglite:memory'], { cwd: root });
+  assert.equal(run.code, 3);
+  assert.match(run.stderr, /no SQL statement in it/);
+});

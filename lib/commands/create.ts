@@ -15,8 +15,16 @@ export async function slugify(description: string): Promise<string> {
   return slug || 'migration';
 }
 
+/**
+ * The description as it goes into the file's comment header: one line, so a newline (or a carriage
+ * return, which also ends a SQL comment) in it can never become live SQL or a directive.
+ */
+export function oneLine(description: string): string {
+  return description.replace(/[\p{Cc}\p{Zl}\p{Zp}\s]+/gu, ' ').trim();
+}
+
 export async function create(ctx: Context, description: string): Promise<CreateResult> {
-  if (!description.trim()) throw new UsageError('create: describe the migration, e.g. sqlmig create "add timezone to user"');
+  if (!oneLine(description)) throw new UsageError('create: describe the migration, e.g. sqlmig create "add timezone to user"');
   const dir = ctx.options.dir;
   await mkdir(dir, { recursive: true });
   const { migrations } = await discoverMigrations(dir);
@@ -27,8 +35,8 @@ export async function create(ctx: Context, description: string): Promise<CreateR
   const base = `${version}_${name}`;
   const up = join(dir, `${base}.up.sql`);
   const down = join(dir, `${base}.down.sql`);
-  await writeFile(up, `-- ${base}: ${description.trim()}\n-- Write the change here. sqlmig refuses to run this file while it holds only comments.\n`, { flag: 'wx' });
-  await writeFile(down, `-- ${base}: undo ${base}.up.sql\n-- Write the statements that restore the schema as it was. Delete this file if the change cannot be undone.\n`, { flag: 'wx' });
+  await writeFile(up, `-- ${base}: ${oneLine(description)}\n-- Write the change here. sqlmig refuses to run this file while it holds only comments.\n`, { flag: 'wx' });
+  await writeFile(down, `-- ${base}: undo ${base}.up.sql\n-- Write the statements that restore the schema as it was. Left with comments only, this down does nothing\n-- (reverting only deletes the history row); delete this file if the change cannot be undone.\n`, { flag: 'wx' });
   const show = (p: string) => relative(process.cwd(), p) || p;
   return { version, name, up: show(up), down: show(down) };
 }

@@ -1,6 +1,6 @@
 /** Read-only views: status, current, history. They never create the history table. */
 import { takeSnapshot, withDb, type Context } from '../context.js';
-import type { FileProblem } from '../files.js';
+import { isCommentsOnly, type FileProblem } from '../files.js';
 import { label, type MigrationState, type MigrationStatus } from '../plan.js';
 
 export interface StatusEntry {
@@ -9,6 +9,8 @@ export interface StatusEntry {
   state: MigrationState;
   appliedAt?: string;
   file?: string;
+  /** Its .down.sql holds only comments: reverting it only deletes its history row. */
+  noOpDown?: boolean;
 }
 
 export interface StatusResult {
@@ -42,6 +44,7 @@ export function summarize(dir: string, statuses: readonly MigrationStatus[], pro
       state: s.state,
       ...(s.applied ? { appliedAt: s.applied.appliedAt.toISOString() } : {}),
       ...(s.file ? { file: s.file.upFile } : {}),
+      ...(s.file?.downSql != null && isCommentsOnly(s.file.downSql) ? { noOpDown: true } : {}),
     })),
     problems: problems.map((p) => p.message),
     pending: statuses.filter((s) => s.state === 'pending' || s.state === 'out-of-order').length,

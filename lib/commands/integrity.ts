@@ -1,4 +1,5 @@
 /** Integrity and team work: validate, repair, stamp, forget, renumber (SPEC §4). */
+import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { displayPath, takeSnapshot, withDb, type Context, type Snapshot } from '../context.js';
@@ -8,7 +9,7 @@ import { Refused } from '../errors.js';
 import { deleteHistory, ensureHistory, insertHistory, updateHistoryText } from '../history.js';
 import { withLock } from '../lock.js';
 import { label, nearestVersions, type MigrationStatus } from '../plan.js';
-import { prepareScript } from '../script.js';
+import { migrationProblems } from '../steps.js';
 import { parseVersion } from './migrate.js';
 
 export interface ValidationProblem {
@@ -25,7 +26,7 @@ export async function validate(ctx: Context): Promise<ValidateResult> {
   return withDb(ctx, async (db) => {
     const snap = await takeSnapshot(ctx, db);
     const problems: ValidationProblem[] = snap.files.problems.map((p) => ({ kind: p.kind === 'conflict' ? 'conflict' : 'bad-file', message: p.message }));
-    problems.push(...await unrunnablePending(ctx, snap));
+    problems.push(...await unrunnableFiles(ctx, snap));
     for (const s of snap.statuses) {
       if (s.state === 'edited') {
         problems.push({ kind: 'edited', version: s.versionText, message: `${displayPath(ctx, s.file!.upFile)} was edited after it was applied; accept it with \`sqlmig repair ${s.versionText}\` or restore the file`, diff: await editedDiff(db, ctx.table, s, displayPath(ctx, s.file!.upFile)) });
@@ -39,16 +40,10 @@ export async function validate(ctx: Context): Promise<ValidateResult> {
   });
 }
 
-/** Pending files that `up` would refuse (empty, meta-commands). Applied ones already ran, so only pending are parsed. */
-async function unrunnablePending(ctx: Context, snap: Snapshot): Promise<ValidationProblem[]> {
-  const pending = snap.statuses.filter((s) => s.state === 'pending' || s.state === 'out-of-order');
-  const problems: ValidationProblem[] = [];
-  for (const s of pending) {
-    const file = s.file!;
-    await prepareScript({ path: displayPath(ctx, file.upFile), text: file.upSql, noTransaction: file.directives.noTransaction })
-      .catch((error: unknown) => { if (error instanceof Refused) problems.push({ kind: 'bad-file', version: s.versionText, message: error.message }); else throw error; });
-  }
-  return problems;
+/** Files that up, down or verify would refuse (the same check they make), pending and applied alike. */
+async function unrunnableFiles(ctx: Context, snap: Snapshot): Promise<ValidationProblem[]> {
+  const problems = await migrationProblems(ctx, snap.files.migrations);
+  return problems.map(({ file, message }) => ({ kind: 'bad-file' as const, version: file.versionText, message }));
 }
 
 export function formatValidation(result: ValidateResult): string {
@@ -120,31 +115,49 @@ export async function stamp(ctx: Context, version: string): Promise<StampResult>
 
 export interface RenumberResult { renames: { from: string; to: string }[]; dryRun: boolean }
 
-/** Resolve version conflicts by moving the not-yet-applied files to the next free versions. */
+/**
+ * Resolve version conflicts: the unapplied migration of each shared version moves, and with it every
+ * unapplied one after it (a branch's follow-ups), in their order, to the next free versions after
+ * everything that stays. Applied migrations never move.
+ */
 export async function renumber(ctx: Context, options: { dryRun?: boolean } = {}): Promise<RenumberResult> {
   return lockedSnapshot(ctx, async (_db, snap) => {
-    const used = new Set(snap.statuses.map((s) => s.version));
-    let next = snap.statuses.reduce((max, s) => (s.version > max ? s.version : max), 0n) + 1n;
-    const renames: { from: string; to: string }[] = [];
-    const byVersion = new Map<bigint, MigrationStatus[]>();
-    for (const s of snap.statuses.filter((x) => x.file)) byVersion.set(s.version, [...(byVersion.get(s.version) ?? []), s]);
-    for (const group of byVersion.values()) {
-      if (group.length < 2) continue;
-      const keep = group.find((s) => s.applied) ?? group[0]!;
-      for (const s of group.filter((x) => x !== keep)) {
-        while (used.has(next)) next++;
-        used.add(next);
-        const versionText = next.toString().padStart(s.versionText.length, '0');
-        for (const file of [s.file!.upFile, s.file!.downFile]) {
-          if (file) renames.push({ from: file, to: file.replace(/^\d+/, versionText) });
-        }
-      }
-    }
+    const renames = planRenumber(snap.statuses);
     if (!options.dryRun) {
-      for (const r of renames) await rename(join(ctx.options.dir, r.from), join(ctx.options.dir, r.to));
+      const moving = new Set(renames.map((r) => r.from));
+      for (const r of renames) {
+        if (!moving.has(r.to) && existsSync(join(ctx.options.dir, r.to))) throw new Refused(`renumber: ${displayPath(ctx, r.to)} already exists; nothing was renamed`);
+      }
+      // Last first: a file never moves onto a name that one still to be moved holds.
+      for (const r of [...renames].reverse()) await rename(join(ctx.options.dir, r.from), join(ctx.options.dir, r.to));
     }
     return { renames: renames.map((r) => ({ from: displayPath(ctx, r.from), to: displayPath(ctx, r.to) })), dryRun: Boolean(options.dryRun) };
   });
+}
+
+/** Pure: the renames (file names, in migration order) that resolve every version conflict. */
+export function planRenumber(statuses: readonly MigrationStatus[]): { from: string; to: string }[] {
+  // Statuses come sorted by version with the applied one first among equals: of a shared version, the first stays.
+  const seen = new Set<bigint>();
+  const firstToMove = statuses.findIndex((s) => {
+    if (!s.file) return false;
+    if (seen.has(s.version)) return !s.applied;
+    seen.add(s.version);
+    return false;
+  });
+  if (firstToMove === -1) return [];
+  const moving = statuses.filter((s, i) => i >= firstToMove && s.file && !s.applied);
+  let next = statuses.filter((s) => !moving.includes(s)).reduce((max, s) => (s.version > max ? s.version : max), 0n);
+  const renames: { from: string; to: string }[] = [];
+  for (const s of moving) {
+    next = s.version > next ? s.version : next + 1n;
+    if (next === s.version) continue;
+    const versionText = next.toString().padStart(s.versionText.length, '0');
+    for (const file of [s.file!.upFile, s.file!.downFile]) {
+      if (file) renames.push({ from: file, to: file.replace(/^\d+/, versionText) });
+    }
+  }
+  return renames;
 }
 
 function lockedSnapshot<T>(ctx: Context, fn: (db: Db, snap: Snapshot) => Promise<T>): Promise<T> {
