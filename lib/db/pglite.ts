@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { ConnectionFailed, UsageError } from '../errors.js';
 import { acquireFolderLock, type FolderLock } from '../folderlock.js';
+import { ensureFolder, FolderUnusable } from '../folders.js';
 import { usingEmbeddedEngine } from '../wasm.js';
 import { forgetTemplate, readTemplate, saveTemplate } from './pglite-template.js';
 import { StatementFailed, type ConnectOptions, type Db } from './index.js';
@@ -20,11 +21,11 @@ export interface PgliteOptions extends ConnectOptions {
 export async function connectPglite(path: string | null, options: PgliteOptions): Promise<Db> {
   let lock: FolderLock | null = null;
   if (path) {
-    lock = await acquireFolderLock(path, options.lockTimeoutMs);
+    lock = await withUsableFolder(path, () => acquireFolderLock(path, options.lockTimeoutMs));
   }
   try {
     const isNew = path === null || !existsSync(join(path, 'PG_VERSION'));
-    if (path) await mkdir(path, { recursive: true });
+    if (path) await withUsableFolder(path, async () => ensureFolder(path));
     const wanted = new Set([...(options.extensions ?? []), ...(path ? await rememberedExtensions(path) : [])]);
     const template = isNew ? readTemplate() : undefined;
     if (isNew && path && !template) options.onNotice?.(`creating the embedded database in ${path} (first run only, takes a few seconds)…`);
@@ -57,6 +58,17 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
   }
 }
 
+/** A folder that cannot be created or written is the URL's fault: exit 2 with the fix, never a hang. */
+async function withUsableFolder<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (!(error instanceof FolderUnusable)) throw error;
+    throw new UsageError(`cannot use the embedded database folder ${path}: ${error.reason}. ` +
+      'Choose a folder you can write to in the pglite: URL (e.g. --url pglite:./.sqlmig/dev).', { cause: error });
+  }
+}
+
 /**
  * Open a folder or memory database. A new one (`creating` given) starts from the cached empty template
  * when there is one; one created from scratch becomes the template for the next.
@@ -73,7 +85,7 @@ async function openPglite(path: string | null, extensionNames: Set<string>, crea
         return pg;
       } catch {
         await forgetTemplate(); // a bad cache must not stop anything: start from scratch instead
-        if (path) await rm(path, { recursive: true, force: true }).then(() => mkdir(path, { recursive: true }));
+        if (path) await rm(path, { recursive: true, force: true }).then(() => ensureFolder(path));
       }
     }
     const pg = new PGlite(path ?? 'memory://', { extensions: extensions as never });
