@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freshPglite, runCli, spawnCli, waitFor, writeMigrations } from './support/helpers.js';
 
@@ -34,6 +34,24 @@ test('embedded PGlite loads the contrib extension a migration creates, and keeps
   writeFileSync(join(dir, '002_more.up.sql'), "insert into tree values ('a.b.d');\ncreate table n as select count(*) as c from tree where path <@ 'a.b';");
   const again = await runCli(['up', '--dir', dir, '--url', url]);
   assert.equal(again.code, 0, again.stderr);
+});
+
+test('--statement-timeout on an embedded database is refused (exit 2) before anything is opened: PGlite cannot interrupt a statement', async (t) => {
+  const { dir, root } = writeMigrations(t, { '001_slow.up.sql': 'select pg_sleep(1);\ncreate table t (id int);' });
+  const folder = join(root, 'db');
+  const r = await runCli(['up', '--statement-timeout', '100ms', '--dir', dir, '--url', `pglite:${folder}`]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--statement-timeout: PGlite cannot interrupt a running statement; statement timeouts need a PostgreSQL server/);
+  assert.equal(existsSync(folder), false, 'the embedded database was created anyway');
+
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'x', sqlmig: { url: 'pglite:db', statementTimeout: '5s' } }));
+  const fromConfig = await runCli(['up'], { cwd: root });
+  assert.equal(fromConfig.code, 2, fromConfig.stderr);
+  assert.match(fromConfig.stderr, /"statementTimeout" in package\.json/);
+  assert.equal(existsSync(folder), false);
+  const json = await runCli(['status', '--json', '--statement-timeout', '1s', '--dir', dir, '--url', 'pglite:memory']);
+  assert.equal(json.code, 2);
+  assert.equal(JSON.parse(json.stdout).error.code, 2);
 });
 
 test('embedded PGlite names an extension it does not ship', async (t) => {

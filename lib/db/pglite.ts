@@ -19,6 +19,7 @@ export interface PgliteOptions extends ConnectOptions {
 }
 
 export async function connectPglite(path: string | null, options: PgliteOptions): Promise<Db> {
+  refuseUnsupported(options);
   let lock: FolderLock | null = null;
   if (path) {
     lock = await withUsableFolder(path, () => acquireFolderLock(path, options.lockTimeoutMs));
@@ -55,6 +56,14 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
   } catch (error) {
     await lock?.release();
     throw error;
+  }
+}
+
+/** Settings a server honours and PGlite would silently ignore: refused before anything is opened. */
+function refuseUnsupported(options: ConnectOptions): void {
+  if (options.statementTimeoutMs !== undefined) {
+    throw new UsageError('--statement-timeout: PGlite cannot interrupt a running statement; statement timeouts need a PostgreSQL server (--url postgres://…). ' +
+      'Remove --statement-timeout (or "statementTimeout" in package.json) for a pglite: database.');
   }
 }
 
@@ -138,8 +147,8 @@ async function rememberExtensions(pg: PGlite, path: string): Promise<void> {
   await writeFile(join(path, EXTENSIONS_FILE), JSON.stringify(names) + '\n');
 }
 
+/** statement_timeout is refused up front (refuseUnsupported): PGlite would accept it and never fire it. */
 async function applySessionSettings(db: Db, options: ConnectOptions): Promise<void> {
-  if (options.statementTimeoutMs !== undefined) await db.exec(`set statement_timeout = ${options.statementTimeoutMs}`);
   if (options.ddlLockTimeoutMs !== undefined) await db.exec(`set lock_timeout = ${options.ddlLockTimeoutMs}`);
 }
 
