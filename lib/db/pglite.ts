@@ -5,7 +5,7 @@ import type { PGlite, Transaction } from '@electric-sql/pglite';
 import { ConnectionFailed, UsageError } from '../errors.js';
 import { acquireFolderLock, type FolderLock } from '../folderlock.js';
 import { ensureFolder, FolderUnusable } from '../folders.js';
-import { usingEmbeddedEngine } from '../wasm.js';
+import { preferBaselineWasmCompiler } from '../wasm.js';
 import { forgetTemplate, readTemplate, saveTemplate } from './pglite-template.js';
 import { StatementFailed, type ConnectOptions, type Db } from './index.js';
 
@@ -83,7 +83,7 @@ async function withUsableFolder<T>(path: string, fn: () => Promise<T>): Promise<
  * when there is one; one created from scratch becomes the template for the next.
  */
 async function openPglite(path: string | null, extensionNames: Set<string>, creating: { template?: Blob } | null = null): Promise<PGlite> {
-  usingEmbeddedEngine();
+  preferBaselineWasmCompiler();
   const { PGlite } = await import('@electric-sql/pglite');
   const extensions = await loadExtensions(extensionNames);
   try {
