@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PGlite, Transaction } from '@electric-sql/pglite';
+import type { PGlite, PGliteOptions, Transaction } from '@electric-sql/pglite';
 import { ConnectionFailed, UsageError } from '../errors.js';
 import { acquireFolderLock, type FolderLock } from '../folderlock.js';
 import { ensureFolder, FolderUnusable } from '../folders.js';
@@ -13,6 +13,12 @@ import { StatementFailed, type ConnectOptions, type Db } from './index.js';
 const EXTENSIONS_FILE = 'sqlmig-extensions.json';
 /** Loaded by PGlite itself or built in. */
 const BUILT_IN = new Set(['plpgsql']);
+/**
+ * PGlite zeroes PostgreSQL's whole buffer pool when it starts (the folder's default is 128 MB). Measured:
+ * status 250 → 135 MB peak RSS and ~50 ms faster with 16 MB; a 285-migration history and a 1-million-row
+ * data migration ran as fast with 32 MB as with 128 MB (peak RSS 370 → 280 MB).
+ */
+const SHARED_BUFFERS = { read: '16MB', write: '32MB' };
 
 export interface PgliteOptions extends ConnectOptions {
   lockTimeoutMs: number;
@@ -27,12 +33,14 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
   try {
     const isNew = path === null || !existsSync(join(path, 'PG_VERSION'));
     if (path) await withUsableFolder(path, async () => ensureFolder(path));
-    const wanted = new Set([...(options.extensions ?? []), ...(path ? await rememberedExtensions(path) : [])]);
+    // A short read touches only sqlmig's own table: contrib extensions (100–150 ms each to load) are not needed.
+    const wanted = new Set(options.readOnly ? [] : [...(options.extensions ?? []), ...(path ? await rememberedExtensions(path) : [])]);
     const template = isNew ? readTemplate() : undefined;
     if (isNew && path && !template) options.onNotice?.(`creating the embedded database in ${path} (first run only, takes a few seconds)…`);
-    const engine = { pg: await openPglite(path, wanted, isNew ? { template } : null), loaded: wanted };
+    const sharedBuffers = options.readOnly ? SHARED_BUFFERS.read : SHARED_BUFFERS.write;
+    const engine = { pg: await openPglite(path, wanted, sharedBuffers, isNew ? { template } : null), loaded: wanted };
     const session = wrap(() => engine.pg, path ? `pglite:${path}` : 'pglite:memory', async () => {
-      if (path) await rememberExtensions(engine.pg, path);
+      if (path && !options.readOnly) await rememberExtensions(engine.pg, path);
       await engine.pg.close();
       await lock?.release();
     });
@@ -44,7 +52,7 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
       const loaded = new Set([...engine.loaded, ...missing]);
       if (path) {
         await engine.pg.close();
-        engine.pg = await openPglite(path, loaded);
+        engine.pg = await openPglite(path, loaded, sharedBuffers);
       } else {
         throw new UsageError(`pglite:memory cannot load extension(s) ${missing.join(', ')} after it was created; use a folder (pglite:./.sqlmig/dev)`);
       }
@@ -82,14 +90,19 @@ async function withUsableFolder<T>(path: string, fn: () => Promise<T>): Promise<
  * Open a folder or memory database. A new one (`creating` given) starts from the cached empty template
  * when there is one; one created from scratch becomes the template for the next.
  */
-async function openPglite(path: string | null, extensionNames: Set<string>, creating: { template?: Blob } | null = null): Promise<PGlite> {
+async function openPglite(
+  path: string | null, extensionNames: Set<string>, sharedBuffers: string, creating: { template?: Blob } | null = null,
+): Promise<PGlite> {
   preferBaselineWasmCompiler();
   const { PGlite } = await import('@electric-sql/pglite');
-  const extensions = await loadExtensions(extensionNames);
+  const options: PGliteOptions = {
+    extensions: await loadExtensions(extensionNames) as PGliteOptions['extensions'],
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`],
+  };
   try {
     if (creating?.template) {
       try {
-        const pg = new PGlite(path ?? 'memory://', { extensions: extensions as never, loadDataDir: creating.template });
+        const pg = new PGlite(path ?? 'memory://', { ...options, loadDataDir: creating.template });
         await pg.waitReady;
         return pg;
       } catch {
@@ -97,7 +110,7 @@ async function openPglite(path: string | null, extensionNames: Set<string>, crea
         if (path) await rm(path, { recursive: true, force: true }).then(() => ensureFolder(path));
       }
     }
-    const pg = new PGlite(path ?? 'memory://', { extensions: extensions as never });
+    const pg = new PGlite(path ?? 'memory://', options);
     await pg.waitReady;
     if (creating) await saveTemplate(pg);
     return pg;
