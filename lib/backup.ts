@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { chmod, mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, delimiter, dirname, join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Db } from './db/index.js';
@@ -14,6 +14,7 @@ import { clientFiles } from './db/clientfiles.js';
 import { resolveConnection } from './db/conninfo.js';
 import { libpqEnvironment } from './db/driveroptions.js';
 import { maskSecret } from './url.js';
+import { ensureFolder, FolderUnusable } from './folders.js';
 
 export type BackupFormat = 'custom' | 'plain';
 export type PgToolName = 'pg_dump' | 'pg_restore';
@@ -119,13 +120,17 @@ function dbnameArg(name: string): string {
   return /^[\w.-]+$/.test(name) && !/^postgres(ql)?:/.test(name) ? name : `dbname='${name.replace(/[\\']/g, '\\$&')}'`;
 }
 
-/** Write `file` through `write(tmp)`: mode 0600, in the same folder, renamed only when complete; nothing partial stays. */
-export async function writeAtomically(file: string, write: (tmp: string) => Promise<void>): Promise<number> {
+/**
+ * Write `file` through `write(tmp)`: mode 0600, in the same folder, renamed only when complete; nothing partial stays.
+ * `folderFrom` names where the folder came from (a flag), for the message when it cannot be used.
+ */
+export async function writeAtomically(file: string, write: (tmp: string) => Promise<void>, folderFrom = '--backup-dir'): Promise<number> {
   const folder = dirname(file);
   try {
-    await mkdir(folder, { recursive: true, mode: 0o700 });
+    ensureFolder(folder, 0o700);
   } catch (error) {
-    throw new BackupFailed(`cannot create the backup folder ${folder}: ${(error as Error).message}. Nothing was changed.`, { cause: error });
+    const reason = error instanceof FolderUnusable ? error.reason : (error as Error).message;
+    throw new BackupFailed(`cannot use the backup folder ${folder}: ${reason}. Choose a folder you can write to with ${folderFrom}. Nothing was changed.`, { cause: error });
   }
   const tmp = join(folder, `.${basename(file)}.${process.pid}.partial`);
   try {

@@ -46,14 +46,23 @@ export interface Snapshot {
 
 /** Open the database for one operation and always close it; an abort cancels what runs. */
 export async function withDb<T>(ctx: Context, fn: (db: Db) => Promise<T>, extensions: string[] = []): Promise<T> {
+  return usingDb(ctx, fn, { extensions });
+}
+
+/** As withDb, for a short read of the history table only (status, current, history): embedded PGlite starts lean. */
+export async function withDbReading<T>(ctx: Context, fn: (db: Db) => Promise<T>): Promise<T> {
+  return usingDb(ctx, fn, { readOnly: true });
+}
+
+async function usingDb<T>(ctx: Context, fn: (db: Db) => Promise<T>, open: { extensions?: string[]; readOnly?: boolean }): Promise<T> {
   if (!ctx.target) throw noDatabase();
   const db = await openDb(ctx.target, {
     lockTimeoutMs: ctx.lockTimeoutMs,
     readOnly: ctx.readOnly,
     statementTimeoutMs: ctx.options.statementTimeoutMs,
     ddlLockTimeoutMs: ctx.options.ddlLockTimeoutMs,
-    extensions,
     onNotice: ctx.options.onNotice,
+    ...open,
   });
   const cancel = () => { void db.cancel(); };
   ctx.options.signal?.addEventListener('abort', cancel);

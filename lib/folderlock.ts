@@ -2,11 +2,12 @@
  * An exclusive lock on an embedded database folder. PGlite's advisory locks stay inside one process,
  * and two processes that open the same folder silently lose writes, so every run holds this file lock.
  */
-import { mkdirSync, openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
+import { openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LockTimeout } from './errors.js';
+import { ensureFolder } from './folders.js';
 
 export interface FolderLock {
   path: string;
@@ -19,7 +20,7 @@ const POLL_MS = 100;
 
 export async function acquireFolderLock(folder: string, timeoutMs: number): Promise<FolderLock> {
   const path = `${resolve(folder)}.lock`;
-  mkdirSync(dirname(path), { recursive: true });
+  ensureFolder(dirname(path));
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (tryCreate(path)) return { path, release: async () => removeIfOurs(path) };

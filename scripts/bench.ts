@@ -3,12 +3,13 @@
  * Baselines: `node -e 0` (bare Node start) and `psql` running the same files, one transaction each, in one session.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { findPgBin, startTestServer } from '../test/support/server.js';
+import { writeRealisticHistory } from './history-fixture.js';
 
 const bin = fileURLToPath(new URL('../bin/sqlmig', import.meta.url));
 const rssHook = fileURLToPath(new URL('./rss-hook.mjs', import.meta.url));
@@ -27,6 +28,16 @@ function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { m
 function median(cmd: string, args: string[], n = runs, env: NodeJS.ProcessEnv = {}): number {
   const times = Array.from({ length: n }, () => timeOnce(cmd, args, env).ms).sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)]!;
+}
+
+/** Median time and worst peak RSS (MB) of `n` runs. */
+function medianWithRss(cmd: string, args: string[], n = runs): { ms: number; rssMb: number } {
+  const results = Array.from({ length: n }, () => {
+    const r = timeOnce(cmd, args, { NODE_OPTIONS: `--import=${rssHook}` });
+    return { ms: r.ms, rssMb: Number(/sqlmig-bench-maxrss-kb (\d+)/.exec(r.stderr)?.[1] ?? 0) / 1024 };
+  });
+  const times = results.map((r) => r.ms).sort((a, b) => a - b);
+  return { ms: times[Math.floor(times.length / 2)]!, rssMb: Math.max(...results.map((r) => r.rssMb)) };
 }
 
 // sqlmig runs as users run it: the bin itself (its shebang sets Node's flags), timed against bare Node.
@@ -108,6 +119,51 @@ try {
     const validate = median(bin, sqlmig('validate', '--json', '--dir', dir, '--url', url), 5);
     row(`sqlmig validate: ${count.toLocaleString('en')} applied`, fmt(validate), `node start + ${fmt(validate - nodeStart)}`);
   }
+
+  // A realistic 285-migration history (tables, enums, views, plpgsql functions and triggers, indexes, seed data):
+  // applied by psql and by sqlmig, then the fixed cost of an `up` with nothing to do.
+  const realistic = join(work, 'realistic');
+  writeRealisticHistory(realistic, 285);
+  const realisticScript = join(work, 'psql-realistic.sql');
+  const realisticUps = readdirSync(realistic).filter((f) => f.endsWith('.up.sql')).sort(); // zero-padded: in version order
+  writeFileSync(realisticScript, realisticUps.map((f) => `begin;\n\\i ${join(realistic, f)}\ncommit;\n`).join(''));
+  const psql285: number[] = [];
+  const up285: number[] = [];
+  let realisticUrl = '';
+  for (let i = 0; i < 3; i++) {
+    psql285.push(timeOnce(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', realisticScript, await dbUrl('bench_psql_285')]).ms);
+    realisticUrl = await dbUrl('bench_up_285');
+    up285.push(timeOnce(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', realisticUrl)).ms);
+  }
+  const psql285Ms = mid(psql285);
+  row('psql: 285-migration realistic history', fmt(psql285Ms), 'baseline (median of 3)');
+  row('sqlmig up: 285-migration realistic history', fmt(mid(up285)), `${(mid(up285) / psql285Ms).toFixed(2)}x psql (median of 3)`);
+  const noop285 = median(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', realisticUrl));
+  row('sqlmig up: no-op, 285 applied (server)', fmt(noop285), `${(noop285 / nodeStart).toFixed(1)}x node -e 0, ${(noop285 / psql285Ms).toFixed(2)}x the psql apply`);
+
+  // Embedded PGlite: status and current on an existing database (the repository's own example, as
+  // `pglite:.sqlmig/dev` would hold it), then the 285-migration history.
+  const fitbudDir = fileURLToPath(new URL('../sql', import.meta.url));
+  const embedded = `pglite:${join(work, 'embedded-dev')}`;
+  execFileSync(bin, sqlmig('up', '--quiet', '--dir', fitbudDir, '--url', embedded));
+  for (const command of ['status', 'current']) {
+    const r = medianWithRss(bin, sqlmig(command, '--dir', fitbudDir, '--url', embedded));
+    row(`sqlmig ${command}: existing PGlite database`, `${fmt(r.ms)}, ${r.rssMb.toFixed(0)} MB`, `${(r.ms / nodeStart).toFixed(1)}x node -e 0; target < 1.2 s`);
+  }
+  const npx = spawnSync('npx', ['--no-install', 'sqlmig', '--version'], { encoding: 'utf8' });
+  if (npx.status === 0) {
+    const npxVersion = median('npx', ['--no-install', 'sqlmig', '--version']);
+    const npxStatus = median('npx', ['--no-install', 'sqlmig', 'status', '--dir', fitbudDir, '--url', embedded]);
+    row('npx sqlmig --version (npm\'s own start)', fmt(npxVersion), `${(npxVersion / nodeStart).toFixed(1)}x node -e 0`);
+    row('npx sqlmig status: existing PGlite database', fmt(npxStatus), `${(npxStatus / nodeStart).toFixed(1)}x node -e 0; target < 1.2 s`);
+  }
+  const embedded285 = `pglite:${join(work, 'embedded-285')}`;
+  const apply285 = timeOnce(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', embedded285), { NODE_OPTIONS: `--import=${rssHook}` });
+  row('sqlmig up: 285-migration realistic history, PGlite', fmt(apply285.ms), `peak ${(Number(/sqlmig-bench-maxrss-kb (\d+)/.exec(apply285.stderr)?.[1] ?? 0) / 1024).toFixed(0)} MB`);
+  const status285 = medianWithRss(bin, sqlmig('status', '--json', '--dir', realistic, '--url', embedded285));
+  row('sqlmig status: 285 applied, PGlite', `${fmt(status285.ms)}, ${status285.rssMb.toFixed(0)} MB`, `${(status285.ms / nodeStart).toFixed(1)}x node -e 0`);
+  const noopEmbedded = medianWithRss(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', embedded285));
+  row('sqlmig up: no-op, 285 applied, PGlite', `${fmt(noopEmbedded.ms)}, ${noopEmbedded.rssMb.toFixed(0)} MB`, `${(noopEmbedded.ms / nodeStart).toFixed(1)}x node -e 0`);
 
   // verify on embedded PGlite: the 10-migration example, and 100 migrations.
   const hasVerify = /sqlmig verify/.test(spawnSync(bin, sqlmig('--help'), { encoding: 'utf8' }).stdout);

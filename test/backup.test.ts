@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { adminUrl, closeAdmin, freshDb, freshPglite, runCli, writeMigrations, type FreshDb } from './support/helpers.js';
+import { adminUrl, closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type CliResult, type FreshDb } from './support/helpers.js';
 import { findPgBin, TEST_PASSWORD } from './support/server.js';
 
 after(closeAdmin);
@@ -109,10 +109,80 @@ test('a backup folder that cannot be created fails with exit 6: nothing applied,
   writeFileSync(join(root, 'not-a-folder'), 'a regular file\n');
   const r = await runCli(['up', '--backup', '--backup-dir', join(root, 'not-a-folder', 'backups'), '--dir', dir, '--url', db.url]);
   assert.equal(r.code, 6, r.stderr);
-  assert.match(r.stderr, /cannot create the backup folder .*not-a-folder\/backups.*Nothing was changed/);
+  assert.match(r.stderr, /cannot use the backup folder .*not-a-folder\/backups: .*not-a-folder is a file, not a folder\. Choose a folder you can write to with --backup-dir DIR .*Nothing was changed/);
   assert.deepEqual(await tables(db), []);
   assert.deepEqual(await versions(db), []);
   assert.equal(readFileSync(join(root, 'not-a-folder'), 'utf8'), 'a regular file\n');
+});
+
+/** Run the CLI, but never wait longer than `limitMs`: a hang ends as a SIGKILL (code 137), not as a stuck test. */
+async function runBounded(args: string[], limitMs = 60_000): Promise<CliResult> {
+  const { child, done } = spawnCli(args);
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
+  try {
+    return await done;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+test('a backup folder under /proc (where mkdir never gives up) fails with exit 6 at once: nothing applied', { skip: !existsSync('/proc/self') && 'no /proc here' }, async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, users);
+  const r = await runBounded(['up', '--backup', '--backup-dir', '/proc/sqlmig-no-such/backups', '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 6, r.stderr);
+  // As root, mkdir itself fails there; as another user, /proc is not writable in the first place.
+  assert.match(r.stderr, /cannot use the backup folder \/proc\/sqlmig-no-such\/backups: (cannot create \/proc\/sqlmig-no-such: the file system of \/proc does not allow new folders \(ENOENT\)|cannot create folders in \/proc: permission denied \(EACCES\))\. Choose a folder you can write to with --backup-dir DIR/);
+  assert.match(r.stderr, /Nothing was changed/);
+  assert.deepEqual(await tables(db), []);
+  assert.deepEqual(await versions(db), []);
+
+  const out = await runBounded(['backup', '--out', '/proc/sqlmig-no-such/db.dump', '--dir', dir, '--url', db.url]);
+  assert.equal(out.code, 6, out.stderr);
+  assert.match(out.stderr, /cannot use the backup folder \/proc\/sqlmig-no-such: .*Choose a folder you can write to with --out FILE/);
+});
+
+test('a backup folder where folders may not be made fails with exit 6 naming the reason: nothing applied', { skip: !existsSync('/sys/kernel') && 'no /sys here' }, async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, users);
+  const r = await runBounded(['up', '--backup', '--backup-dir', '/sys/sqlmig-no-such', '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, /cannot use the backup folder \/sys\/sqlmig-no-such: cannot create (\/sys\/sqlmig-no-such|folders in \/sys): permission denied \((EPERM|EACCES)\)\. Choose a folder you can write to with --backup-dir DIR/);
+  assert.deepEqual(await versions(db), []);
+});
+
+test('a backup folder that exists but cannot be written fails with exit 6: nothing applied', { skip: process.getuid?.() === 0 && 'root may write anywhere' }, async (t) => {
+  const db = await freshDb(t);
+  const { root, dir } = writeMigrations(t, users);
+  const locked = join(root, 'locked');
+  mkdirSync(locked, { mode: 0o500 });
+  t.after(() => chmodSync(locked, 0o700));
+  const r = await runBounded(['up', '--backup', '--backup-dir', join(locked, 'backups'), '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, /cannot create folders in .*locked: permission denied \(EACCES\)\. Choose a folder you can write to with --backup-dir DIR/);
+  assert.deepEqual(await versions(db), []);
+});
+
+test('SIGTERM while pg_dump waits for a table lock exits 143: no file, no pg_dump left, nothing applied', async (t) => {
+  const db = await freshDb(t);
+  const { root, dir } = writeMigrations(t, users);
+  await runCli(['up', '--to', '001', '--dir', dir, '--url', db.url]);
+  const holder = await db.sql.reserve();
+  t.after(async () => { await holder.unsafe('rollback').catch(() => {}); holder.release(); });
+  await holder.unsafe('begin');
+  await holder.unsafe('lock table users in access exclusive mode');
+  const backups = join(root, 'backups');
+  const run = spawnCli(['up', '--backup', '--backup-dir', backups, '--dir', dir, '--url', db.url]);
+  t.after(() => { run.child.kill('SIGKILL'); });
+  const dumpWaiting = async () => (await db.sql`select count(*)::int as n from pg_stat_activity
+    where datname = current_database() and wait_event_type = 'Lock' and query ilike 'lock table%'`)[0]!['n'] as number;
+  await waitFor(async () => (await dumpWaiting()) > 0, 'pg_dump to wait for the lock on users');
+  run.child.kill('SIGTERM');
+  const r = await run.done;
+  assert.equal(r.code, 143, r.stderr);
+  await waitFor(async () => (await dumpWaiting()) === 0, 'the pg_dump session to end');
+  assert.deepEqual(existsSync(backups) ? readdirSync(backups) : [], [], 'a partial backup was left');
+  assert.deepEqual(await versions(db), ['1']);
 });
 
 test('pg_dump failing half-way fails with exit 6: nothing applied and no partial file left', async (t) => {

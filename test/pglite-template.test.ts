@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runCli, writeMigrations } from './support/helpers.js';
+import { runCli, spawnCli, writeMigrations } from './support/helpers.js';
 
 const files = { '001_t.up.sql': 'create table t (id int);', '001_t.down.sql': 'drop table t;' };
 
@@ -33,4 +33,14 @@ test('a damaged cache is ignored and replaced; the run still succeeds', async (t
   const r = await runCli(['up', '--dir', dir, '--url', `pglite:${join(root, 'db')}`], { env: { XDG_CACHE_HOME: join(root, 'cache') } });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(existsSync(file) && statSync(file).size > 1000, 'the damaged cache was replaced by a real one');
+});
+
+test('a cache folder that cannot be created (under /proc) is ignored: the run succeeds and does not hang', { skip: !existsSync('/proc/self') && 'no /proc here' }, async (t) => {
+  const { dir, root } = writeMigrations(t, files);
+  const run = spawnCli(['up', '--dir', dir, '--url', `pglite:${join(root, 'db')}`], { env: { XDG_CACHE_HOME: '/proc/sqlmig-no-such/cache' } });
+  const timer = setTimeout(() => run.child.kill('SIGKILL'), 120_000); // a hang ends as code 137, not as a stuck test
+  const r = await run.done;
+  clearTimeout(timer);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /applied\s+001_t/);
 });

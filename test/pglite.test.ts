@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { freshPglite, runCli, spawnCli, waitFor, writeMigrations } from './support/helpers.js';
 
@@ -34,6 +34,45 @@ test('embedded PGlite loads the contrib extension a migration creates, and keeps
   writeFileSync(join(dir, '002_more.up.sql'), "insert into tree values ('a.b.d');\ncreate table n as select count(*) as c from tree where path <@ 'a.b';");
   const again = await runCli(['up', '--dir', dir, '--url', url]);
   assert.equal(again.code, 0, again.stderr);
+});
+
+test('status, current and history on an embedded database with contrib extensions read it without loading them; later runs still have them', async (t) => {
+  const { dir, root } = writeMigrations(t, {
+    '001_ext.up.sql': "create extension if not exists ltree;\ncreate extension if not exists pgcrypto;\ncreate table tree (path ltree, id uuid default gen_random_uuid());\ninsert into tree (path) values ('a.b.c');",
+    '001_ext.down.sql': 'drop table tree; drop extension pgcrypto; drop extension ltree;',
+  });
+  const url = await freshPglite(root);
+  assert.equal((await runCli(['up', '--dir', dir, '--url', url])).code, 0);
+  writeFileSync(join(dir, '002_more.up.sql'), "insert into tree (path) values ('a.b.d');\ncreate table n as select count(*) as c from tree where path <@ 'a.b';");
+  const status = await runCli(['status', '--json', '--dir', dir, '--url', url]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.deepEqual(JSON.parse(status.stdout).migrations.map((m: { state: string }) => m.state), ['applied', 'pending']);
+  assert.equal((await runCli(['current', '--dir', dir, '--url', url])).stdout.trim(), '001_ext (1 pending, head 002_more)');
+  const history = await runCli(['history', '--json', '--dir', dir, '--url', url]);
+  assert.deepEqual(JSON.parse(history.stdout).history.map((h: { name: string }) => h.name), ['ext']);
+  const folder = url.slice('pglite:'.length);
+  assert.deepEqual(JSON.parse(readFileSync(join(folder, 'sqlmig-extensions.json'), 'utf8')), ['ltree', 'pgcrypto']);
+  const again = await runCli(['up', '--dir', dir, '--url', url]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /applied\s+002_more/);
+});
+
+test('--statement-timeout on an embedded database is refused (exit 2) before anything is opened: PGlite cannot interrupt a statement', async (t) => {
+  const { dir, root } = writeMigrations(t, { '001_slow.up.sql': 'select pg_sleep(1);\ncreate table t (id int);' });
+  const folder = join(root, 'db');
+  const r = await runCli(['up', '--statement-timeout', '100ms', '--dir', dir, '--url', `pglite:${folder}`]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /--statement-timeout: PGlite cannot interrupt a running statement; statement timeouts need a PostgreSQL server/);
+  assert.equal(existsSync(folder), false, 'the embedded database was created anyway');
+
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'x', sqlmig: { url: 'pglite:db', statementTimeout: '5s' } }));
+  const fromConfig = await runCli(['up'], { cwd: root });
+  assert.equal(fromConfig.code, 2, fromConfig.stderr);
+  assert.match(fromConfig.stderr, /"statementTimeout" in package\.json/);
+  assert.equal(existsSync(folder), false);
+  const json = await runCli(['status', '--json', '--statement-timeout', '1s', '--dir', dir, '--url', 'pglite:memory']);
+  assert.equal(json.code, 2);
+  assert.equal(JSON.parse(json.stdout).error.code, 2);
 });
 
 test('embedded PGlite names an extension it does not ship', async (t) => {

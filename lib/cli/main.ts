@@ -82,6 +82,7 @@ export async function main(argv: string[]): Promise<number> {
       throw error ?? new UsageError(message);
     });
 
+  skipHelpRendering(cli);
   try {
     await cli.parseAsync();
   } catch (error) {
@@ -91,6 +92,17 @@ export async function main(argv: string[]): Promise<number> {
     process.off('SIGTERM', onSignal);
   }
   return exitCode;
+}
+
+/**
+ * yargs renders a command's whole help text each time it starts the command, only to print it should the
+ * command fail; ours never prints help on failure (errors are reported by `report`). Skipping it saves
+ * 10–15 ms of CPU on every run. Without yargs' internal hook (another yargs version), nothing changes.
+ */
+function skipHelpRendering(cli: Argv): void {
+  type Internals = { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?: () => void } } };
+  const usage = (cli as unknown as Internals).getInternalMethods?.().getUsageInstance?.();
+  if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 function report(error: unknown, out: Output, signal: AbortSignal): number {

@@ -57,10 +57,11 @@ export async function takeBackup(ctx: Context, db: Db, version: AppliedVersion |
   const database = await databaseName(ctx, db);
   const file = out ? resolve(out) : freeName(resolve(ctx.options.backupDir ?? 'backups'), database, version, format);
   ctx.options.onNotice?.(`backing up ${db.display} into ${file}…`);
+  const folderFrom = out ? '--out FILE' : '--backup-dir DIR (or "backupDir" in package.json)';
   const bytes = await writeAtomically(file, async (tmp) => {
     if (db.kind === 'pglite') await dumpPglite(db, tmp);
     else await dumpServer(tmp, await serverTarget(ctx, db, database));
-  });
+  }, folderFrom);
   return { file, bytes, format, database: db.display, version: version && `${version.versionText}_${version.name}` };
 }
 

@@ -1,9 +1,10 @@
 /** create: the next pair of files to fill in. */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Context } from '../context.js';
 import { discoverMigrations } from '../files.js';
 import { UsageError } from '../errors.js';
+import { ensureFolder, FolderUnusable } from '../folders.js';
 
 export interface CreateResult { version: string; name: string; up: string; down: string }
 
@@ -26,7 +27,12 @@ export function oneLine(description: string): string {
 export async function create(ctx: Context, description: string): Promise<CreateResult> {
   if (!oneLine(description)) throw new UsageError('create: describe the migration, e.g. sqlmig create "add timezone to user"');
   const dir = ctx.options.dir;
-  await mkdir(dir, { recursive: true });
+  try {
+    ensureFolder(dir);
+  } catch (error) {
+    if (!(error instanceof FolderUnusable)) throw error;
+    throw new UsageError(`create: cannot use the migrations folder ${dir}: ${error.reason}. Choose another with --dir.`, { cause: error });
+  }
   const { migrations } = await discoverMigrations(dir);
   const newest = migrations.reduce((max, m) => (m.version > max ? m.version : max), 0n);
   const width = migrations.reduce((w, m) => Math.max(w, m.versionText.length), 0) || 3;

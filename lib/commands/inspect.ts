@@ -1,5 +1,5 @@
 /** Read-only views: status, current, history. They never create the history table. */
-import { takeSnapshot, withDb, type Context } from '../context.js';
+import { takeSnapshot, withDbReading, type Context } from '../context.js';
 import { isCommentsOnly, type FileProblem } from '../files.js';
 import { label, type MigrationState, type MigrationStatus } from '../plan.js';
 
@@ -25,7 +25,7 @@ export interface StatusResult {
 }
 
 export async function status(ctx: Context): Promise<StatusResult> {
-  return withDb(ctx, async (db) => {
+  return withDbReading(ctx, async (db) => {
     const snap = await takeSnapshot(ctx, db);
     return summarize(ctx.options.dir, snap.statuses, snap.files.problems);
   });
@@ -61,7 +61,7 @@ export interface CurrentResult {
 }
 
 export async function current(ctx: Context): Promise<CurrentResult> {
-  return withDb(ctx, async (db) => {
+  return withDbReading(ctx, async (db) => {
     const snap = await takeSnapshot(ctx, db);
     const applied = snap.statuses.filter((s) => s.applied).at(-1);
     const head = snap.statuses.filter((s) => s.file).at(-1);
@@ -88,7 +88,7 @@ export interface HistoryEntry {
 }
 
 export async function history(ctx: Context): Promise<HistoryEntry[]> {
-  return withDb(ctx, async (db) => {
+  return withDbReading(ctx, async (db) => {
     const snap = await takeSnapshot(ctx, db);
     return snap.statuses.filter((s) => s.applied).map((s) => ({
       version: s.versionText,

@@ -61,6 +61,8 @@ export interface ConnectOptions {
   ddlLockTimeoutMs?: number;
   /** PGlite contrib extensions to load before any CREATE EXTENSION can run. */
   extensions?: string[];
+  /** A short read of sqlmig's own table (status, current, history): PGlite starts lean, without contrib extensions. */
+  readOnly?: boolean;
   /** Told about slow first-time work ("creating the embedded database…"). */
   onNotice?: (message: string) => void;
 }

@@ -5,10 +5,11 @@
  * It only ever saves time: a cache that cannot be read or written is ignored.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
+import { ensureFolder } from '../folders.js';
 
 function templateFile(): string | null {
   const base = process.env['XDG_CACHE_HOME'] || (homedir() ? join(homedir(), '.cache') : null);
@@ -34,7 +35,7 @@ export async function saveTemplate(pg: PGlite): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
   try {
     const tarball = await pg.dumpDataDir('gzip');
-    await mkdir(join(file, '..'), { recursive: true });
+    ensureFolder(join(file, '..'));
     await writeFile(tmp, Buffer.from(await tarball.arrayBuffer()));
     await rename(tmp, file);
   } catch {

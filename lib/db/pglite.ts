@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PGlite, Transaction } from '@electric-sql/pglite';
+import type { PGlite, PGliteOptions, Transaction } from '@electric-sql/pglite';
 import { ConnectionFailed, UsageError } from '../errors.js';
 import { acquireFolderLock, type FolderLock } from '../folderlock.js';
-import { usingEmbeddedEngine } from '../wasm.js';
+import { ensureFolder, FolderUnusable } from '../folders.js';
+import { preferBaselineWasmCompiler } from '../wasm.js';
 import { forgetTemplate, readTemplate, saveTemplate } from './pglite-template.js';
 import { SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db } from './index.js';
 
@@ -12,25 +13,34 @@ import { SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db } from
 const EXTENSIONS_FILE = 'sqlmig-extensions.json';
 /** Loaded by PGlite itself or built in. */
 const BUILT_IN = new Set(['plpgsql']);
+/**
+ * PGlite zeroes PostgreSQL's whole buffer pool when it starts (the folder's default is 128 MB). Measured:
+ * status 250 → 135 MB peak RSS and ~50 ms faster with 16 MB; a 285-migration history and a 1-million-row
+ * data migration ran as fast with 32 MB as with 128 MB (peak RSS 370 → 280 MB).
+ */
+const SHARED_BUFFERS = { read: '16MB', write: '32MB' };
 
 export interface PgliteOptions extends ConnectOptions {
   lockTimeoutMs: number;
 }
 
 export async function connectPglite(path: string | null, options: PgliteOptions): Promise<Db> {
+  refuseUnsupported(options);
   let lock: FolderLock | null = null;
   if (path) {
-    lock = await acquireFolderLock(path, options.lockTimeoutMs);
+    lock = await withUsableFolder(path, () => acquireFolderLock(path, options.lockTimeoutMs));
   }
   try {
     const isNew = path === null || !existsSync(join(path, 'PG_VERSION'));
-    if (path) await mkdir(path, { recursive: true });
-    const wanted = new Set([...(options.extensions ?? []), ...(path ? await rememberedExtensions(path) : [])]);
+    if (path) await withUsableFolder(path, async () => ensureFolder(path));
+    // A short read touches only sqlmig's own table: contrib extensions (100–150 ms each to load) are not needed.
+    const wanted = new Set(options.readOnly ? [] : [...(options.extensions ?? []), ...(path ? await rememberedExtensions(path) : [])]);
     const template = isNew ? readTemplate() : undefined;
     if (isNew && path && !template) options.onNotice?.(`creating the embedded database in ${path} (first run only, takes a few seconds)…`);
-    const engine = { pg: await openPglite(path, wanted, isNew ? { template } : null), loaded: wanted };
+    const sharedBuffers = options.readOnly ? SHARED_BUFFERS.read : SHARED_BUFFERS.write;
+    const engine = { pg: await openPglite(path, wanted, sharedBuffers, isNew ? { template } : null), loaded: wanted };
     const session = wrap(() => engine.pg, path ? `pglite:${path}` : 'pglite:memory', `${SESSION_RESET_SQL} ${settingsSql(options)}`.trim(), async () => {
-      if (path) await rememberExtensions(engine.pg, path);
+      if (path && !options.readOnly) await rememberExtensions(engine.pg, path);
       await engine.pg.close();
       await lock?.release();
     });
@@ -42,7 +52,7 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
       const loaded = new Set([...engine.loaded, ...missing]);
       if (path) {
         await engine.pg.close();
-        engine.pg = await openPglite(path, loaded);
+        engine.pg = await openPglite(path, loaded, sharedBuffers);
       } else {
         throw new UsageError(`pglite:memory cannot load extension(s) ${missing.join(', ')} after it was created; use a folder (pglite:./.sqlmig/dev)`);
       }
@@ -57,26 +67,50 @@ export async function connectPglite(path: string | null, options: PgliteOptions)
   }
 }
 
+/** Settings a server honours and PGlite would silently ignore: refused before anything is opened. */
+function refuseUnsupported(options: ConnectOptions): void {
+  if (options.statementTimeoutMs !== undefined) {
+    throw new UsageError('--statement-timeout: PGlite cannot interrupt a running statement; statement timeouts need a PostgreSQL server (--url postgres://…). ' +
+      'Remove --statement-timeout (or "statementTimeout" in package.json) for a pglite: database.');
+  }
+}
+
+/** A folder that cannot be created or written is the URL's fault: exit 2 with the fix, never a hang. */
+async function withUsableFolder<T>(path: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (!(error instanceof FolderUnusable)) throw error;
+    throw new UsageError(`cannot use the embedded database folder ${path}: ${error.reason}. ` +
+      'Choose a folder you can write to in the pglite: URL (e.g. --url pglite:./.sqlmig/dev).', { cause: error });
+  }
+}
+
 /**
  * Open a folder or memory database. A new one (`creating` given) starts from the cached empty template
  * when there is one; one created from scratch becomes the template for the next.
  */
-async function openPglite(path: string | null, extensionNames: Set<string>, creating: { template?: Blob } | null = null): Promise<PGlite> {
-  usingEmbeddedEngine();
+async function openPglite(
+  path: string | null, extensionNames: Set<string>, sharedBuffers: string, creating: { template?: Blob } | null = null,
+): Promise<PGlite> {
+  preferBaselineWasmCompiler();
   const { PGlite } = await import('@electric-sql/pglite');
-  const extensions = await loadExtensions(extensionNames);
+  const options: PGliteOptions = {
+    extensions: await loadExtensions(extensionNames) as PGliteOptions['extensions'],
+    startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${sharedBuffers}`],
+  };
   try {
     if (creating?.template) {
       try {
-        const pg = new PGlite(path ?? 'memory://', { extensions: extensions as never, loadDataDir: creating.template });
+        const pg = new PGlite(path ?? 'memory://', { ...options, loadDataDir: creating.template });
         await pg.waitReady;
         return pg;
       } catch {
         await forgetTemplate(); // a bad cache must not stop anything: start from scratch instead
-        if (path) await rm(path, { recursive: true, force: true }).then(() => mkdir(path, { recursive: true }));
+        if (path) await rm(path, { recursive: true, force: true }).then(() => ensureFolder(path));
       }
     }
-    const pg = new PGlite(path ?? 'memory://', { extensions: extensions as never });
+    const pg = new PGlite(path ?? 'memory://', options);
     await pg.waitReady;
     if (creating) await saveTemplate(pg);
     return pg;
@@ -126,11 +160,9 @@ async function rememberExtensions(pg: PGlite, path: string): Promise<void> {
   await writeFile(join(path, EXTENSIONS_FILE), JSON.stringify(names) + '\n');
 }
 
+/** statement_timeout is refused up front (refuseUnsupported): PGlite would accept it and never fire it. */
 function settingsSql(options: ConnectOptions): string {
-  const settings: string[] = [];
-  if (options.statementTimeoutMs !== undefined) settings.push(`set statement_timeout = ${options.statementTimeoutMs};`);
-  if (options.ddlLockTimeoutMs !== undefined) settings.push(`set lock_timeout = ${options.ddlLockTimeoutMs};`);
-  return settings.join(' ');
+  return options.ddlLockTimeoutMs !== undefined ? `set lock_timeout = ${options.ddlLockTimeoutMs};` : '';
 }
 
 async function applySessionSettings(db: Db, options: ConnectOptions): Promise<void> {
