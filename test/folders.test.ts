@@ -21,7 +21,11 @@ async function runBounded(args: string[], env: Record<string, string> = {}): Pro
 
 test('an embedded database folder under /proc is a usage error (exit 2) naming the folder and the fix', { skip: noProc }, async (t) => {
   const { dir } = writeMigrations(t, { '001_t.up.sql': 'create table t (id int);' });
-  for (const command of ['up', 'status']) {
+  // A command that only reads sees a folder that does not exist as an empty database and creates nothing.
+  const status = await runBounded(['status', '--dir', dir, '--url', 'pglite:/proc/sqlmig-no-such/db']);
+  assert.equal(status.code, 0, status.stderr);
+  assert.match(status.stdout, /pending\s+001_t/);
+  for (const command of ['up']) {
     const r = await runBounded([command, '--dir', dir, '--url', 'pglite:/proc/sqlmig-no-such/db']);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /cannot use the embedded database folder \/proc\/sqlmig-no-such\/db: (cannot create \/proc\/sqlmig-no-such: the file system of \/proc does not allow new folders \(ENOENT\)|cannot create folders in \/proc: permission denied \(EACCES\))\. Choose a folder you can write to in the pglite: URL/);
