@@ -3,7 +3,7 @@
  * migrations, and the live database's catalog when there is one), the findings, and with --trace the
  * locks and rewrites a run on a scratch database really shows. Returns data; the CLI prints it.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { normalizeText } from '../checksum.js';
 import { displayPath, takeSnapshot, withDb, type Context } from '../context.js';
@@ -50,7 +50,7 @@ interface Scope { scope: LintResult['scope']; order: Planned[]; catalog: LiveCat
 
 export async function lint(ctx: Context, options: LintOptions = {}): Promise<LintResult> {
   if (options.all && options.files?.length) throw new UsageError('lint: give FILES or --all, not both');
-  const scope = options.files?.length || options.all || !ctx.target ? await fileScope(ctx, options) : await withDb(ctx, (db) => pendingScope(ctx, db));
+  const scope = options.files?.length || options.all || !live(ctx) ? await fileScope(ctx, options) : await withDb(ctx, (db) => pendingScope(ctx, db));
   const steps: LintStep[] = scope.order
     .filter((p) => p.lint || !scope.catalogIsBase)
     .map((p) => (p.lint ? { lint: p.source } : { replay: { id: p.source.id, text: p.source.text, fresh: false } }));
@@ -96,9 +96,9 @@ async function fileScope(ctx: Context, options: LintOptions): Promise<Scope> {
     const set = await discoverMigrations(ctx.options.dir);
     refuseBadFiles(set);
     order = set.migrations.map((m) => ({ source: migrationSource(ctx, m), lint: true }));
-    if (!options.all) notes.push(`no database given: linted all ${order.length} migrations (the pending ones need --url)`);
+    if (!options.all) notes.push(ctx.target ? `${ctx.target.url} does not exist yet: linted all ${order.length} migrations` : `no database given: linted all ${order.length} migrations (the pending ones need --url)`);
   }
-  const catalog = ctx.target ? await withDb(ctx, (db) => readCatalog(db)) : null;
+  const catalog = live(ctx) ? await withDb(ctx, (db) => readCatalog(db)) : null;
   return { scope: options.files?.length ? 'files' : 'all', order, catalog, catalogIsBase: false, notes };
 }
 
@@ -139,6 +139,12 @@ async function explicitFiles(ctx: Context, paths: string[]): Promise<Planned[]> 
     order.push({ source, lint: true });
   }
   return order;
+}
+
+/** A database to read: a server, or a PGlite folder that exists (lint never creates one). */
+function live(ctx: Context): boolean {
+  if (!ctx.target) return false;
+  return ctx.target.kind === 'server' || ctx.target.path === null || existsSync(join(ctx.target.path, 'PG_VERSION'));
 }
 
 function migrationSource(ctx: Context, m: MigrationFile): LintSource {
