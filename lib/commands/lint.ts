@@ -57,7 +57,7 @@ export async function lint(ctx: Context, options: LintOptions = {}): Promise<Lin
   const output = await lintSources({
     steps, schema: scope.catalogIsBase ? scope.catalog!.schema : emptySchema(), fresh: scope.catalogIsBase,
     lockTimeout: ctx.options.ddlLockTimeoutMs !== undefined || Boolean(scope.catalog?.lockTimeout),
-    sizes: scope.catalog?.sizes ?? new Map(), squawk: true,
+    sizes: scope.catalog?.sizes ?? new Map(), squawk: true, keepStatements: options.trace,
   });
   let findings = output.findings;
   let scratch: ScratchInfo | null = null;

@@ -37,11 +37,18 @@ export async function lintForValidate(ctx: Context, db: Db, statuses: readonly M
 async function lintAndTell(ctx: Context, db: Db, sources: LintSource[]): Promise<Finding[]> {
   const mode = ctx.options.lint ?? 'warn';
   if (mode === 'off' || sources.length === 0) return [];
-  const catalog = await readCatalog(db);
-  const { findings } = await lintSources({
-    steps: sources.map((lint) => ({ lint })), schema: catalog.schema, fresh: true,
-    lockTimeout: ctx.options.ddlLockTimeoutMs !== undefined || catalog.lockTimeout, sizes: catalog.sizes, squawk: true,
-  });
+  let findings: Finding[];
+  try {
+    const catalog = await readCatalog(db);
+    ({ findings } = await lintSources({
+      steps: sources.map((lint) => ({ lint })), schema: catalog.schema, fresh: true,
+      lockTimeout: ctx.options.ddlLockTimeoutMs !== undefined || catalog.lockTimeout, sizes: catalog.sizes, squawk: true,
+    }));
+  } catch (error) {
+    if (mode === 'error') throw error;
+    ctx.options.onNotice?.(`lint: skipped, it failed: ${(error as Error).message}`); // warnings never block a run
+    return [];
+  }
   const blocking = mode === 'error' ? findings.filter((f) => f.level === 'error') : [];
   const told = findings.filter((f) => !blocking.includes(f));
   if (told.length) {

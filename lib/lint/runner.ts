@@ -40,8 +40,11 @@ export interface LintInput {
   /** Size estimates from the live database, by table. */
   sizes: Map<string, TableSize>;
   squawk: boolean;
+  /** Keep each file's parsed statements in the output (for --trace). */
+  keepStatements?: boolean;
 }
 
+/** A linted file; `statements` only with keepStatements (null also when the parser rejected it). */
 export interface LintedFile { source: LintSource; statements: ParsedStatement[] | null; ignores: Ignore[] }
 
 export interface LintOutput {
@@ -56,24 +59,29 @@ export async function lintSources(input: LintInput): Promise<LintOutput> {
   const squawk: Promise<SquawkResult> = input.squawk
     ? runSquawk(sources.flatMap((f) => (f.file ? [f.file] : [])))
     : Promise.resolve({ ran: false, reason: 'turned off', hits: [] });
-  // Parse while Squawk runs in its own process.
-  const parsed = input.steps.map((step) => parseText(lib, 'replay' in step ? step.replay.text : step.lint.text));
-  const squawkResult = await squawk;
-  const hitsByFile = new Map<string, SquawkHit[]>();
-  for (const hit of squawkResult.hits) hitsByFile.set(hit.file, [...(hitsByFile.get(hit.file) ?? []), hit]);
+  let hitsByFile: Map<string, SquawkHit[]> | null = null;
+  let squawkResult: SquawkResult | null = null;
   const findings: Finding[] = [];
   const files: LintedFile[] = [];
-  for (const [i, step] of input.steps.entries()) {
+  // One file at a time, its parse tree dropped after it: thousands of trees at once would cost memory for nothing.
+  for (const step of input.steps) {
     if ('replay' in step) {
-      const { id, fresh } = step.replay;
-      for (const s of parsed[i]!.statements ?? []) applyStatement(input.schema, s.kind, s.node, { migration: id, fresh });
+      const { id, text, fresh } = step.replay;
+      for (const s of parseText(lib, text).statements ?? []) applyStatement(input.schema, s.kind, s.node, { migration: id, fresh });
       continue;
     }
     const source = step.lint;
-    const linted = lintFile(source, parsed[i]!, input, hitsByFile.get(source.file ?? '') ?? []);
+    const parsed = parseText(lib, source.text);
+    if (!hitsByFile) { // Squawk ran in its own process while the earlier migrations were replayed and this file parsed
+      squawkResult = await squawk;
+      hitsByFile = new Map();
+      for (const hit of squawkResult.hits) hitsByFile.set(hit.file, [...(hitsByFile.get(hit.file) ?? []), hit]);
+    }
+    const linted = lintFile(source, parsed, input, hitsByFile.get(source.file ?? '') ?? []);
     findings.push(...linted.findings);
-    files.push(linted.file);
+    files.push(input.keepStatements ? linted.file : { ...linted.file, statements: null });
   }
+  squawkResult ??= await squawk;
   return { findings, files, squawk: squawkResult.ran ? { ran: true } : { ran: false, reason: squawkResult.reason } };
 }
 

@@ -79,7 +79,7 @@ export interface SquawkHit { file: string; line: number; byteColumn: number; rul
 
 export type SquawkResult = { ran: true; hits: SquawkHit[] } | { ran: false; reason: string; hits: [] };
 
-/** The native binary: $SQLMIG_SQUAWK_BIN, else the platform package that squawk-cli depends on. */
+/** The native binary: $SQLMIG_SQUAWK_BIN (empty: none), else the platform package that squawk-cli depends on. */
 export function squawkBinary(): string | null {
   const given = process.env['SQLMIG_SQUAWK_BIN'];
   if (given !== undefined) return given || null;
@@ -95,7 +95,10 @@ export function squawkBinary(): string | null {
 
 export async function runSquawk(paths: string[]): Promise<SquawkResult> {
   const binary = squawkBinary();
-  if (!binary) return { ran: false, reason: `no Squawk binary for ${process.platform}-${process.arch}`, hits: [] };
+  if (!binary) {
+    const why = process.env['SQLMIG_SQUAWK_BIN'] === '' ? 'turned off: SQLMIG_SQUAWK_BIN is empty' : `no Squawk binary for ${process.platform}-${process.arch}`;
+    return { ran: false, reason: why, hits: [] };
+  }
   if (paths.length === 0) return { ran: true, hits: [] };
   // Squawk skips the rules we leave out (a third of the work on small files); a binary that does not know one of their names gets a plain run.
   const excluded = Object.keys(SQUAWK_LEFT_OUT).filter((name) => name !== 'syntax-error').join(',');
