@@ -67,7 +67,7 @@ for (const [rule, bad, where, good] of CASES) {
   });
 }
 
-test('a table created in the same migration is never flagged: index, type change, NOT NULL, constraints, rename, drop', async (t) => {
+test('a table created in the same migration is never flagged: index, type change, NOT NULL, constraints, rename, drop (also by Squawk\'s rules)', async (t) => {
   const findings = await lint002(t, `create table events (id int primary key, kind varchar(10), at timestamptz);
 create index events_at_idx on events (at);
 alter table events alter column id type bigint;
@@ -78,6 +78,7 @@ alter table events add constraint events_user_fk foreign key (id) references use
 alter table events rename column at to happened_at;
 alter table events rename to event_log;
 create index event_log_kind_idx on event_log (kind);
+drop index event_log_kind_idx;
 alter table event_log drop column source;
 drop table event_log;`);
   assert.deepEqual(findings.map((f) => f.rule), []);

@@ -6,7 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { tableKey } from './tree.js';
+import { as, qualifiedKey, tableKey, type Node } from './tree.js';
 import type { LintStatement, RuleEnv, RuleInfo } from './types.js';
 
 export interface SquawkRule extends RuleInfo {
@@ -23,11 +23,8 @@ export const SQUAWK_RULES: SquawkRule[] = [
     id: 'drop-index-not-concurrently', squawk: ['require-concurrent-index-deletion'], level: 'warning',
     why: 'DROP INDEX takes an ACCESS EXCLUSIVE lock on the index\'s table: reads and writes wait for it, and it waits for every running query on the table.',
     recipe: 'Use DROP INDEX CONCURRENTLY IF EXISTS in a migration of its own whose first line is `-- sqlmig:no-transaction`.',
-    applies: (stmt, env) => stmt.kind !== 'DropStmt' || ((stmt.node['objects'] as unknown[] | undefined) ?? []).length === 0 ||
-      (stmt.node['objects'] as { List?: { items?: { String?: { sval?: string } }[] } }[]).some((o) => {
-        const parts = (o.List?.items ?? []).map((i) => i.String?.sval ?? '');
-        return env.indexExisted(parts.length > 1 ? parts.join('.') : `public.${parts[0]}`);
-      }),
+    applies: (stmt, env) => stmt.kind !== 'DropStmt' ||
+      ((stmt.node['objects'] as Node[] | undefined) ?? []).some((o) => env.indexExisted(qualifiedKey(as(o, 'List')?.['items']))),
   }),
   squawkRule({
     id: 'detach-partition-not-concurrently', squawk: ['require-concurrent-partition-detach'], level: 'warning',
