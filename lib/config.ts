@@ -15,7 +15,11 @@ export interface Flags {
   lockTimeout?: string | number;
   statementTimeout?: string | number;
   ddlLockTimeout?: string | number;
+  lint?: string;
 }
+
+/** What up and validate do with lint findings on the migrations they are about to apply. */
+export type LintMode = 'off' | 'warn' | 'error';
 
 export interface PackageConfig {
   url?: string;
@@ -25,6 +29,7 @@ export interface PackageConfig {
   backupDir?: string;
   lockTimeout?: string | number;
   statementTimeout?: string | number;
+  ddlLockTimeout?: string | number;
   schemaFile?: string;
   lint?: unknown;
   targets?: unknown;
@@ -40,6 +45,7 @@ export interface Settings {
   lockTimeoutMs: number;
   statementTimeoutMs?: number;
   ddlLockTimeoutMs?: number;
+  lint: LintMode;
   /** The package.json the config came from, if any. */
   configFile: string | null;
   /** Said on stderr, not fatal (a malformed package.json that holds no sqlmig settings). */
@@ -109,6 +115,7 @@ export function resolveSettings(flags: Flags, env: Env = process.env, cwd = proc
   const url = flags.url ?? env['DATABASE_URL'] ?? (config.url ? configUrl(config.url, fromConfig) : undefined) ?? libpqUrl(env);
   const lockTimeout = flags.lockTimeout ?? config.lockTimeout ?? '60s';
   const statementTimeout = flags.statementTimeout ?? config.statementTimeout;
+  const ddlLockTimeout = flags.ddlLockTimeout ?? config.ddlLockTimeout;
   return {
     target: url ? parseTarget(url, urlSource(flags, env, found)) : null,
     dir: resolve(cwd, dir),
@@ -117,7 +124,8 @@ export function resolveSettings(flags: Flags, env: Env = process.env, cwd = proc
     backupDir: resolve(cwd, flags.backupDir ?? (config.backupDir ? fromConfig(config.backupDir) : 'backups')),
     lockTimeoutMs: parseDuration(lockTimeout, '--lock-timeout'),
     statementTimeoutMs: statementTimeout === undefined ? undefined : parseDuration(statementTimeout, '--statement-timeout'),
-    ddlLockTimeoutMs: flags.ddlLockTimeout === undefined ? undefined : parseDuration(flags.ddlLockTimeout, '--ddl-lock-timeout'),
+    ddlLockTimeoutMs: ddlLockTimeout === undefined ? undefined : parseDuration(ddlLockTimeout, '--ddl-lock-timeout'),
+    lint: lintMode(flags.lint ?? config.lint, flags.lint !== undefined ? '--lint' : 'package.json "sqlmig".lint'),
     configFile: found?.file ?? null,
     warnings,
   };
@@ -138,6 +146,12 @@ export function checkName(name: unknown, source: string): string {
   if (name.includes('\0')) throw new UsageError(`${source}: a name cannot contain a NUL character`);
   if (Buffer.byteLength(name) > 63) throw new UsageError(`${source}: "${name}" is longer than PostgreSQL's 63-byte limit for names`);
   return name;
+}
+
+function lintMode(value: unknown, where: string): LintMode {
+  if (value === undefined) return 'warn';
+  if (value === 'off' || value === 'warn' || value === 'error') return value;
+  throw new UsageError(`${where}: expected off, warn or error, got ${JSON.stringify(value)}`);
 }
 
 /** A relative pglite: path in package.json is relative to that package.json, not to where sqlmig runs. */

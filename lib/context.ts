@@ -22,6 +22,8 @@ export interface MigratorOptions {
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   ddlLockTimeoutMs?: number;
+  /** What up and validate do with lint findings on what they are about to apply (default warn). */
+  lint?: 'off' | 'warn' | 'error';
   /** Aborting cancels the running statement, rolls back the running migration and releases the lock. */
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void;

@@ -5,6 +5,7 @@ import { current, history, status } from './commands/inspect.js';
 import { down, redo, up, type DownOptions, type UpOptions } from './commands/migrate.js';
 import type { BackupOptions, RestoreOptions } from './commands/backup.js';
 import type { DumpSchemaOptions, VerifyOptions } from './commands/verify.js';
+import type { LintOptions } from './commands/lint.js';
 import { resolve } from 'node:path';
 
 export type { MigratorOptions } from './context.js';
@@ -14,6 +15,8 @@ export type { CreateResult } from './commands/create.js';
 export type { BackupOptions, BackupResult, RestoreOptions, RestoreResult } from './commands/backup.js';
 export type { VerifyOptions, VerifyResult, VerifyFinding, VerifyStatus, VerifyEvent, DumpSchemaOptions, DumpSchemaResult } from './commands/verify.js';
 export type { ScratchInfo } from './schema/scratch.js';
+export type { LintOptions, LintResult } from './commands/lint.js';
+export type { Finding, Level as LintLevel } from './lint/types.js';
 export type { SchemaDifference, DifferenceKind } from './schema/compare.js';
 export type { SchemaSnapshot } from './schema/snapshot.js';
 export type { ValidateResult, ValidationProblem, RepairResult, StampResult, ForgetResult, RenumberResult } from './commands/integrity.js';
@@ -43,6 +46,7 @@ export function createMigrator(options: MigratorOptions) {
     restore: async (file: string, o?: RestoreOptions) => (await import('./commands/backup.js')).restore(ctx, file, o),
     verify: async (o?: VerifyOptions) => (await import('./commands/verify.js')).verify(reading, o),
     dumpSchema: async (o?: DumpSchemaOptions) => (await import('./commands/verify.js')).dumpSchema(ctx, o),
+    lint: async (o?: LintOptions) => (await import('./commands/lint.js')).lint(ctx, o),
     validate: async () => (await import('./commands/integrity.js')).validate(reading),
     repair: async (version?: string) => (await import('./commands/integrity.js')).repair(ctx, version),
     stamp: async (version: string) => (await import('./commands/integrity.js')).stamp(ctx, version),

@@ -17,16 +17,16 @@ const work = mkdtempSync(join(tmpdir(), 'sqlmig-bench-'));
 const runs = Number(process.env['BENCH_RUNS'] ?? 7);
 const rows: [string, string, string][] = [];
 
-function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): { ms: number; stderr: string } {
+function timeOnce(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): { ms: number; stderr: string } {
   const started = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, cwd });
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   if (r.status !== 0 && r.status !== 7) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return { ms, stderr: r.stderr };
 }
 
-function median(cmd: string, args: string[], n = runs, env: NodeJS.ProcessEnv = {}): number {
-  const times = Array.from({ length: n }, () => timeOnce(cmd, args, env).ms).sort((a, b) => a - b);
+function median(cmd: string, args: string[], n = runs, env: NodeJS.ProcessEnv = {}, cwd?: string): number {
+  const times = Array.from({ length: n }, () => timeOnce(cmd, args, env, cwd).ms).sort((a, b) => a - b);
   return times[Math.floor(times.length / 2)]!;
 }
 
@@ -92,18 +92,22 @@ try {
   // Alternate the two, each on a fresh database, and compare medians: the machine's noise hits both alike.
   const psqlRuns: number[] = [];
   const upRuns: { ms: number; rssMb: number }[] = [];
+  const upNoLintRuns: number[] = [];
   let upUrl = '';
   for (let i = 0; i < 3; i++) {
     psqlRuns.push(timeOnce(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', script, await dbUrl('bench_psql')]).ms);
     upUrl = await dbUrl('bench_up');
     const up = timeOnce(bin, sqlmig('up', '--quiet', '--dir', thousand, '--url', upUrl), { NODE_OPTIONS: `--import=${rssHook}` });
     upRuns.push({ ms: up.ms, rssMb: Number(/sqlmig-bench-maxrss-kb (\d+)/.exec(up.stderr)?.[1] ?? 0) / 1024 });
+    upNoLintRuns.push(timeOnce(bin, sqlmig('up', '--quiet', '--lint=off', '--dir', thousand, '--url', await dbUrl('bench_up_nolint'))).ms);
   }
   const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const psqlMs = mid(psqlRuns);
   const upMs = mid(upRuns.map((r) => r.ms));
   row('psql: 1,000 migrations, 1 tx each', fmt(psqlMs), 'baseline (median of 3)');
   row('sqlmig up: 1,000 migrations', fmt(upMs), `${(upMs / psqlMs).toFixed(2)}x psql (median of 3)`);
+  const upNoLintMs = mid(upNoLintRuns);
+  row('sqlmig up --lint=off: 1,000 migrations', fmt(upNoLintMs), `the lint hook costs ${fmt(upMs - upNoLintMs)} (median of 3)`);
   row('sqlmig up: peak RSS (server URL)', `${Math.max(...upRuns.map((r) => r.rssMb)).toFixed(0)} MB`, 'target < 100 MB (worst of 3)');
   const noop = median(bin, sqlmig('up', '--quiet', '--dir', thousand, '--url', upUrl));
   row('sqlmig up: no-op, 1,000 applied', fmt(noop), `node start + ${fmt(noop - nodeStart)}`);
@@ -175,6 +179,16 @@ try {
     writeSmallMigrations(hundredDir, 100);
     const hundred = timeOnce(bin, sqlmig('verify', '--quiet', '--dir', hundredDir, '--url', 'pglite:memory')).ms;
     row('sqlmig verify: 100 migrations, PGlite', fmt(hundred), `${(hundred / ten).toFixed(1)}x the 10-migration run`);
+  }
+
+  // lint: static rules over 1,000 files (no database: from a folder without config), and --trace of the fitbud example on PGlite.
+  const hasLint = /sqlmig lint/.test(spawnSync(bin, sqlmig('--help'), { encoding: 'utf8' }).stdout);
+  if (hasLint) {
+    const lintThousand = median(bin, sqlmig('lint', '--all', '--quiet', '--dir', thousand), 5, {}, work);
+    row('sqlmig lint --all: 1,000 migrations, static', fmt(lintThousand), 'target < 2 s (median of 5)');
+    const fitbud = fileURLToPath(new URL('../sql', import.meta.url));
+    const trace = median(bin, sqlmig('lint', '--all', '--trace', '--quiet', '--dir', fitbud), 3, {}, work);
+    row('sqlmig lint --trace: fitbud, 10 migrations, PGlite', fmt(trace), 'target < 5 s (median of 3)');
   }
 } finally {
   await admin.end({ timeout: 1 });

@@ -11,7 +11,8 @@ export const registerCore: Register = (cli, run) => cli
     .option('dry-run', { type: 'boolean', describe: 'print the SQL that would run; change nothing' })
     .option('single-transaction', { type: 'boolean', describe: 'run the whole batch in one transaction' })
     .option('allow-out-of-order', { type: 'boolean', describe: 'apply a pending version lower than the newest applied one' })
-    .option('backup', { type: 'boolean', describe: 'pg_dump into --backup-dir first; if it fails, nothing is applied (exit 6)' }),
+    .option('backup', { type: 'boolean', describe: 'pg_dump into --backup-dir first; if it fails, nothing is applied (exit 6)' })
+    .option('lint', { type: 'string', choices: ['off', 'warn', 'error'], describe: 'lint what is about to run: warn on stderr (default), refuse on an error-level finding (error), or off (else package.json "sqlmig".lint)' }),
   run(async (a, m, out) => {
     const r = await m.up({ to: a['to'] as string | undefined, step: a['step'] as number | undefined, dryRun: a['dryRun'] as boolean, singleTransaction: a['singleTransaction'] as boolean, allowOutOfOrder: a['allowOutOfOrder'] as boolean, backup: a['backup'] as boolean });
     out.result(withBackupLine(r, formatMigrate(r)), r);

@@ -5,7 +5,9 @@ import type { Register } from './command.js';
 const list = (items: { version: string; name: string }[]) => items.map((i) => `${i.version}_${i.name}`).join(', ');
 
 export const registerIntegrity: Register = (cli, run) => cli
-  .command('validate', 'check files and database: conflicts, bad files, edited, missing, out-of-order (exit 3 on any)', {}, run(async (_a, m, out) => {
+  .command('validate', 'check files and database: conflicts, bad files, edited, missing, out-of-order (exit 3 on any)', (y: Argv) => y
+    .option('lint', { type: 'string', choices: ['off', 'warn', 'error'], describe: 'lint the pending migrations: warn on stderr (default), count error-level findings as problems (error), or off' }),
+  run(async (_a, m, out) => {
     const r = await m.validate();
     const { formatValidation } = await import('../commands/integrity.js');
     out.result(formatValidation(r), r);

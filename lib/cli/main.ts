@@ -7,6 +7,7 @@ import { createMigrator } from '../index.js';
 import type { Handler } from './command.js';
 import { registerCore } from './core.js';
 import { registerIntegrity } from './integrity.js';
+import { registerLint } from './lint.js';
 import { registerSafety } from './safety.js';
 import { registerVerify } from './verify.js';
 import { maskUrl } from '../url.js';
@@ -41,7 +42,7 @@ export async function main(argv: string[]): Promise<number> {
       const migrator = createMigrator({
         target: settings.target, dir: settings.dir, schema: settings.schema, table: settings.table,
         backupDir: settings.backupDir, lockTimeoutMs: settings.lockTimeoutMs,
-        statementTimeoutMs: settings.statementTimeoutMs, ddlLockTimeoutMs: settings.ddlLockTimeoutMs,
+        statementTimeoutMs: settings.statementTimeoutMs, ddlLockTimeoutMs: settings.ddlLockTimeoutMs, lint: settings.lint,
         signal: controller.signal, onStep: out.onStep, onNotice: (m) => out.info(m),
       });
       const target = settings.target ? maskUrl(settings.target.url) : '(none)';
@@ -67,7 +68,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('statement-timeout', { type: 'string', describe: 'PostgreSQL statement_timeout for the session' })
     .option('ddl-lock-timeout', { type: 'string', describe: 'PostgreSQL lock_timeout for the session: fail instead of queueing behind long queries' })
     .option('backup-dir', { type: 'string', describe: 'folder for backups (backup, up/down --backup; else package.json "sqlmig".backupDir, ./backups)' });
-  for (const register of [registerCore, registerIntegrity, registerSafety, registerVerify]) cli = register(cli, run);
+  for (const register of [registerCore, registerIntegrity, registerSafety, registerVerify, registerLint]) cli = register(cli, run);
   cli = cli
     .demandCommand(1, 'name a command: up, down, redo, status, current, history, create (see --help)')
     .recommendCommands()

@@ -13,7 +13,7 @@ import { migrationProblems } from '../steps.js';
 import { parseVersion } from './migrate.js';
 
 export interface ValidationProblem {
-  kind: 'conflict' | 'bad-file' | 'edited' | 'missing' | 'out-of-order';
+  kind: 'conflict' | 'bad-file' | 'edited' | 'missing' | 'out-of-order' | 'lint';
   message: string;
   version?: string;
   /** edited: unified diff of the applied text against the file now. */
@@ -27,6 +27,7 @@ export async function validate(ctx: Context): Promise<ValidateResult> {
     const snap = await takeSnapshot(ctx, db);
     const problems: ValidationProblem[] = snap.files.problems.map((p) => ({ kind: p.kind === 'conflict' ? 'conflict' : 'bad-file', message: p.message }));
     problems.push(...await unrunnableFiles(ctx, snap));
+    if (ctx.options.lint !== 'off') problems.push(...await (await import('../lint/hook.js')).lintForValidate(ctx, db, snap.statuses, (f) => displayPath(ctx, f)));
     for (const s of snap.statuses) {
       if (s.state === 'edited') {
         problems.push({ kind: 'edited', version: s.versionText, message: `${displayPath(ctx, s.file!.upFile)} was edited after it was applied; accept it with \`sqlmig repair ${s.versionText}\` or restore the file`, diff: await editedDiff(db, ctx.table, s, displayPath(ctx, s.file!.upFile)) });

@@ -64,6 +64,7 @@ async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigi
   if (to !== undefined) requireKnownVersion(snap.statuses, to, '--to');
   const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
   if (options.singleTransaction) refuseNoTransactionInBatch(steps);
+  if (steps.length && ctx.options.lint !== 'off') await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps);
   if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
   const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
   await loadNeededExtensions(db, steps);

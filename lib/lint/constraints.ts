@@ -1,0 +1,44 @@
+/** Constraints added to tables that have rows: validation scans and index builds under strong locks. */
+import { alterCommands, as, columnConstraints, tableKey, type Node } from './tree.js';
+import { rule, type Hit, type LintStatement, type RuleEnv } from './types.js';
+
+/** Constraints that ALTER TABLE adds to an existing table: table constraints and those of added columns. */
+function addedConstraints(stmt: LintStatement, env: RuleEnv): { table: string; constraint: Node; column?: string }[] {
+  if (stmt.kind !== 'AlterTableStmt' || stmt.node['objtype'] !== 'OBJECT_TABLE') return [];
+  const table = tableKey(stmt.node['relation']);
+  if (!env.existed(table)) return [];
+  return alterCommands(stmt.node).flatMap((c) => {
+    if (c['subtype'] === 'AT_AddConstraint') return [{ table, constraint: as(c['def'], 'Constraint') ?? {} }];
+    if (c['subtype'] !== 'AT_AddColumn') return [];
+    const def = as(c['def'], 'ColumnDef') ?? {};
+    return columnConstraints(def).map((constraint) => ({ table, constraint, column: def['colname'] as string }));
+  });
+}
+
+const KIND: Record<string, string> = { CONSTR_FOREIGN: 'foreign key', CONSTR_CHECK: 'check constraint', CONSTR_PRIMARY: 'primary key', CONSTR_UNIQUE: 'unique constraint', CONSTR_EXCLUSION: 'exclusion constraint' };
+const label = (c: Node) => `${KIND[c['contype']] ?? 'constraint'}${c['conname'] ? ` ${c['conname']}` : ''}`;
+
+export const constraintNotValid = rule({
+  id: 'constraint-not-valid',
+  level: 'warning',
+  why: 'Adding a foreign key or CHECK constraint checks every existing row while holding a lock that blocks writes (a foreign key also blocks writes to the table it references).',
+  recipe: 'Add it with NOT VALID (instant: only new rows are checked), then VALIDATE CONSTRAINT in a later statement or migration: validation scans without blocking reads or writes.',
+}, (stmt, env) => addedConstraints(stmt, env).flatMap(({ table, constraint, column }): Hit[] => {
+  if (constraint['contype'] !== 'CONSTR_FOREIGN' && constraint['contype'] !== 'CONSTR_CHECK') return [];
+  if (constraint['skip_validation']) return [];
+  const on = column ? `${env.name(table)} (column ${column})` : env.name(table);
+  return [{ message: `adds ${label(constraint)} to ${on} without NOT VALID: every row is checked while writes wait`, location: constraint['location'], table }];
+}));
+
+export const uniqueWithoutIndex = rule({
+  id: 'unique-without-index',
+  level: 'warning',
+  why: 'Adding a PRIMARY KEY, UNIQUE or EXCLUDE constraint builds its index under an ACCESS EXCLUSIVE lock: no reads or writes until the index is built.',
+  recipe: 'Build the index first with CREATE UNIQUE INDEX CONCURRENTLY (in a `-- sqlmig:no-transaction` migration), then `ALTER TABLE … ADD CONSTRAINT name PRIMARY KEY USING INDEX index_name` (instant).',
+}, (stmt, env) => addedConstraints(stmt, env).flatMap(({ table, constraint }): Hit[] => {
+  if (!['CONSTR_PRIMARY', 'CONSTR_UNIQUE', 'CONSTR_EXCLUSION'].includes(constraint['contype'])) return [];
+  if (constraint['indexname']) return [];
+  return [{ message: `adds ${label(constraint)} to ${env.name(table)}, building its index under ACCESS EXCLUSIVE`, location: constraint['location'], table }];
+}));
+
+export const constraintRules = [constraintNotValid, uniqueWithoutIndex];

@@ -1,0 +1,58 @@
+/** A migration file parsed for lint: each statement with its tree, its text and its 1-based position in characters. */
+import { loadParser, locate } from '../sql.js';
+import type { Node } from './tree.js';
+import type { LintStatement } from './types.js';
+
+type Parser = Awaited<ReturnType<typeof loadParser>>;
+
+export interface ParsedStatement extends LintStatement {
+  sql: string;
+  line: number;
+  col: number;
+}
+
+export type ParsedText =
+  | { statements: ParsedStatement[]; syntaxError: null }
+  | { statements: null; syntaxError: { message: string; line: number; col: number } };
+
+/** 1-based line and character column of a UTF-8 byte offset (parse-tree locations are bytes). */
+export function bytePositions(text: string): (byteOffset: number) => { line: number; col: number } {
+  const ascii = Buffer.byteLength(text, 'utf8') === text.length;
+  const bytes = ascii ? null : Buffer.from(text, 'utf8');
+  return (offset) => {
+    const chars = bytes ? bytes.subarray(0, offset).toString('utf8').length : offset;
+    const { line, column } = locate(text, chars);
+    return { line, col: column };
+  };
+}
+
+/** Byte offset of a 0-based line and a byte column within it (Squawk's positions). */
+export function lineByteOffset(text: string, line: number, byteColumn: number): number {
+  let start = 0;
+  for (let i = 0; i < line; i++) {
+    const next = text.indexOf('\n', start);
+    if (next === -1) break;
+    start = next + 1;
+  }
+  return Buffer.byteLength(text.slice(0, start), 'utf8') + byteColumn;
+}
+
+export function parseText(lib: Parser, text: string): ParsedText {
+  let tree: { stmts?: { stmt?: Node; stmt_location?: number; stmt_len?: number }[] };
+  try {
+    tree = lib.parseSync(text) as typeof tree;
+  } catch (error) {
+    const details = (error as { sqlDetails?: { message: string; cursorPosition: number } }).sqlDetails;
+    const { line, column } = locate(text, details?.cursorPosition ?? 0);
+    return { statements: null, syntaxError: { message: details?.message ?? (error as Error).message, line, col: column } };
+  }
+  const position = bytePositions(text);
+  const bytes = Buffer.from(text, 'utf8');
+  const statements = (tree.stmts ?? []).map((raw): ParsedStatement => {
+    const location = raw.stmt_location ?? 0;
+    const kind = Object.keys(raw.stmt ?? {})[0] ?? 'Unknown';
+    const sql = bytes.subarray(location, raw.stmt_len ? location + raw.stmt_len : bytes.length).toString('utf8');
+    return { kind, node: (raw.stmt?.[kind] ?? {}) as Node, location, sql, ...position(location) };
+  });
+  return { statements, syntaxError: null };
+}

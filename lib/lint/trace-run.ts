@@ -1,0 +1,26 @@
+/** Where `lint --trace` runs: the scratch database verify uses (embedded PGlite when no server is given). */
+import type { Context } from '../context.js';
+import type { Planned } from '../commands/lint.js';
+import { withScratch, type ScratchInfo } from '../schema/scratch.js';
+import { loadParser } from '../sql.js';
+import { parseText } from './parse.js';
+import type { LintedFile } from './runner.js';
+import { traceMigrations, type TraceStep } from './trace.js';
+import type { Finding, TableSize } from './types.js';
+
+export async function traceScope(ctx: Context, order: Planned[], linted: LintedFile[], sizes: Map<string, TableSize>, scratchUrl?: string): Promise<{ findings: Finding[]; scratch: ScratchInfo }> {
+  const byPath = new Map(linted.map((f) => [f.source.path, f]));
+  const last = order.map((p) => p.lint).lastIndexOf(true);
+  const steps: TraceStep[] = order.slice(0, last + 1).map((p) => (p.lint
+    ? { mode: 'trace', linted: byPath.get(p.source.path)! }
+    : { mode: 'apply', path: p.source.path, text: p.source.text, transactional: p.source.transactional }));
+  const lib = await loadParser();
+  const extensions = [...new Set(order.flatMap((p) => (parseText(lib, p.source.text).statements ?? [])
+    .flatMap((s) => (s.kind === 'CreateExtensionStmt' ? [String(s.node['extname'])] : []))))];
+  // With no database given, the scratch database is an embedded one, as for a pglite: target.
+  const scratchCtx: Context = ctx.target ? ctx : { ...ctx, target: { kind: 'pglite', path: null, url: 'pglite:memory' } };
+  return withScratch(scratchCtx, { scratchUrl: scratchUrl ?? ctx.options.scratchUrl, extensions }, async (db, scratch) => ({
+    findings: await traceMigrations(db, steps, sizes),
+    scratch,
+  }));
+}

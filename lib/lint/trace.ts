@@ -1,0 +1,121 @@
+/**
+ * `lint --trace`: run each linted migration on a scratch database after the ones before it, statement
+ * by statement inside its transaction, and after each statement read the locks this session holds
+ * (pg_locks) and each table's storage file (pg_class.relfilenode). Only tables that existed when the
+ * migration began are watched: tables it creates are new and empty.
+ */
+import type { Db } from '../db/index.js';
+import { loadParser } from '../sql.js';
+import type { ParsedStatement } from './parse.js';
+import { parseText } from './parse.js';
+import { finding, tableLabel, type LintedFile } from './runner.js';
+import { TRACE_FAILED, TRACE_LOCK, TRACE_LOCK_HELD, TRACE_REWRITE } from './trace-rules.js';
+import { needsNoTransaction } from './transactions.js';
+import type { Finding, Hit, RuleInfo, TableSize } from './types.js';
+
+/** An earlier migration to apply as it is, or a linted one to trace. */
+export type TraceStep =
+  | { mode: 'apply'; path: string; text: string; transactional: boolean }
+  | { mode: 'trace'; linted: LintedFile };
+
+const MODES = ['AccessShareLock', 'RowShareLock', 'RowExclusiveLock', 'ShareUpdateExclusiveLock', 'ShareLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'];
+const rank = (mode: string | undefined) => (mode ? MODES.indexOf(mode) : -1);
+const SHARE = rank('ShareLock');
+const BLOCKS: Record<string, string> = {
+  ShareLock: 'writes wait', ShareRowExclusiveLock: 'writes wait', ExclusiveLock: 'writes and SELECT … FOR UPDATE wait', AccessExclusiveLock: 'reads and writes wait',
+};
+const modeName = (mode: string) => mode.replace(/Lock$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
+
+const TABLES_SQL = `select c.oid::int8 as oid, n.nspname || '.' || c.relname as key, c.relfilenode::int8 as file
+  from pg_class c join pg_namespace n on n.oid = c.relnamespace
+  where c.relkind in ('r', 'p', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%'`;
+const OBSERVE_SQL = `select relation::int8 as oid, mode, null::int8 as file from pg_locks
+    where pid = pg_backend_pid() and locktype = 'relation' and granted and relation = any($1::text::oid[])
+  union all select oid::int8, null, relfilenode::int8 from pg_class where oid = any($1::text::oid[])`;
+
+class Stop extends Error {}
+
+export async function traceMigrations(db: Db, steps: TraceStep[], sizes: Map<string, TableSize>): Promise<Finding[]> {
+  const lib = await loadParser();
+  const findings: Finding[] = [];
+  try {
+    for (const step of steps) {
+      if (step.mode === 'apply') await apply(db, step, parseText(lib, step.text).statements, findings);
+      else if (step.linted.statements) await trace(db, step.linted, step.linted.statements, sizes, findings);
+    }
+  } catch (error) {
+    if (!(error instanceof Stop)) throw error;
+  }
+  return findings;
+}
+
+async function apply(db: Db, step: Extract<TraceStep, { mode: 'apply' }>, statements: ParsedStatement[] | null, findings: Finding[]): Promise<void> {
+  try {
+    if (step.transactional || !statements) await db.exec(step.text);
+    else for (const s of statements) await db.exec(s.sql);
+  } catch (error) {
+    findings.push(finding(TRACE_FAILED, { message: `an earlier migration failed on the scratch database, so nothing after it was traced: ${(error as Error).message}` }, step.path, 1, 1));
+    throw new Stop();
+  }
+}
+
+async function trace(db: Db, linted: LintedFile, statements: ParsedStatement[], sizes: Map<string, TableSize>, findings: Finding[]): Promise<void> {
+  const tables = new Map((await db.query<{ oid: string; key: string; file: string }>(TABLES_SQL)).map((r) => [String(r.oid), { key: r.key, file: String(r.file) }]));
+  const oids = `{${[...tables.keys()].join(',')}}`;
+  const silenced = new Set(linted.ignores.map((i) => `${i.statement}:${i.rule}`));
+  const add = (info: RuleInfo, index: number, hit: Hit) => {
+    if (silenced.has(`${index}:${info.id}`)) return;
+    const s = statements[index]!;
+    findings.push(finding(info, hit, linted.source.path, s.line, s.col, sizes.get(hit.table ?? '')));
+  };
+  const label = (oid: string) => tableLabel(tables.get(oid)!.key, sizes.get(tables.get(oid)!.key));
+  let held = new Map<string, number>(); // ACCESS EXCLUSIVE locks taken by earlier statements: oid → line
+  let before = new Map<string, string>();
+
+  const run = async (q: Db, index: number, inTransaction: boolean) => {
+    const stmt = statements[index]!;
+    try {
+      await q.exec(stmt.sql);
+    } catch (error) {
+      add(TRACE_FAILED, index, { message: `failed on the scratch database: ${(error as Error).message}` });
+      throw new Stop();
+    }
+    const rows = await q.query<{ oid: string; mode: string | null; file: string | null }>(OBSERVE_SQL, [oids]);
+    const locks = new Map<string, string>();
+    const rewritten = new Set<string>();
+    for (const r of rows) {
+      const oid = String(r.oid);
+      if (r.mode && rank(r.mode) > rank(locks.get(oid))) locks.set(oid, r.mode);
+    }
+    for (const r of rows) {
+      const oid = String(r.oid);
+      if (r.file === null || String(r.file) === tables.get(oid)!.file) continue;
+      tables.get(oid)!.file = String(r.file);
+      if (stmt.kind === 'TruncateStmt') continue; // new storage, but emptied rather than copied: the truncate rule says it
+      rewritten.add(oid);
+      const mode = locks.get(oid) ?? 'AccessExclusiveLock';
+      add(TRACE_REWRITE, index, { message: `rewrites ${label(oid)} under ${modeName(mode)}: ${BLOCKS[mode] ?? 'traffic waits'} until it is done`, table: tables.get(oid)!.key });
+    }
+    const waiting = [...held].filter(([oid]) => locks.has(oid));
+    if (waiting.length) {
+      add(TRACE_LOCK_HELD, index, { message: `runs while ${waiting.map(([oid, line]) => `${label(oid)} (since line ${line})`).join(', ')} ${waiting.length === 1 ? 'is' : 'are'} locked ACCESS EXCLUSIVE: reads and writes wait for this statement too`, table: tables.get(waiting[0]![0])!.key });
+    }
+    for (const [oid, mode] of locks) {
+      if (!rewritten.has(oid) && rank(mode) >= SHARE && rank(mode) > rank(before.get(oid))) {
+        add(TRACE_LOCK, index, { message: `takes ${modeName(mode)} on ${label(oid)}: ${BLOCKS[mode]} until the ${inTransaction ? 'migration' : 'statement'} ends`, table: tables.get(oid)!.key });
+      }
+      if (mode === 'AccessExclusiveLock' && !held.has(oid)) held.set(oid, stmt.line);
+    }
+    before = inTransaction ? locks : new Map();
+    if (!inTransaction) held = new Map();
+  };
+
+  if (linted.source.transactional) {
+    await db.transaction(async (tx) => { for (let i = 0; i < statements.length; i++) await run(tx, i, true); });
+    return;
+  }
+  for (let i = 0; i < statements.length; i++) {
+    if (needsNoTransaction(statements[i]!)) await run(db, i, false);
+    else await db.transaction((tx) => run(tx, i, false));
+  }
+}
