@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { adminUrl, closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type CliResult, type FreshDb } from './support/helpers.js';
+import { adminUrl, closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type CliResult, type FreshDb, versions } from './support/helpers.js';
 import { findPgBin, TEST_PASSWORD } from './support/server.js';
 
 after(closeAdmin);
@@ -21,11 +21,6 @@ const users = {
 async function tables(db: FreshDb): Promise<string[]> {
   const rows = await db.sql`select tablename from pg_tables where schemaname = 'public' and tablename <> 'sqlmig_history' order by 1`;
   return rows.map((r) => r['tablename'] as string);
-}
-
-async function versions(db: FreshDb): Promise<string[]> {
-  const rows = await db.sql`select version::text as v from sqlmig_history order by version`.catch(() => []);
-  return rows.map((r) => r['v'] as string);
 }
 
 /** What `pg_restore --list` says an archive holds: "TABLE public users" lines. */

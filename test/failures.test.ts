@@ -1,13 +1,8 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeAdmin, freshDb, runCli, writeMigrations } from './support/helpers.js';
+import { closeAdmin, freshDb, runCli, writeMigrations, versions } from './support/helpers.js';
 
 after(closeAdmin);
-
-async function versions(db: { sql: import('postgres').Sql }): Promise<string[]> {
-  const rows = await db.sql`select version::text as v from sqlmig_history order by version`.catch(() => []);
-  return rows.map((r) => r['v'] as string);
-}
 
 test('up stops at the broken file and keeps earlier ones', async (t) => {
   const db = await freshDb(t);

@@ -8,23 +8,12 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { prepareScript } from '../lib/script.js';
 import { loadParser, locate, splitStatements } from '../lib/sql.js';
-import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type FreshDb, versions, exists } from './support/helpers.js';
 
 after(closeAdmin);
 
 const FIX = 'remove them: sqlmig wraps each file in a transaction, or use `-- sqlmig:no-transaction`';
 const COPY_FIX = 'use \\copy in psql, or INSERT … SELECT / INSERT … VALUES';
-
-async function versions(db: FreshDb): Promise<string[]> {
-  const [table] = await db.sql`select to_regclass('sqlmig_history') is not null as found`;
-  if (!table!['found']) return [];
-  return (await db.sql`select version::text as v from sqlmig_history order by version`).map((r) => r['v'] as string);
-}
-
-async function exists(db: FreshDb, relation: string): Promise<boolean> {
-  const [row] = await db.sql`select to_regclass(${relation}) is not null as found`;
-  return row!['found'] as boolean;
-}
 
 const prepare = (text: string, options: { noTransaction?: boolean; direction?: 'up' | 'down' } = {}) =>
   prepareScript({ path: 'f.sql', text, noTransaction: options.noTransaction ?? false, direction: options.direction ?? 'up' });

@@ -5,15 +5,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { binPath, cleanEnv, closeAdmin, freshDb, runCli, writeMigrations, type CliResult, type FreshDb } from './support/helpers.js';
+import { binPath, cleanEnv, closeAdmin, freshDb, runCli, writeMigrations, type CliResult, type FreshDb, versions } from './support/helpers.js';
 
 after(closeAdmin);
-
-async function versions(db: FreshDb): Promise<string[]> {
-  const [table] = await db.sql`select to_regclass('sqlmig_history') is not null as found`;
-  if (!table!['found']) return [];
-  return (await db.sql`select version::text as v from sqlmig_history order by version`).map((r) => r['v'] as string);
-}
 
 test('a symlinked migration file is followed and applied like any other', async (t) => {
   const db = await freshDb(t);

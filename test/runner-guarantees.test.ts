@@ -5,34 +5,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type FreshDb, versions, exists, sleepingBackend } from './support/helpers.js';
 import { executePlan, type PreparedStep } from '../lib/execute.js';
 import { ensureHistory } from '../lib/history.js';
 import { connectServer } from '../lib/db/server.js';
 import { createMigrator, Interrupted } from '../lib/index.js';
 
 after(closeAdmin);
-
-async function versions(db: FreshDb): Promise<string[]> {
-  return (await db.sql`select version::text as v from sqlmig_history order by version`).map((r) => r['v'] as string);
-}
-
-async function exists(db: FreshDb, relation: string): Promise<boolean> {
-  const [row] = await db.sql`select to_regclass(${relation}) is not null as found`;
-  return row!['found'] as boolean;
-}
-
-/** The pid of the backend that runs `pg_sleep`, once the server shows it running. */
-async function sleepingBackend(db: FreshDb): Promise<number> {
-  let pid = 0;
-  await waitFor(async () => {
-    const rows = await db.sql`select pid from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%pg_sleep%'`;
-    pid = (rows[0]?.['pid'] as number | undefined) ?? 0;
-    return pid !== 0;
-  }, 'a migration to sleep on the server');
-  return pid;
-}
 
 async function advisoryLocks(db: FreshDb): Promise<number> {
   const [row] = await db.sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`;

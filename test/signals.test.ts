@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeAdmin, freshDb, runCli, spawnCli, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+import { closeAdmin, freshDb, runCli, spawnCli, waitFor, writeMigrations, type FreshDb, versions, exists, sleepingBackend } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -24,27 +24,6 @@ async function prepare(t: Parameters<typeof freshDb>[0]): Promise<{ db: FreshDb;
   assert.equal(first.code, 0, first.stderr);
   await db.sql`insert into nap values (30)`;
   return { db, dir };
-}
-
-/** The pid of the backend running the slow migration, once the server shows it running. */
-async function sleepingBackend(db: FreshDb): Promise<number> {
-  let pid = 0;
-  await waitFor(async () => {
-    const rows = await db.sql`select pid from pg_stat_activity
-      where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%pg_sleep%'`;
-    pid = (rows[0]?.['pid'] as number | undefined) ?? 0;
-    return pid !== 0;
-  }, 'the slow migration to run on the server');
-  return pid;
-}
-
-async function exists(db: FreshDb, relation: string): Promise<boolean> {
-  const [row] = await db.sql`select to_regclass(${relation}) is not null as found`;
-  return row!['found'] as boolean;
-}
-
-async function versions(db: FreshDb): Promise<string[]> {
-  return (await db.sql`select version::text as v from sqlmig_history order by version`).map((r) => r['v'] as string);
 }
 
 for (const [signal, code] of [['SIGTERM', 143], ['SIGINT', 130]] as const) {

@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeAdmin, freshDb, runCli, writeMigrations } from './support/helpers.js';
+import { closeAdmin, freshDb, runCli, writeMigrations, versions } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -16,11 +16,6 @@ const users = {
 async function tables(db: { sql: import('postgres').Sql }): Promise<string[]> {
   const rows = await db.sql`select tablename from pg_tables where schemaname = 'public' and tablename <> 'sqlmig_history' order by 1`;
   return rows.map((r) => r['tablename'] as string);
-}
-
-async function versions(db: { sql: import('postgres').Sql }): Promise<string[]> {
-  const rows = await db.sql`select version::text as v from sqlmig_history order by version`;
-  return rows.map((r) => r['v'] as string);
 }
 
 test('up applies every pending migration in order, prints one line each, and records history', async (t) => {

@@ -22,7 +22,11 @@ export interface LiveCatalog {
 
 export async function readCatalog(db: Db): Promise<LiveCatalog> {
   const [columns, checks, indexes, settings] = await Promise.all([
-    db.query<ColumnRow>(`select n.nspname as schema, c.relname as table, c.reltuples::float8 as rows, pg_total_relation_size(c.oid)::float8 as bytes,
+    db.query<ColumnRow>(`select n.nspname as schema, c.relname as table, c.reltuples::float8 as rows,
+        -- From the statistics, like reltuples: pg_total_relation_size would queue behind a lock on the table.
+        ((c.relpages + coalesce((select t.relpages from pg_class t where t.oid = c.reltoastrelid), 0)
+          + coalesce((select sum(i.relpages) from pg_index x join pg_class i on i.oid = x.indexrelid where x.indrelid = c.oid), 0))
+          * current_setting('block_size')::int)::float8 as bytes,
         a.attname as column, coalesce(et.typname, t.typname) as type, a.atttypmod as typmod, a.attnotnull as notnull, t.typcategory = 'A' as array
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
       left join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped

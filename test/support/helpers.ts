@@ -124,3 +124,27 @@ export async function waitFor(check: () => Promise<boolean>, what: string, timeo
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Versions recorded in the default history table, in order; empty when it does not exist yet. */
+export async function versions(db: { sql: postgres.Sql }): Promise<string[]> {
+  const [table] = await db.sql`select to_regclass('sqlmig_history') is not null as found`;
+  if (!table!['found']) return [];
+  return (await db.sql`select version::text as v from sqlmig_history order by version`).map((r) => r['v'] as string);
+}
+
+export async function exists(db: { sql: postgres.Sql }, relation: string): Promise<boolean> {
+  const [row] = await db.sql`select to_regclass(${relation}) is not null as found`;
+  return row!['found'] as boolean;
+}
+
+/** The pid of the backend that runs `pg_sleep` (a migration mid-statement), once the server shows it. */
+export async function sleepingBackend(db: FreshDb): Promise<number> {
+  let pid = 0;
+  await waitFor(async () => {
+    const rows = await db.sql`select pid from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like '%pg_sleep%'`;
+    pid = (rows[0]?.['pid'] as number | undefined) ?? 0;
+    return pid !== 0;
+  }, 'a migration to sleep on the server');
+  return pid;
+}
