@@ -1,4 +1,9 @@
-/** One runner at a time per history table: a session-level advisory lock on a session with no open transaction. */
+/**
+ * One runner at a time per history table: an advisory lock held on a second session while the first works.
+ * Directly on PostgreSQL it is a session-level lock on a session with no open transaction. Behind a pooler
+ * (PgBouncer in transaction mode) a session lock would stay on whichever server connection took it: there
+ * the lock is transaction-level, held by a transaction kept open on that second session for the whole run.
+ */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from './db/index.js';
@@ -16,23 +21,60 @@ export function lockKey(t: HistoryTable): bigint {
 export async function withLock<T>(db: Db, t: HistoryTable, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
   const session = await db.openLockSession();
   const key = lockKey(t).toString();
+  const mode = db.pooled ? TRANSACTION_LOCK : SESSION_LOCK;
   try {
-    await acquire(session, key, timeoutMs);
+    await acquire(session, key, timeoutMs, mode);
     try {
       return await fn();
     } finally {
-      await session.query('select pg_advisory_unlock($1::bigint)', [key]).catch(() => {});
+      await mode.release(session, key).catch(() => {});
     }
   } finally {
     await session.close();
   }
 }
 
-async function acquire(session: Db, key: string, timeoutMs: number): Promise<void> {
+interface LockMode {
+  tryLock(session: Db, key: string): Promise<boolean>;
+  release(session: Db, key: string): Promise<void>;
+}
+
+const SESSION_LOCK: LockMode = {
+  async tryLock(session, key) {
+    const [row] = await session.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
+    return Boolean(row?.locked);
+  },
+  async release(session, key) {
+    await session.query('select pg_advisory_unlock($1::bigint)', [key]);
+  },
+};
+
+/**
+ * The pooler keeps a server connection for a client while its transaction is open, and when the client
+ * goes away mid-transaction it closes that connection: the server then rolls back and frees the lock.
+ * READ COMMITTED keeps no snapshot between statements, so the idle transaction holds back neither VACUUM
+ * nor CREATE INDEX CONCURRENTLY; the server's idle-in-transaction and transaction timeouts are off for it.
+ */
+const TRANSACTION_LOCK: LockMode = {
+  async tryLock(session, key) {
+    await session.exec(`begin isolation level read committed; set local idle_in_transaction_session_timeout = 0;
+      select pg_catalog.set_config('transaction_timeout', '0', true) where pg_catalog.current_setting('server_version_num')::int >= 170000`);
+    // The simple protocol: an extended-protocol portal would keep its snapshot (and CREATE INDEX
+    // CONCURRENTLY would wait for it) until the transaction ends. The key is a number of ours.
+    const [row] = await session.query<{ locked: boolean }>(`select pg_try_advisory_xact_lock(${BigInt(key)}::bigint) as locked`);
+    if (row?.locked) return true;
+    await session.exec('rollback'); // not holding a server connection while waiting
+    return false;
+  },
+  async release(session) {
+    await session.exec('rollback');
+  },
+};
+
+async function acquire(session: Db, key: string, timeoutMs: number, mode: LockMode): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [row] = await session.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
-    if (row?.locked) return;
+    if (await mode.tryLock(session, key)) return;
     if (Date.now() >= deadline) throw new LockTimeout(await describeHolder(session, key, timeoutMs));
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
   }
