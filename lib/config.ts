@@ -42,6 +42,8 @@ export interface Settings {
   ddlLockTimeoutMs?: number;
   /** The package.json the config came from, if any. */
   configFile: string | null;
+  /** Its "targets" as written (a fleet; checked by lib/fleet/targets.ts). */
+  configTargets?: unknown;
   /** Said on stderr, not fatal (a malformed package.json that holds no sqlmig settings). */
   warnings: string[];
 }
@@ -119,6 +121,7 @@ export function resolveSettings(flags: Flags, env: Env = process.env, cwd = proc
     statementTimeoutMs: statementTimeout === undefined ? undefined : parseDuration(statementTimeout, '--statement-timeout'),
     ddlLockTimeoutMs: flags.ddlLockTimeout === undefined ? undefined : parseDuration(flags.ddlLockTimeout, '--ddl-lock-timeout'),
     configFile: found?.file ?? null,
+    ...(config.targets !== undefined ? { configTargets: config.targets } : {}),
     warnings,
   };
 }
