@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from './db/index.js';
-import { LockTimeout } from './errors.js';
+import { LockTimeout, Refused } from './errors.js';
 import { qualifiedName, type HistoryTable } from './history.js';
 
 const POLL_MS = 150;
@@ -18,7 +18,11 @@ export function lockKey(t: HistoryTable): bigint {
   return digest.readBigInt64BE(0);
 }
 
-export async function withLock<T>(db: Db, t: HistoryTable, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+/** `write` (the default): the database must accept writes, else the run is refused before anything runs. */
+export type LockPurpose = 'write' | 'read';
+
+export async function withLock<T>(db: Db, t: HistoryTable, timeoutMs: number, fn: () => Promise<T>, purpose: LockPurpose = 'write'): Promise<T> {
+  if (purpose === 'write') await refuseReadOnly(db);
   const session = await db.openLockSession();
   const key = lockKey(t).toString();
   const mode = db.pooled ? TRANSACTION_LOCK : SESSION_LOCK;
@@ -77,6 +81,19 @@ async function acquire(session: Db, key: string, timeoutMs: number, mode: LockMo
     if (await mode.tryLock(session, key)) return;
     if (Date.now() >= deadline) throw new LockTimeout(await describeHolder(session, key, timeoutMs));
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+  }
+}
+
+/** A standby, or a database whose sessions are read-only, is refused before anything runs (exit 3). */
+async function refuseReadOnly(db: Db): Promise<void> {
+  const [row] = await db.query<{ recovery: boolean; readonly: string }>(
+    `select pg_catalog.pg_is_in_recovery() as recovery, pg_catalog.current_setting('default_transaction_read_only') as readonly`);
+  if (row?.recovery) {
+    throw new Refused(`${db.display} is a read-only standby (pg_is_in_recovery() is true); nothing was run. Point sqlmig at the primary.`);
+  }
+  if (row?.readonly === 'on') {
+    throw new Refused(`${db.display} accepts no writes: default_transaction_read_only is on (set on the database, the role or in the URL); nothing was run. ` +
+      'Point sqlmig at a writable primary, or turn the setting off for the user that runs migrations.');
   }
 }
 

@@ -1,10 +1,13 @@
-/** A command on many databases or tenant schemas: targets, failure policy, reporting. */
+/** A command on many databases or tenant schemas: targets, failure policy, reporting; standbys refused. */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { closeAdmin, freshDb, runCli, writeMigrations, type FreshDb } from './support/helpers.js';
+import { adminUrl, closeAdmin, freshDb, runCli, writeMigrations, type FreshDb } from './support/helpers.js';
+import { findPgBin } from './support/server.js';
 
 after(closeAdmin);
 
@@ -190,3 +193,65 @@ test('the config\'s "targets" list, with ${ENV_VAR} URLs, is the fleet when no d
   assert.equal(unset.code, 2);
   assert.match(unset.stderr, /package\.json "sqlmig"\.targets\[0\]: \$\{FLEET_MAIN_URL\} is not set/);
 });
+
+test('a database whose sessions are read-only is refused before anything runs (exit 3), alone or in a fleet', async (t) => {
+  const [ro, rw] = await Promise.all([freshDb(t), freshDb(t)]);
+  await ro.sql.unsafe(`alter database ${ro.name} set default_transaction_read_only = on`);
+  const { dir } = writeMigrations(t, MIGRATIONS);
+  const alone = await runCli(['up', '--url', ro.url, '--dir', dir]);
+  assert.equal(alone.code, 3, alone.stderr);
+  assert.match(alone.stderr, new RegExp(`postgres://postgres:\\*\\*\\*@[^ ]+/${ro.name} accepts no writes: default_transaction_read_only is on .*nothing was run`));
+  const status = await runCli(['status', '--url', ro.url, '--dir', dir]);
+  assert.equal(status.code, 0, status.stderr);
+  const fleet = await runCli(['up', '--targets', targetsFile(t, [`replica=${ro.url}`, `primary=${rw.url}`]), '--dir', dir]);
+  assert.equal(fleet.code, 3, fleet.stderr);
+  assert.match(fleet.stdout, /^FAILED\s+replica\s+.*exit 3: .*accepts no writes/m);
+  assert.deepEqual([await versions(ro), await versions(rw)], [null, [1, 2]]);
+});
+
+test('a real hot standby (a pg_basebackup copy of the test server) is refused with exit 3', async (t) => {
+  let basebackup: string, pgCtl: string;
+  try {
+    [basebackup, pgCtl] = [findPgBin('pg_basebackup'), findPgBin('pg_ctl')];
+  } catch {
+    return t.skip('no pg_basebackup / pg_ctl here: the simulated standby above covers the refusal');
+  }
+  const server = new URL(await adminUrl());
+  const root = mkdtempSync(join(tmpdir(), 'sqlmig-standby-'));
+  const owner = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  if (owner.uid !== undefined) chownSync(root, owner.uid, owner.gid!);
+  const data = join(root, 'data');
+  const run = (file: string, args: string[]) => spawnSync(file, args, { ...owner, cwd: root, encoding: 'utf8', env: { ...process.env, PGPASSWORD: decodeURIComponent(server.password), LC_ALL: 'C' } });
+  const copy = run(basebackup, ['-h', server.hostname, '-p', server.port || '5432', '-U', decodeURIComponent(server.username), '-D', data, '-R', '-X', 'stream', '-c', 'fast', '--no-sync']);
+  if (copy.status !== 0) {
+    rmSync(root, { recursive: true, force: true });
+    return t.skip(`pg_basebackup could not copy the test server (${copy.stderr.trim().split('\n')[0]}): the simulated standby above covers the refusal`);
+  }
+  const port = await freePort();
+  const started = run(pgCtl, ['-D', data, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${root} -c max_connections=500 -c fsync=off`, '-l', join(root, 'log'), '-w', '-t', '30', 'start']);
+  t.after(() => {
+    run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    rmSync(root, { recursive: true, force: true });
+  });
+  assert.equal(started.status, 0, started.stderr + readFileSync(join(root, 'log'), 'utf8'));
+  const standby = new URL(server.toString());
+  standby.hostname = '127.0.0.1';
+  standby.port = String(port);
+  const { dir } = writeMigrations(t, MIGRATIONS);
+  const r = await runCli(['up', '--url', standby.toString(), '--dir', dir]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, new RegExp(`postgres://\\S+:\\*\\*\\*@127\\.0\\.0\\.1:${port}/\\S* is a read-only standby \\(pg_is_in_recovery\\(\\) is true\\); nothing was run\\. Point sqlmig at the primary\\.`));
+  const status = await runCli(['status', '--url', standby.toString(), '--dir', dir]);
+  assert.equal(status.code, 0, status.stderr);
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
