@@ -153,6 +153,14 @@ test('status --targets shows the fleet side by side: current version, pending, e
   assert.equal(check.code, 7);
   assert.equal(check.stdout, '');
   assert.match(check.stderr, /2 of 2 targets failed:\ns1 .*: exit 7\n {2}1 pending \(--check\)/);
+  const validate = await runCli(['validate', '--targets', file, '--dir', dir]);
+  assert.equal(validate.code, 3);
+  assert.match(validate.stdout, /^FAILED\s+s1\s+.*1 problem .*exit 3: 1 problem found:/m);
+  // verify proves the files on a scratch database of the target's server: once per server.
+  const verify = await runCli(['verify', '--targets', file, '--dir', dir]);
+  assert.equal(verify.code, 0, verify.stderr);
+  assert.match(verify.stdout, /^ok\s+s1\s+.*every down round-trips/m);
+  assert.match(verify.stdout, /^1 target: 1 ok$/m);
 });
 
 test('--schemas runs once per matching schema, each with its own search_path and history table', async (t) => {

@@ -10,7 +10,7 @@ import { targetFacts, FLEET_COLUMNS } from '../fleet/facts.js';
 import { fleetJson, formatFleetFailures, formatFleetSummary, formatProgress, formatTargetLine, leftBehind, rerunCommand, type TargetFacts } from '../fleet/report.js';
 import { fleetExitCode, runFleet, type FleetProgress, type TargetOutcome, type WorkResult } from '../fleet/run.js';
 import { schemaTargets } from '../fleet/schemas.js';
-import { configTargets, readTargetsFile, selectTargets, type FleetTarget } from '../fleet/targets.js';
+import { configTargets, onePerServer, readTargetsFile, selectTargets, type FleetTarget } from '../fleet/targets.js';
 import { createMigrator } from '../index.js';
 import { formatStepEvent } from '../report.js';
 import { maskSecret, passwordOf } from '../url.js';
@@ -50,8 +50,8 @@ export async function fleetTargets(args: Record<string, unknown>, settings: Sett
   if (command === 'down' && !args['yesAllTargets'] && !args['dryRun']) {
     throw new UsageError('down on a fleet reverts migrations on every target: add --yes-all-targets to mean it (see what it would do with --dry-run)');
   }
-  if (command === 'verify' && (args['scratchUrl'] !== undefined || schemas !== undefined)) {
-    throw new UsageError('verify on a fleet uses a temporary database on each target\'s server: leave out --scratch-url and --schemas');
+  if ((command === 'verify' || command === 'drift') && (args['scratchUrl'] !== undefined || schemas !== undefined)) {
+    throw new UsageError(`${command} on a fleet uses a temporary database on each target's server: leave out --scratch-url and --schemas`);
   }
   positive(args['parallel'], '--parallel');
   positive(args['canary'], '--canary');
@@ -60,7 +60,8 @@ export async function fleetTargets(args: Record<string, unknown>, settings: Sett
   else if (file) targets = readTargetsFile(file);
   else if (settings.configTargets !== undefined && settings.configFile) targets = configTargets(settings.configTargets, settings.configFile);
   else throw new UsageError('--targets without a FILE uses the "targets" list of the package.json "sqlmig" config, and there is none');
-  return selectTargets(targets, args['only'] as string | undefined);
+  const selected = selectTargets(targets, args['only'] as string | undefined);
+  return command === 'verify' ? onePerServer(selected) : selected;
 }
 
 function positive(value: unknown, flag: string): void {

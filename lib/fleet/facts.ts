@@ -14,6 +14,7 @@ export const FLEET_COLUMNS: Record<string, string[]> = {
   current: ['current'],
   validate: ['problems'],
   verify: ['problems'],
+  drift: ['drift'],
 };
 
 export interface FactsInput {
@@ -48,6 +49,12 @@ export function targetFacts(input: FactsInput): TargetFacts {
       const failed = r.findings.filter((f) => f.status === 'failed' || f.status === 'not-run').length;
       const problems = failed ? `${plural(failed, 'migration')} not reverted cleanly` : 'every down round-trips';
       return { cells: { problems }, line: problems, json: { result: r } };
+    }
+    case 'drift': {
+      const r = input.data as { drift: boolean; differences: unknown[] } | undefined;
+      if (!r) return NONE;
+      const drift = r.drift ? plural(r.differences.length, 'difference') : 'no drift';
+      return { cells: { drift }, line: drift, json: { result: r } };
     }
     default: return { cells: {}, line: '', json: input.data === undefined ? {} : { result: input.data } };
   }

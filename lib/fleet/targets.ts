@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseTarget } from '../config.js';
-import { parseConnectionUri } from '../db/uri.js';
+import { connectionKey, parseConnectionUri } from '../db/uri.js';
 import { UsageError } from '../errors.js';
 import { maskUrl, type Target } from '../url.js';
 
@@ -117,4 +117,15 @@ export function selectTargets(targets: FleetTarget[], only: string | undefined):
   const unknown = wanted.filter((n) => !known.has(n));
   if (unknown.length) throw new UsageError(`--only: no target named ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${[...known].join(', ')}`);
   return targets.filter((t) => wanted.includes(t.name));
+}
+
+/** verify checks the files on a scratch database of the target's server: one target per server answers for all. */
+export function onePerServer(targets: FleetTarget[], env: Env = process.env): FleetTarget[] {
+  const seen = new Set<string>();
+  return targets.filter((t) => {
+    const server = t.target.kind === 'pglite' ? 'pglite:' : connectionKey(t.target.url, env).replace(/\/[^/]*$/, '');
+    if (seen.has(server)) return false;
+    seen.add(server);
+    return true;
+  });
 }
