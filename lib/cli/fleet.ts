@@ -84,6 +84,7 @@ export async function runFleetCommand(run: FleetRun): Promise<number> {
   const command = String((args['_'] as unknown[])[0]);
   const columns = FLEET_COLUMNS[command]!;
   const printer = new FleetPrinter(out);
+  printer.start(run.targets.length);
   const work = async (t: FleetTarget): Promise<WorkResult<TargetFacts>> => {
     const mask = (text: string) => maskSecret(text, passwordOf(t.target.url));
     const migrator = createMigrator({
@@ -152,17 +153,24 @@ class FleetPrinter {
     this.tty = Boolean(process.stderr.isTTY) && !out.quiet;
   }
 
+  start(total: number): void {
+    this.draw({ done: 0, failed: 0, total });
+  }
+
   finished(outcome: TargetOutcome<TargetFacts>, progress: FleetProgress): void {
     this.clear();
     this.out.progress(formatTargetLine(outcome));
-    if (this.tty && progress.done < progress.total) {
-      process.stderr.write(formatProgress(progress));
-      this.shown = true;
-    }
+    this.draw(progress);
   }
 
   end(): void {
     this.clear();
+  }
+
+  private draw(progress: FleetProgress): void {
+    if (!this.tty || progress.done >= progress.total) return;
+    process.stderr.write(formatProgress(progress));
+    this.shown = true;
   }
 
   private clear(): void {
