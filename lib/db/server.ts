@@ -44,7 +44,8 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
   let serverVersion = 0;
   let pooled = false;
   const firstQuery = async (sql: postgres.Sql) => {
-    const rows = await sql`select current_setting('server_version_num')::int as version, pg_catalog.pg_backend_pid() as pid`;
+    // Unnamed (simple protocol): a named prepared statement would stay behind on a pooler's server connection.
+    const rows = await sql.unsafe(`select current_setting('server_version_num')::int as version, pg_catalog.pg_backend_pid() as pid`);
     serverVersion = rows[0]!['version'] as number;
     // PostgreSQL announces its backend's process id when a connection opens (BackendKeyData, for cancel
     // requests). A pooler announces a key of its own: its client has no one server connection to name.
