@@ -48,6 +48,8 @@ export interface Settings {
   lint: LintMode;
   /** The package.json the config came from, if any. */
   configFile: string | null;
+  /** Its "targets" as written (a fleet; checked by lib/fleet/targets.ts). */
+  configTargets?: unknown;
   /** Said on stderr, not fatal (a malformed package.json that holds no sqlmig settings). */
   warnings: string[];
 }
@@ -127,6 +129,7 @@ export function resolveSettings(flags: Flags, env: Env = process.env, cwd = proc
     ddlLockTimeoutMs: ddlLockTimeout === undefined ? undefined : parseDuration(ddlLockTimeout, '--ddl-lock-timeout'),
     lint: lintMode(flags.lint ?? config.lint, flags.lint !== undefined ? '--lint' : 'package.json "sqlmig".lint'),
     configFile: found?.file ?? null,
+    ...(config.targets !== undefined ? { configTargets: config.targets } : {}),
     warnings,
   };
 }

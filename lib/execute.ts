@@ -5,6 +5,7 @@ import { StatementFailed, type Db, type ParameterizedQuery, type Row } from './d
 import { ConnectionLost, Interrupted, MigrationFailed } from './errors.js';
 import { historyDelete, historyInsert, qualifiedName, setGuardSql, type HistoryTable, type NewHistoryRow } from './history.js';
 import type { Direction } from './plan.js';
+import { refuseUnsafeThroughPooler } from './pooler.js';
 import type { Script } from './script.js';
 import { describeSqlError } from './sqlerror.js';
 
@@ -44,6 +45,7 @@ export interface ExecuteOptions {
 export interface WithCompleted { completed: StepResult[] }
 
 export async function executePlan(db: Db, steps: readonly PreparedStep[], options: ExecuteOptions): Promise<StepResult[]> {
+  refuseUnsafeThroughPooler(db, steps);
   const completed: StepResult[] = [];
   const single = options.singleTransaction ?? false;
   // Inside --single-transaction nothing is applied until the batch commits: report steps only then.

@@ -1,8 +1,13 @@
-/** One runner at a time per history table: a session-level advisory lock on a session with no open transaction. */
+/**
+ * One runner at a time per history table: an advisory lock held on a second session while the first works.
+ * Directly on PostgreSQL it is a session-level lock on a session with no open transaction. Behind a pooler
+ * (PgBouncer in transaction mode) a session lock would stay on whichever server connection took it: there
+ * the lock is transaction-level, held by a transaction kept open on that second session for the whole run.
+ */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from './db/index.js';
-import { LockTimeout } from './errors.js';
+import { LockTimeout, Refused } from './errors.js';
 import { qualifiedName, type HistoryTable } from './history.js';
 
 const POLL_MS = 150;
@@ -13,28 +18,82 @@ export function lockKey(t: HistoryTable): bigint {
   return digest.readBigInt64BE(0);
 }
 
-export async function withLock<T>(db: Db, t: HistoryTable, timeoutMs: number, fn: () => Promise<T>): Promise<T> {
+/** `write` (the default): the database must accept writes, else the run is refused before anything runs. */
+export type LockPurpose = 'write' | 'read';
+
+export async function withLock<T>(db: Db, t: HistoryTable, timeoutMs: number, fn: () => Promise<T>, purpose: LockPurpose = 'write'): Promise<T> {
+  if (purpose === 'write') await refuseReadOnly(db);
   const session = await db.openLockSession();
   const key = lockKey(t).toString();
+  const mode = db.pooled ? TRANSACTION_LOCK : SESSION_LOCK;
   try {
-    await acquire(session, key, timeoutMs);
+    await acquire(session, key, timeoutMs, mode);
     try {
       return await fn();
     } finally {
-      await session.query('select pg_advisory_unlock($1::bigint)', [key]).catch(() => {});
+      await mode.release(session, key).catch(() => {});
     }
   } finally {
     await session.close();
   }
 }
 
-async function acquire(session: Db, key: string, timeoutMs: number): Promise<void> {
+interface LockMode {
+  tryLock(session: Db, key: string): Promise<boolean>;
+  release(session: Db, key: string): Promise<void>;
+}
+
+const SESSION_LOCK: LockMode = {
+  async tryLock(session, key) {
+    const [row] = await session.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
+    return Boolean(row?.locked);
+  },
+  async release(session, key) {
+    await session.query('select pg_advisory_unlock($1::bigint)', [key]);
+  },
+};
+
+/**
+ * The pooler keeps a server connection for a client while its transaction is open, and when the client
+ * goes away mid-transaction it closes that connection: the server then rolls back and frees the lock.
+ * READ COMMITTED keeps no snapshot between statements, so the idle transaction holds back neither VACUUM
+ * nor CREATE INDEX CONCURRENTLY; the server's idle-in-transaction and transaction timeouts are off for it.
+ */
+const TRANSACTION_LOCK: LockMode = {
+  async tryLock(session, key) {
+    await session.exec(`begin isolation level read committed; set local idle_in_transaction_session_timeout = 0;
+      select pg_catalog.set_config('transaction_timeout', '0', true) where pg_catalog.current_setting('server_version_num')::int >= 170000`);
+    // The simple protocol: an extended-protocol portal would keep its snapshot (and CREATE INDEX
+    // CONCURRENTLY would wait for it) until the transaction ends. The key is a number of ours.
+    const [row] = await session.query<{ locked: boolean }>(`select pg_try_advisory_xact_lock(${BigInt(key)}::bigint) as locked`);
+    if (row?.locked) return true;
+    await session.exec('rollback'); // not holding a server connection while waiting
+    return false;
+  },
+  async release(session) {
+    await session.exec('rollback');
+  },
+};
+
+async function acquire(session: Db, key: string, timeoutMs: number, mode: LockMode): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const [row] = await session.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
-    if (row?.locked) return;
+    if (await mode.tryLock(session, key)) return;
     if (Date.now() >= deadline) throw new LockTimeout(await describeHolder(session, key, timeoutMs));
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
+  }
+}
+
+/** A standby, or a database whose sessions are read-only, is refused before anything runs (exit 3). */
+async function refuseReadOnly(db: Db): Promise<void> {
+  const [row] = await db.query<{ recovery: boolean; readonly: string }>(
+    `select pg_catalog.pg_is_in_recovery() as recovery, pg_catalog.current_setting('default_transaction_read_only') as readonly`);
+  if (row?.recovery) {
+    throw new Refused(`${db.display} is a read-only standby (pg_is_in_recovery() is true); nothing was run. Point sqlmig at the primary.`);
+  }
+  if (row?.readonly === 'on') {
+    throw new Refused(`${db.display} accepts no writes: default_transaction_read_only is on (set on the database, the role or in the URL); nothing was run. ` +
+      'Point sqlmig at a writable primary, or turn the setting off for the user that runs migrations.');
   }
 }
 

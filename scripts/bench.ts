@@ -169,6 +169,24 @@ try {
   const noopEmbedded = medianWithRss(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', embedded285));
   row('sqlmig up: no-op, 285 applied, PGlite', `${fmt(noopEmbedded.ms)}, ${noopEmbedded.rssMb.toFixed(0)} MB`, `${(noopEmbedded.ms / nodeStart).toFixed(1)}x node -e 0`);
 
+  // A fleet: 50 databases x 20 small migrations, one `up --targets --parallel 8` against 50 sequential runs.
+  const twenty = join(work, 'twenty');
+  writeSmallMigrations(twenty, 20);
+  const sequentialUrls: string[] = [];
+  const fleetUrls: string[] = [];
+  for (let i = 0; i < 50; i++) {
+    sequentialUrls.push(await dbUrl(`bench_seq_${i}`));
+    fleetUrls.push(await dbUrl(`bench_fleet_${i}`));
+  }
+  const targets = join(work, 'fleet.txt');
+  writeFileSync(targets, fleetUrls.map((u, i) => `db${i}=${u}`).join('\n') + '\n');
+  const sequentialMs = sequentialUrls.reduce((total, url) => total + timeOnce(bin, sqlmig('up', '--quiet', '--dir', twenty, '--url', url)).ms, 0);
+  const fleet = timeOnce(bin, sqlmig('up', '--quiet', '--dir', twenty, '--targets', targets, '--parallel', '8'), { NODE_OPTIONS: `--import=${rssHook}` });
+  const fleetRss = Number(/sqlmig-bench-maxrss-kb (\d+)/.exec(fleet.stderr)?.[1] ?? 0) / 1024;
+  row('50 x sqlmig up: 50 databases x 20 migrations', fmt(sequentialMs), 'baseline (one after another)');
+  row('sqlmig up --targets (50) --parallel 8', fmt(fleet.ms), `${(sequentialMs / fleet.ms).toFixed(1)}x faster; peak RSS ${fleetRss.toFixed(0)} MB, one process`);
+  for (let i = 0; i < 50; i++) for (const name of [`bench_seq_${i}`, `bench_fleet_${i}`]) await admin.unsafe(`drop database if exists ${name} with (force)`);
+
   // verify on embedded PGlite: the 10-migration example, and 100 migrations.
   const hasVerify = /sqlmig verify/.test(spawnSync(bin, sqlmig('--help'), { encoding: 'utf8' }).stdout);
   if (hasVerify) {

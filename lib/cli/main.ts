@@ -6,6 +6,7 @@ import { Interrupted, SqlmigError, UsageError } from '../errors.js';
 import { createMigrator } from '../index.js';
 import type { Handler } from './command.js';
 import { registerCore } from './core.js';
+import { fleetTargets, registerFleetOptions, runFleetCommand } from './fleet.js';
 import { registerIntegrity } from './integrity.js';
 import { registerLint } from './lint.js';
 import { registerSafety } from './safety.js';
@@ -39,6 +40,11 @@ export async function main(argv: string[]): Promise<number> {
     try {
       const settings = resolveSettings(args as Flags);
       for (const warning of settings.warnings) out.info(`warning: ${warning}`);
+      const targets = await fleetTargets(args, settings);
+      if (targets) {
+        exitCode = await runFleetCommand({ targets, handler, args, argv, settings, out, signal: controller.signal });
+        return;
+      }
       const migrator = createMigrator({
         target: settings.target, dir: settings.dir, schema: settings.schema, table: settings.table,
         backupDir: settings.backupDir, lockTimeoutMs: settings.lockTimeoutMs,
@@ -68,7 +74,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('statement-timeout', { type: 'string', describe: 'PostgreSQL statement_timeout for the session' })
     .option('ddl-lock-timeout', { type: 'string', describe: 'PostgreSQL lock_timeout for the session: fail instead of queueing behind long queries' })
     .option('backup-dir', { type: 'string', describe: 'folder for backups (backup, up/down --backup; else package.json "sqlmig".backupDir, ./backups)' });
-  for (const register of [registerCore, registerIntegrity, registerSafety, registerVerify, registerLint]) cli = register(cli, run);
+  for (const register of [registerCore, registerIntegrity, registerSafety, registerVerify, registerLint, registerFleetOptions]) cli = register(cli, run);
   cli = cli
     .demandCommand(1, 'name a command: up, down, redo, status, current, history, create (see --help)')
     .recommendCommands()

@@ -47,8 +47,9 @@ export interface RestoreResult {
 export interface AppliedVersion { versionText: string; name: string }
 
 export async function backup(ctx: Context, options: BackupOptions = {}): Promise<BackupResult> {
+  // A backup only reads: it works on a standby too.
   return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () =>
-    takeBackup(ctx, db, await currentVersion(ctx, db), options.out)));
+    takeBackup(ctx, db, await currentVersion(ctx, db), options.out), 'read'));
 }
 
 /** Dump the database; up/down --backup call this under their lock, before changing anything. */

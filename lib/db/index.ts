@@ -5,6 +5,12 @@ export interface Db {
   readonly kind: 'server' | 'pglite';
   /** Where this is, with any password masked: safe to print. */
   readonly display: string;
+  /**
+   * Server only: the connection goes through a connection pooler (PgBouncer or similar), so session state
+   * (SET, session advisory locks) may not outlive a transaction. `timeouts`: sqlmig's statement or lock
+   * timeout is set; through a pooler it applies inside each migration's transaction only.
+   */
+  readonly pooled?: { timeouts: boolean };
   query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   /** Run text as written (simple protocol; several statements allowed). */
   exec(sql: string): Promise<void>;

@@ -25,6 +25,8 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
   if (options.statementTimeoutMs !== undefined) settings['statement_timeout'] = options.statementTimeoutMs;
   if (options.ddlLockTimeoutMs !== undefined) settings['lock_timeout'] = options.ddlLockTimeoutMs;
   let ssl = driverOptions(info, files).ssl;
+  // Startup parameters survive RESET ALL, so they are how timeouts reach every statement; a pooler may refuse them.
+  let startup = settings;
   const open = (extra: Record<string, string | number> = {}) => {
     const driver = driverOptions(info, files, ssl);
     // postgres.js takes host and port lists (its types say one string): a string would split IPv6 addresses at ':'.
@@ -35,21 +37,32 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
       // libpq's connect_timeout=0 waits for ever; postgres.js needs a number.
       connect_timeout: driver.connect_timeout || 2_147_483,
       idle_timeout: 0,
-      connection: { ...driver.connection, ...settings, ...extra },
+      connection: { ...driver.connection, ...startup, ...extra },
     } as unknown as postgres.Options<Record<string, never>>);
   };
   const display = maskSecret(url, info.password);
   let serverVersion = 0;
+  let pooled = false;
   const firstQuery = async (sql: postgres.Sql) => {
-    const [row] = await sql`select current_setting('server_version_num')::int as version`;
-    serverVersion = row!['version'] as number;
+    // Unnamed (simple protocol): a named prepared statement would stay behind on a pooler's server connection.
+    const rows = await sql.unsafe(`select current_setting('server_version_num')::int as version, pg_catalog.pg_backend_pid() as pid`);
+    serverVersion = rows[0]!['version'] as number;
+    // PostgreSQL announces its backend's process id when a connection opens (BackendKeyData, for cancel
+    // requests). A pooler announces a key of its own: its client has no one server connection to name.
+    if ((rows as unknown as Running).state?.pid !== rows[0]!['pid']) pooled = true;
   };
-  const connect = async (extra?: Record<string, string | number>) => {
+  const connect = async (extra?: Record<string, string | number>): Promise<postgres.Sql> => {
     let sql = open(extra);
     try {
       await firstQuery(sql);
     } catch (error) {
       await sql.end({ timeout: 0 }).catch(() => {});
+      if (startup !== NO_SETTINGS && refusesOwnSettings(error)) {
+        // PgBouncer accepts no statement_timeout/lock_timeout at startup: then they are set in each transaction.
+        startup = NO_SETTINGS;
+        pooled = true;
+        return connect(extra);
+      }
       // sslmode=allow: without SSL first, with it when the server refuses a connection without.
       if (info.sslmode !== 'allow' || ssl !== false || (error as { code?: string }).code !== '28000') throw await connectionError(error, info, display);
       ssl = 'require';
@@ -62,13 +75,18 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
     return sql;
   };
   const sql = await connect();
-  const ownSettings = await watchForDeadClient(sql, serverVersion);
+  // Through a pooler a session-level setting would stay on a shared server connection: none is made.
+  const ownSettings = pooled ? '' : await watchForDeadClient(sql, serverVersion);
+  const local = pooled ? transactionSettings(options) : '';
   const cancelBackend = async (pid: number) => {
     const once = open({ statement_timeout: 5000 });
     await once`select pg_cancel_backend(${pid})`.catch(() => {});
     await once.end({ timeout: 0 }).catch(() => {});
   };
-  const session: Session = { display, resetSql: `${SESSION_RESET_SQL} ${ownSettings}`.trim(), cancelBackend, lost: null };
+  const session: Session = {
+    display, resetSql: `${SESSION_RESET_SQL} ${ownSettings}`.trim(), cancelBackend, lost: null,
+    pooled: pooled ? { timeouts: local !== '' } : undefined, transactionSettings: local,
+  };
   const lockSession = async () => {
     const lockSql = await connect({ statement_timeout: 0, lock_timeout: 0 });
     return wrap(lockSql, session, lockSession, () => lockSql.end({ timeout: session.lost ? 0 : 5 }));
@@ -85,6 +103,23 @@ interface Session {
   resetSql: string;
   cancelBackend(pid: number): Promise<void>;
   lost: ConnectionLost | null;
+  /** Behind a pooler: session settings do not last, so `transactionSettings` (SQL, or '') opens each transaction. */
+  pooled: { timeouts: boolean } | undefined;
+  transactionSettings: string;
+}
+
+const NO_SETTINGS: Record<string, string | number> = {};
+
+function refusesOwnSettings(error: unknown): boolean {
+  return /unsupported startup parameter: (statement_timeout|lock_timeout)\b/.test((error as Error)?.message ?? '');
+}
+
+/** statement_timeout and lock_timeout for one transaction (SET LOCAL), for a session behind a pooler. */
+function transactionSettings(options: ConnectOptions): string {
+  const given: [string, number][] = [];
+  if (options.statementTimeoutMs !== undefined) given.push(['statement_timeout', options.statementTimeoutMs]);
+  if (options.ddlLockTimeoutMs !== undefined) given.push(['lock_timeout', options.ddlLockTimeoutMs]);
+  return given.length ? `select ${given.map(([name, ms]) => `pg_catalog.set_config('${name}', '${Math.round(ms)}', true)`).join(', ')}` : '';
 }
 
 function wrap(
@@ -109,6 +144,7 @@ function wrap(
   const db: Db = {
     kind: 'server',
     display: session.display,
+    ...(session.pooled ? { pooled: session.pooled } : {}),
     resetSql: session.resetSql,
     query: (text, params = []) => track(sql.unsafe(text, params as postgres.ParameterOrJSON<never>[])),
     exec: async (text) => { await track(sql.unsafe(text)); },
@@ -131,7 +167,7 @@ function wrap(
       // One pipeline on our single connection: after a failure the server rejects the rest of the
       // block (25P02) and turns the final COMMIT into a ROLLBACK, so nothing of the migration stays.
       const queries = [
-        sql.unsafe('begin'),
+        sql.unsafe(session.transactionSettings ? `begin; ${session.transactionSettings}` : 'begin'),
         ...statements.map((s) => sql.unsafe(s)),
         ...finish.map((q) => sql.unsafe(q.sql, q.params as postgres.ParameterOrJSON<never>[])),
         sql.unsafe('commit'),
@@ -147,7 +183,10 @@ function wrap(
     async transaction(fn) {
       const begin = (sql as postgres.Sql).begin.bind(sql);
       // The transaction shares `running` with this session, so cancel() also reaches what runs inside it.
-      return (await begin((tx) => fn(wrap(tx, session, openLockSession, async () => {}, true, running)))) as never;
+      return (await begin(async (tx) => {
+        if (session.transactionSettings) await tx.unsafe(session.transactionSettings);
+        return fn(wrap(tx, session, openLockSession, async () => {}, true, running));
+      })) as never;
     },
     openLockSession,
     async cancel() {
@@ -158,7 +197,8 @@ function wrap(
       while (running.size && !session.lost) {
         const active = [...running].find((q) => q.active);
         if (active && active !== previous) await active.cancel();
-        else if (active?.state?.pid) await session.cancelBackend(active.state.pid);
+        // Through a pooler that pid is the pooler's key, not a server process: never hand it to pg_cancel_backend.
+        else if (active?.state?.pid && !session.pooled) await session.cancelBackend(active.state.pid);
         previous = active ?? previous;
         await sleep(CANCEL_RETRY_MS);
       }
