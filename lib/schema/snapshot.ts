@@ -93,17 +93,16 @@ export interface PolicyEntry {
 type Row = Record<string, unknown>;
 
 /**
- * Read the schema. Runs in one transaction with an empty search_path (reset when it ends), so names
- * come back qualified the same way every time and the session's own settings are left as they were.
+ * Read the schema: one prepared statement, executed in one transaction with an empty search_path
+ * (reset when it ends), so names come back qualified the same way every time and the session's own
+ * settings are left as they were.
  */
 export async function takeSchemaSnapshot(db: Db, history: HistoryTable): Promise<SchemaSnapshot> {
-  const rows = await db.transaction(async (tx) => {
-    await tx.query(`select set_config('search_path', '', true)`);
-    const [found] = await tx.query<{ oid: string }>('select coalesce(to_regclass($1)::oid, 0)::text as oid', [qualifiedName(history)]);
-    const result: Record<string, Row[]> = {};
-    // One query at a time: a transaction is one session.
-    for (const [name, sql] of Object.entries(QUERIES)) result[name] = await tx.query<Row>(sql, sql.includes('$1') ? [found!.oid] : []);
-    return result;
+  const rows = await readSections(db, history).catch((error: unknown) => {
+    // The session lost its prepared statement (a reconnect): prepare it again, once.
+    if ((error as { code?: string }).code !== '26000') throw error;
+    prepared.delete(db);
+    return readSections(db, history);
   });
   const snapshot = assemble(rows, history);
   const views = Object.values(snapshot.views);
@@ -112,11 +111,23 @@ export async function takeSchemaSnapshot(db: Db, history: HistoryTable): Promise
   return snapshot;
 }
 
-const QUERIES = {
-  schemas: q.SCHEMAS, extensions: q.EXTENSIONS, tables: q.TABLES, columns: q.COLUMNS, constraints: q.CONSTRAINTS,
-  indexes: q.INDEXES, sequences: q.SEQUENCES, views: q.VIEWS, functions: q.FUNCTIONS, triggers: q.TRIGGERS,
-  types: q.TYPES, typeAttributes: q.TYPE_ATTRIBUTES, domainConstraints: q.DOMAIN_CONSTRAINTS, policies: q.POLICIES,
-};
+/** Sessions on which the snapshot statement is prepared (a prepared statement lives as long as its session). */
+const prepared = new WeakSet<Db>();
+const STATEMENT = 'sqlmig_schema_snapshot';
+
+async function readSections(db: Db, history: HistoryTable): Promise<Record<q.SectionName, Row[]>> {
+  const value = await db.transaction(async (tx) => {
+    await tx.query(`select set_config('search_path', '', true)`);
+    if (!prepared.has(db)) {
+      const [found] = await tx.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where name = $1', [STATEMENT]);
+      if (!found?.n) await tx.exec(`prepare ${STATEMENT}(text) as ${q.SNAPSHOT}`);
+      prepared.add(db);
+    }
+    const [row] = await tx.query<{ snapshot: unknown }>(`execute ${STATEMENT}('${qualifiedName(history).replace(/'/g, "''")}')`);
+    return row!.snapshot;
+  });
+  return (typeof value === 'string' ? JSON.parse(value) : value) as Record<q.SectionName, Row[]>;
+}
 
 const str = (v: unknown): string => String(v);
 const opt = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -136,7 +147,7 @@ function keyed<T>(rows: Row[], key: (r: Row) => string, entry: (r: Row) => T): R
 
 function assemble(rows: Record<string, Row[]>, history: HistoryTable): SchemaSnapshot {
   const columns = new Map<string, ColumnEntry[]>();
-  for (const r of rows['columns']!) {
+  for (const r of [...rows['columns']!].sort((a, b) => Number(a['num']) - Number(b['num']))) {
     const entry: ColumnEntry = {
       name: str(r['name']), type: str(r['type']), notNull: Boolean(r['not_null']), default: opt(r['default']),
       identity: r['identity'] === 'a' ? 'always' : r['identity'] === 'd' ? 'by default' : null,
@@ -146,7 +157,7 @@ function assemble(rows: Record<string, Row[]>, history: HistoryTable): SchemaSna
     const table = str(r['table_key']);
     columns.set(table, [...(columns.get(table) ?? []), entry]);
   }
-  const attributes = groupBy(rows['typeAttributes']!, 'type_key');
+  const attributes = groupBy([...rows['typeAttributes']!].sort((a, b) => Number(a['num']) - Number(b['num'])), 'type_key');
   const domainChecks = groupBy(rows['domainConstraints']!, 'type_key');
   const snapshot: SchemaSnapshot = {
     schemas: keyed(rows['schemas']!, (r) => str(r['key']), (r) => ({ name: str(r['name']), comment: opt(r['comment']) })),
