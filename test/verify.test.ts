@@ -391,3 +391,38 @@ test('a view that folds now() at creation and a re-indented function body are no
   assert.deepEqual(json.findings[3].notes.map((n: { kind: string }) => n.kind), ['whitespace']);
   assert.deepEqual(json.findings[4].notes.map((n: { kind: string }) => n.kind), ['folded-time', 'folded-time']);
 });
+
+test('definitions read again after renames: a view, a function and a type renamed and renamed back round-trip; a rename left behind shows in the view too', async (t) => {
+  const db = await freshDb(t);
+  const { dir, root } = writeMigrations(t, {
+    '001_base.up.sql': [
+      'create table a (id int primary key, x int);',
+      "create type mood as enum ('ok');",
+      "create function f(i int) returns int language sql immutable as 'select i + 1';",
+      "create function g(m mood) returns mood language sql as 'select m';",
+      'create view v as select id, x, f(x) as fx from a;',
+      'create index a_fx on a (f(x));',
+    ].join('\n'),
+    '001_base.down.sql': 'drop view v;\ndrop table a;\ndrop function g(mood);\ndrop function f(int);\ndrop type mood;',
+    '002_rename_column.up.sql': 'alter table a rename column x to y;',
+    '002_rename_column.down.sql': 'alter table a rename column y to x;',
+    '003_rename_function.up.sql': 'alter function f(int) rename to f2;',
+    '003_rename_function.down.sql': 'alter function f2(int) rename to f;',
+    '004_rename_type.up.sql': 'alter type mood rename to feeling;',
+    '004_rename_type.down.sql': 'alter type feeling rename to mood;',
+    '005_move_view.up.sql': 'create schema s;\nalter view v set schema s;',
+    '005_move_view.down.sql': 'alter view s.v set schema public;\ndrop schema s;',
+    '006_rename_id.up.sql': 'alter table a rename column id to ident;',
+    '006_rename_id.down.sql': '-- forgot to rename it back\nselect 1;',
+  });
+  for (const url of [db.url, await freshPglite(root)]) {
+    const r = await runCli(['verify', '--dir', dir, '--url', url]);
+    assert.equal(r.code, 3, r.stderr + r.stdout);
+    for (const id of ['001_base', '002_rename_column', '003_rename_function', '004_rename_type', '005_move_view']) {
+      assert.match(r.stdout, new RegExp(`round-trips {2}${id} `), id);
+    }
+    assert.match(r.stdout, /006_rename_id: its down does not restore the schema from before its up:\n(  - .*\n)*  - column a\.ident left behind\n/);
+    assert.match(r.stdout, /006_rename_id: its down does not restore the schema from before its up:\n(  - .*\n)*  - view s\.v definition .*ident AS id/);
+    assert.match(r.stdout, /006_rename_id: its down does not restore the schema from before its up:\n(  - .*\n)*  - primary key a_pkey on table a definition PRIMARY KEY \(ident\), was PRIMARY KEY \(id\)/);
+  }
+});

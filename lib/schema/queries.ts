@@ -59,10 +59,9 @@ select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::
 export const COLUMNS = `
 select ${qname('n', 'c.relname')} as table_key, a.attname::text as name, a.attnum::int as num,
        format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null, a.attislocal as local,
-       case when a.attgenerated = '' then pg_get_expr(d.adbin, d.adrelid) end as "default",
+       'd' || d.oid || ':' || d.xmin as expression_stamp, d.oid::text as expression_oid,
        nullif(a.attidentity::text, '') as identity,
        nullif(a.attgenerated::text, '') as generated,
-       case when a.attgenerated <> '' then pg_get_expr(d.adbin, d.adrelid) end as generation,
        case when a.attcollation <> t.typcollation then ${collationName('co', 'cn')} end as collation,
        ${description('pg_class', 'c.oid', 'a.attnum')} as comment
   from pg_attribute a
@@ -75,13 +74,13 @@ select ${qname('n', 'c.relname')} as table_key, a.attname::text as name, a.attnu
 
 export const CONSTRAINTS = `
 select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(co.conname) as key, co.conname::text as name, co.contype::text as type,
-       pg_get_constraintdef(co.oid) as definition, ${description('pg_constraint', 'co.oid')} as comment
+       'c' || co.oid || ':' || co.xmin as stamp, co.oid::text as oid, ${description('pg_constraint', 'co.oid')} as comment
   from pg_constraint co join pg_class c on c.oid = co.conrelid join pg_namespace n on n.oid = c.relnamespace
  where ${userOid('co.oid')} and co.contype in ('p', 'u', 'f', 'c', 'x') and co.conislocal and co.conparentid = 0 and ${ownRelation('c', 'n')}`;
 
 export const INDEXES = `
 select ${qname('n', 'ic.relname')} as key, n.nspname::text as schema, ic.relname::text as name,
-       ${qname('tn', 'tc.relname')} as table_key, pg_get_indexdef(i.indexrelid) as definition,
+       ${qname('tn', 'tc.relname')} as table_key, 'i' || i.indexrelid || ':' || i.xmin || ':' || ic.xmin as stamp, i.indexrelid::text as oid,
        i.indisvalid as valid, ${description('pg_class', 'ic.oid')} as comment
   from pg_index i
   join pg_class ic on ic.oid = i.indexrelid join pg_namespace n on n.oid = ic.relnamespace
@@ -106,7 +105,8 @@ select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::
 
 export const VIEWS = `
 select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::text as name,
-       c.relkind = 'm' as materialized, pg_get_viewdef(c.oid) as definition,
+       c.relkind = 'm' as materialized, c.oid::text as oid,
+       'v' || c.oid || ':' || c.xmin || ':' || (select string_agg(r.xmin::text, ',' order by r.oid) from pg_rewrite r where r.ev_class = c.oid) as stamp,
        coalesce(c.reloptions, '{}')::text[] as options,
        array(select distinct ${qname('rn', 'rc.relname')}
                from pg_rewrite r join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
@@ -129,14 +129,16 @@ select p.oid::regprocedure::text as key,
                   case when a.aggcombinefn::oid <> 0 then ', COMBINEFUNC = ' || a.aggcombinefn::regproc::text end,
                   case when a.agginitval is not null then ', INITCOND = ' || quote_literal(a.agginitval) end)
            from pg_aggregate a where a.aggfnoid = p.oid)
-       else pg_get_functiondef(p.oid) end as definition,
+       end as definition,
+       case when p.prokind <> 'a' then 'f' || p.oid || ':' || p.xmin end as stamp, p.oid::text as oid,
        ${description('pg_proc', 'p.oid')} as comment
   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
  where ${userOid('p.oid')} and ${userSchema('n')} and ${notFromExtension('pg_proc', 'p.oid')}
    and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'i')`;
 
 export const TRIGGERS = `
-select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(t.tgname) as key, t.tgname::text as name, pg_get_triggerdef(t.oid) as definition,
+select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(t.tgname) as key, t.tgname::text as name,
+       't' || t.oid || ':' || t.xmin as stamp, t.oid::text as oid,
        t.tgenabled::text as enabled, ${description('pg_trigger', 't.oid')} as comment
   from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
  where ${userOid('t.oid')} and not t.tgisinternal and coalesce((to_jsonb(t) ->> 'tgparentid')::oid, 0) = 0 and ${ownRelation('c', 'n')}`;
@@ -179,6 +181,32 @@ select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.
  where ${ownRelation('c', 'n')}`;
 
 
+/**
+ * Names of what definitions can mention, by oid: relations (with their columns' names, tab-separated in
+ * attnum order, '' for a dropped one), types, functions, schemas. A name that changed since the last
+ * snapshot makes every remembered definition stale.
+ */
+export const NAMES = `
+select 'r' || c.oid as k,
+       c.relnamespace || '.' || c.relname || (select coalesce(string_agg(e'\\t' || case when a.attisdropped then '' else a.attname::text end, '' order by a.attnum), '')
+                                                from pg_attribute a where a.attrelid = c.oid and a.attnum > 0) as v
+  from pg_class c where ${userOid('c.oid')} and c.relkind not in ('i', 'I', 't')
+union all
+select 'y' || t.oid, t.typnamespace || '.' || t.typname from pg_type t where ${userOid('t.oid')} and t.typelem = 0 and t.typrelid = 0
+union all
+select 'p' || p.oid, p.pronamespace || '.' || p.proname from pg_proc p where ${userOid('p.oid')}
+union all
+select 'n' || n.oid, n.nspname from pg_namespace n`;
+
+const rowVersions = (catalog: string) => `(select md5(coalesce(string_agg(x.oid || ':' || x.xmin, ',' order by x.oid), '')) from ${catalog} x where ${userOid('x.oid')})`;
+
+/** What else definitions depend on: the session settings that print literals, operators, operator classes, collations, extensions. */
+export const EPOCH = `
+select concat_ws('|', current_setting('DateStyle'), current_setting('IntervalStyle'), current_setting('TimeZone'),
+       current_setting('extra_float_digits'), current_setting('standard_conforming_strings'), current_setting('quote_all_identifiers'),
+       ${rowVersions('pg_operator')}, ${rowVersions('pg_opclass')}, ${rowVersions('pg_opfamily')}, ${rowVersions('pg_collation')},
+       ${rowVersions('pg_extension')}, ${rowVersions('pg_language')})`;
+
 const SECTIONS = {
   schemas: SCHEMAS, extensions: EXTENSIONS, tables: TABLES, columns: COLUMNS, constraints: CONSTRAINTS,
   indexes: INDEXES, sequences: SEQUENCES, views: VIEWS, functions: FUNCTIONS, triggers: TRIGGERS,
@@ -187,10 +215,41 @@ const SECTIONS = {
 
 export type SectionName = keyof typeof SECTIONS;
 
-/** All sections in one statement: { schemas: [row, …], extensions: […], … }. $1: the history table's qualified name. */
+/**
+ * All sections in one statement: { schemas: [row, …], extensions: […], …, names: { oid key: name }, epoch }.
+ * $1: the history table's qualified name. Definitions that take the server real work to print
+ * (views, indexes, constraints, triggers, functions, defaults) come as a stamp instead: the oid and the
+ * xmin of the catalog rows they are printed from, which any ALTER or CREATE OR REPLACE changes.
+ */
 export const SNAPSHOT = `
 with history as (select coalesce(to_regclass($1)::oid, 0) as oid),
      extension_member as (select classid, objid from pg_depend where deptype = 'e')
 select json_build_object(
-${Object.entries(SECTIONS).map(([name, sql]) => `  '${name}', (select coalesce(json_agg(r), '[]') from (${sql.trim()}\n) r)`).join(',\n')}
+${Object.entries(SECTIONS).map(([name, sql]) => `  '${name}', (select coalesce(json_agg(r), '[]') from (${sql.trim()}\n) r)`).join(',\n')},
+  'names', (select coalesce(json_object_agg(k, v), '{}') from (${NAMES}) n),
+  'epoch', (${EPOCH})
 ) as snapshot`;
+
+/** The definitions of the given oids: { views: [[oid, text], …], indexes, constraints, triggers, functions, expressions }. */
+export const DEFINITIONS = `
+select json_build_object(
+  'views', (select json_agg(json_build_array(o, pg_get_viewdef(o))) from unnest($1::oid[]) o),
+  'indexes', (select json_agg(json_build_array(o, pg_get_indexdef(o))) from unnest($2::oid[]) o),
+  'constraints', (select json_agg(json_build_array(o, pg_get_constraintdef(o))) from unnest($3::oid[]) o),
+  'triggers', (select json_agg(json_build_array(o, pg_get_triggerdef(o))) from unnest($4::oid[]) o),
+  'functions', (select json_agg(json_build_array(o, pg_get_functiondef(o))) from unnest($5::oid[]) o),
+  'expressions', (select json_agg(json_build_array(d.oid, pg_get_expr(d.adbin, d.adrelid))) from pg_attrdef d where d.oid = any($6::oid[]))
+) as definitions`;
+
+/** Rows that carry a stamp instead of a definition: the section, the stamp and oid fields, the field to fill, the group in DEFINITIONS. */
+export const STAMPED = [
+  { section: 'views', stamp: 'stamp', oid: 'oid', into: 'definition', group: 'views' },
+  { section: 'indexes', stamp: 'stamp', oid: 'oid', into: 'definition', group: 'indexes' },
+  { section: 'constraints', stamp: 'stamp', oid: 'oid', into: 'definition', group: 'constraints' },
+  { section: 'triggers', stamp: 'stamp', oid: 'oid', into: 'definition', group: 'triggers' },
+  { section: 'functions', stamp: 'stamp', oid: 'oid', into: 'definition', group: 'functions' },
+  { section: 'columns', stamp: 'expression_stamp', oid: 'expression_oid', into: 'expression', group: 'expressions' },
+] as const;
+
+/** The order of DEFINITIONS' parameters. */
+export const DEFINITION_GROUPS = ['views', 'indexes', 'constraints', 'triggers', 'functions', 'expressions'] as const;

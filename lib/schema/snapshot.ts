@@ -5,6 +5,7 @@
  */
 import type { Db } from '../db/index.js';
 import { qualifiedName, type HistoryTable } from '../history.js';
+import { fillDefinitions, forgetDefinitions } from './definitions.js';
 import * as q from './queries.js';
 import { normalizeViewDefinitions } from './viewdef.js';
 
@@ -93,15 +94,17 @@ export interface PolicyEntry {
 type Row = Record<string, unknown>;
 
 /**
- * Read the schema: one prepared statement, executed in one transaction with an empty search_path
- * (reset when it ends), so names come back qualified the same way every time and the session's own
- * settings are left as they were.
+ * Read the schema: prepared statements, executed in one transaction with an empty search_path (reset
+ * when it ends), so names come back qualified the same way every time and the session's own settings
+ * are left as they were. Definitions the server already printed for this session are not printed again
+ * while their catalog rows and every name stay the same (definitions.ts).
  */
 export async function takeSchemaSnapshot(db: Db, history: HistoryTable): Promise<SchemaSnapshot> {
   const rows = await readSections(db, history).catch((error: unknown) => {
-    // The session lost its prepared statement (a reconnect): prepare it again, once.
+    // The session lost its prepared statements (a reconnect): prepare them again, once.
     if ((error as { code?: string }).code !== '26000') throw error;
     prepared.delete(db);
+    forgetDefinitions(db);
     return readSections(db, history);
   });
   const snapshot = assemble(rows, history);
@@ -111,23 +114,31 @@ export async function takeSchemaSnapshot(db: Db, history: HistoryTable): Promise
   return snapshot;
 }
 
-/** Sessions on which the snapshot statement is prepared (a prepared statement lives as long as its session). */
+/** Sessions on which the statements are prepared (a prepared statement lives as long as its session). */
 const prepared = new WeakSet<Db>();
-const STATEMENT = 'sqlmig_schema_snapshot';
+const SNAPSHOT = 'sqlmig_schema_snapshot';
+const DEFINITIONS = 'sqlmig_schema_definitions';
 
 async function readSections(db: Db, history: HistoryTable): Promise<Record<q.SectionName, Row[]>> {
-  const value = await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     await tx.query(`select set_config('search_path', '', true)`);
     if (!prepared.has(db)) {
-      const [found] = await tx.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where name = $1', [STATEMENT]);
-      if (!found?.n) await tx.exec(`prepare ${STATEMENT}(text) as ${q.SNAPSHOT}`);
+      const [found] = await tx.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where name = $1', [SNAPSHOT]);
+      if (!found?.n) await tx.exec(`prepare ${SNAPSHOT}(text) as ${q.SNAPSHOT}; prepare ${DEFINITIONS}(oid[], oid[], oid[], oid[], oid[], oid[]) as ${q.DEFINITIONS}`);
       prepared.add(db);
     }
-    const [row] = await tx.query<{ snapshot: unknown }>(`execute ${STATEMENT}('${qualifiedName(history).replace(/'/g, "''")}')`);
-    return row!.snapshot;
+    const [row] = await tx.query<{ snapshot: unknown }>(`execute ${SNAPSHOT}(${literal(qualifiedName(history))})`);
+    const sections = json(row!.snapshot) as Record<q.SectionName, Row[]> & { names: Record<string, string>; epoch: string };
+    await fillDefinitions(db, sections, async (oids) => {
+      const [found] = await tx.query<{ definitions: unknown }>(`execute ${DEFINITIONS}(${oids.map((list) => literal(`{${list.join(',')}}`)).join(', ')})`);
+      return json(found!.definitions) as Record<string, [number, string][] | null>;
+    });
+    return sections;
   });
-  return (typeof value === 'string' ? JSON.parse(value) : value) as Record<q.SectionName, Row[]>;
 }
+
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+const json = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
 
 const str = (v: unknown): string => String(v);
 const opt = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -149,9 +160,9 @@ function assemble(rows: Record<string, Row[]>, history: HistoryTable): SchemaSna
   const columns = new Map<string, ColumnEntry[]>();
   for (const r of [...rows['columns']!].sort((a, b) => Number(a['num']) - Number(b['num']))) {
     const entry: ColumnEntry = {
-      name: str(r['name']), type: str(r['type']), notNull: Boolean(r['not_null']), default: opt(r['default']),
+      name: str(r['name']), type: str(r['type']), notNull: Boolean(r['not_null']), default: r['generated'] ? null : opt(r['expression']),
       identity: r['identity'] === 'a' ? 'always' : r['identity'] === 'd' ? 'by default' : null,
-      generated: r['generated'] ? { kind: r['generated'] === 'v' ? 'virtual' : 'stored', expression: str(r['generation']) } : null,
+      generated: r['generated'] ? { kind: r['generated'] === 'v' ? 'virtual' : 'stored', expression: str(r['expression']) } : null,
       collation: opt(r['collation']), local: Boolean(r['local']), comment: opt(r['comment']),
     };
     const table = str(r['table_key']);
