@@ -22,15 +22,31 @@ export async function readClusterObjects(db: Db): Promise<ClusterObjects> {
   return { roles: pick('role'), tablespaces: pick('tablespace') };
 }
 
-/** What is new since `before` (a name now on another oid counts) and is named in one of the migrations' texts. */
-export function createdSince(before: ClusterObjects, after: ClusterObjects, texts: readonly string[]): ClusterObjects {
+export interface ClusterChanges {
+  /** New since `before` (a name now on another oid counts) and named in one of the migrations: verify's to drop. */
+  created: ClusterObjects;
+  /** New, but no migration names them: someone else's, left alone and mentioned. */
+  unnamed: string[];
+}
+
+export function changesSince(before: ClusterObjects, after: ClusterObjects, texts: readonly string[]): ClusterChanges {
   const named = (name: string) => {
     const word = new RegExp(`(^|[^a-z0-9_$])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}($|[^a-z0-9_$])`, 'i');
     return texts.some((t) => word.test(t));
   };
-  const fresh = (was: Map<string, string>, now: Map<string, string>) =>
-    new Map([...now].filter(([name, oid]) => was.get(name) !== oid && named(name)));
-  return { roles: fresh(before.roles, after.roles), tablespaces: fresh(before.tablespaces, after.tablespaces) };
+  const unnamed: string[] = [];
+  const fresh = (kind: string, was: Map<string, string>, now: Map<string, string>) => new Map([...now].filter(([name, oid]) => {
+    if (was.get(name) === oid) return false;
+    if (named(name)) return true;
+    unnamed.push(`${kind} ${name}`);
+    return false;
+  }));
+  return { created: { roles: fresh('role', before.roles, after.roles), tablespaces: fresh('tablespace', before.tablespaces, after.tablespaces) }, unnamed };
+}
+
+/** A notice for what appeared on the server during the run but no migration names. */
+export function unnamedNotice(unnamed: string[]): string[] {
+  return unnamed.length ? [`${unnamed.join(', ')} appeared on the server while verify ran, but no migration names ${unnamed.length === 1 ? 'it' : 'them'}: left in place (drop ${unnamed.length === 1 ? 'it' : 'them'} before \`up\` if the migrations created ${unnamed.length === 1 ? 'it' : 'them'})`] : [];
 }
 
 export function isEmpty(objects: ClusterObjects): boolean {
@@ -47,7 +63,7 @@ export async function releaseRoles(db: Db, roles: Iterable<string>): Promise<str
   for (const role of roles) {
     const quoted = quoteRole(role);
     await db.exec(`reassign owned by ${quoted} to current_user; drop owned by ${quoted}`)
-      .catch((e: unknown) => { problems.push(`role ${role}: ${(e as Error).message}`); });
+      .catch((e: unknown) => { problems.push(`could not hand over what role ${role} owns in the scratch database: ${(e as Error).message}`); });
   }
   return problems;
 }
@@ -56,12 +72,16 @@ export async function releaseRoles(db: Db, roles: Iterable<string>): Promise<str
 export async function dropClusterObjects(db: Db, objects: ClusterObjects): Promise<string[]> {
   const problems: string[] = [];
   for (const name of objects.tablespaces.keys()) {
-    await db.exec(`drop tablespace if exists ${quoteRole(name)}`).catch((e: unknown) => { problems.push(`tablespace ${name}: ${(e as Error).message}`); });
+    await db.exec(`drop tablespace if exists ${quoteRole(name)}`).catch((e: unknown) => { problems.push(cannotDrop('tablespace', name, e)); });
   }
   for (const name of objects.roles.keys()) {
-    await db.exec(`drop role if exists ${quoteRole(name)}`).catch((e: unknown) => { problems.push(`role ${name}: ${(e as Error).message}`); });
+    await db.exec(`drop role if exists ${quoteRole(name)}`).catch((e: unknown) => { problems.push(cannotDrop('role', name, e)); });
   }
   return problems;
+}
+
+function cannotDrop(kind: string, name: string, error: unknown): string {
+  return `could not drop ${kind} ${name}, which the migrations created during verify: ${(error as Error).message}; drop it before \`up\` creates it again`;
 }
 
 function quoteRole(name: string): string {

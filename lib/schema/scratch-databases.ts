@@ -7,7 +7,7 @@ import type { Db } from '../db/index.js';
 import { UsageError } from '../errors.js';
 import { historyExists, qualifiedName } from '../history.js';
 import { maskUrl, type Target } from '../url.js';
-import { createdSince, dropClusterObjects, isEmpty, readClusterObjects, releaseRoles, type ClusterObjects } from './cluster.js';
+import { changesSince, dropClusterObjects, isEmpty, readClusterObjects, releaseRoles, unnamedNotice, type ClusterObjects } from './cluster.js';
 import { emptyDatabase } from './empty.js';
 import type { OpenScratch, ScratchRequest } from './scratch.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from './snapshot.js';
@@ -48,10 +48,10 @@ export async function givenScratch(ctx: Context, request: ScratchRequest): Promi
     dispose: async () => {
       try {
         const fresh = await reconnect();
-        const created = cluster ? createdSince(cluster, await readClusterObjects(fresh), request.texts) : null;
-        const problems = created ? await releaseRoles(fresh, created.roles.keys()) : [];
+        const changes = cluster ? changesSince(cluster, await readClusterObjects(fresh), request.texts) : null;
+        const problems = changes ? [...unnamedNotice(changes.unnamed), ...await releaseRoles(fresh, changes.created.roles.keys())] : [];
         await emptyDatabase(fresh, ctx.table);
-        if (created) problems.push(...await dropClusterObjects(fresh, created));
+        if (changes) problems.push(...await dropClusterObjects(fresh, changes.created));
         return problems;
       } finally {
         await db.close();
@@ -122,8 +122,8 @@ export async function temporaryScratch(ctx: Context, url: string, texts: string[
     dispose: async () => {
       await db.close().catch(() => {});
       try {
-        const created = createdSince(cluster, await readClusterObjects(admin), texts);
-        const problems: string[] = [];
+        const { created, unnamed } = changesSince(cluster, await readClusterObjects(admin), texts);
+        const problems = unnamedNotice(unnamed);
         if (!isEmpty(created)) {
           // What the roles own or were granted goes first, in the scratch database (shared objects included).
           const fresh = await connect();

@@ -32,7 +32,7 @@ export interface Scratch {
 }
 
 export interface OpenScratch extends Scratch {
-  /** Remove what verify made; returns what could not be removed (said on the side, never fatal). */
+  /** Remove what verify made; returns sentences about what could not be removed or was left (said on the side, never fatal). */
   dispose(): Promise<string[]>;
 }
 
@@ -46,8 +46,8 @@ export async function withScratch<T>(ctx: Context, request: ScratchRequest, fn: 
   } finally {
     ctx.options.signal?.removeEventListener('abort', cancel);
     // The run's findings (or its own error) are what matter; a failed clean-up is said on the side.
-    const problems = await scratch.dispose().catch((e: unknown) => [(e as Error).message]);
-    for (const problem of problems) ctx.options.onNotice?.(`verify could not clean up after itself on ${scratch.info.display}: ${problem}`);
+    const notices = await scratch.dispose().catch((e: unknown) => [`could not remove what verify made on ${scratch.info.display}: ${(e as Error).message}`]);
+    for (const notice of notices) ctx.options.onNotice?.(`verify: ${notice}`);
   }
 }
 
