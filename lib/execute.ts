@@ -35,6 +35,8 @@ export type StepEvent =
 export interface ExecuteOptions {
   table: HistoryTable;
   singleTransaction?: boolean;
+  /** The caller has a transaction open on db (verify, which rolls it back): run the steps in it, as --single-transaction does, without BEGIN or COMMIT. */
+  withinTransaction?: boolean;
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void;
 }
@@ -51,7 +53,8 @@ export async function executePlan(db: Db, steps: readonly PreparedStep[], option
     }
   };
   try {
-    if (options.singleTransaction) await db.transaction((tx) => runAll(tx, false));
+    if (options.withinTransaction) await runAll(db, false);
+    else if (options.singleTransaction) await db.transaction((tx) => runAll(tx, false));
     else await runAll(db, true);
   } catch (error) {
     if (options.singleTransaction && !(error instanceof Interrupted)) completed.length = 0;

@@ -1,7 +1,8 @@
 /**
  * One migration's round trip on a scratch database: up, down, compare with the schema from before the
- * up, up again, compare with the schema after the first up. One snapshot per state: the schema after
- * "up again" is the next migration's "before". Every phase is timed.
+ * up, up again. Down and up again run in one transaction that is rolled back, so the schema after the
+ * up, read once, is also the next migration's "before": two snapshots per migration. Migrations that run
+ * without a transaction are reverted and applied again for real (three snapshots). Every phase is timed.
  */
 import { performance } from 'node:perf_hooks';
 import type { Context } from './context.js';
@@ -77,35 +78,97 @@ export async function roundTrip(rt: RoundTripContext, status: MigrationStatus, u
       finding.phases[phase] = Math.round((finding.phases[phase] ?? 0) + performance.now() - t0);
     }
   };
-  const snapshot = () => timed('snapshot', () => takeSchemaSnapshot(db, ctx.table));
-  const compare = (a: SchemaSnapshot, b: SchemaSnapshot) => timed('compare', async () => compareSnapshots(a, b, rt.equivalence));
-  const run = (phase: RoundTripPhase, step: PreparedStep) => timed(phase, () => executePlan(db, [step], { table: ctx.table, signal: ctx.options.signal }));
+  const steps: Steps = {
+    snapshot: (on = db) => timed('snapshot', () => takeSchemaSnapshot(on, ctx.table, on === db ? {} : { session: db })),
+    compare: (a, b) => timed('compare', async () => compareSnapshots(a, b, rt.equivalence)),
+    run: (phase, step, on = db) => timed(phase, () => executePlan(on, [step], { table: ctx.table, signal: ctx.options.signal, withinTransaction: on !== db })),
+  };
   const done = (state: RoundTripState, after: SchemaSnapshot | null, result: Partial<VerifyFinding> = {}): RoundTripResult => {
     Object.assign(finding, result, { durationMs: Math.round(performance.now() - started) });
     return { finding, state, after: state === 'applied' ? after : null };
   };
 
-  const failed = await attempt(() => run('up', up));
+  const failed = await attempt(() => steps.run('up', up));
   if (failed) return done('not applied', null, { status: 'failed', error: { step: 'up', message: failed } });
-  const afterUp = await snapshot();
+  const afterUp = await steps.snapshot();
   if (status.file!.downSql === null) return done('applied', afterUp, { status: 'skipped', reason: 'irreversible (no .down.sql): it stays applied' });
   let down: PreparedStep | undefined;
-  const downFailed = await attempt(async () => {
+  const refused = await attempt(async () => {
     down = (await prepareDown(ctx, db, [{ direction: 'down', status: { ...status, state: 'applied' } }]))[0]!;
-    await run('down', down);
   });
+  if (refused || !down) return done('applied', afterUp, { status: 'failed', error: { step: 'down', message: refused ?? 'no down' } });
+  const outcome = up.script.transactional && down.script.transactional
+    ? await revertInTransaction(db, steps, down, up, before, afterUp)
+    : await revertAndReapply(steps, down, up, before, afterUp);
+  const result = {
+    status: outcome.error || outcome.differences.some((d) => !isNote(d)) ? 'failed' as const : 'round-trips' as const,
+    differences: outcome.differences.filter((d) => !isNote(d)),
+    notes: outcome.differences.filter(isNote),
+    ...(outcome.error ? { error: outcome.error } : {}),
+  };
+  return done(outcome.state, outcome.after, result);
+}
+
+interface Steps {
+  snapshot(on?: Db): Promise<SchemaSnapshot>;
+  compare(a: SchemaSnapshot, b: SchemaSnapshot): Promise<SchemaDifference[]>;
+  run(phase: RoundTripPhase, step: PreparedStep, on?: Db): Promise<unknown>;
+}
+
+interface Outcome {
+  state: RoundTripState;
+  after: SchemaSnapshot | null;
+  /** With the drift after up again, prefixed "after up again:". */
+  differences: SchemaDifference[];
+  error?: VerifyFinding['error'];
+}
+
+/**
+ * Down, compare, up again, in one transaction that is then rolled back: the scratch database is back
+ * exactly as after the up, so no third snapshot is needed, and nothing a bad down leaves behind can
+ * reach the next migration. The schema after up again is compared with the first up's only when the
+ * down did not restore the schema, to say more about that failure.
+ */
+async function revertInTransaction(db: Db, steps: Steps, down: PreparedStep, up: PreparedStep, before: SchemaSnapshot, afterUp: SchemaSnapshot): Promise<Outcome> {
+  const outcome: Outcome = { state: 'applied', after: afterUp, differences: [] };
+  await db.transaction(async (tx) => {
+    const downFailed = await attempt(() => steps.run('down', down, tx));
+    if (downFailed) {
+      outcome.error = { step: 'down', message: downFailed };
+      throw ROLLBACK;
+    }
+    outcome.differences = await steps.compare(before, await steps.snapshot(tx));
+    const againFailed = await attempt(() => steps.run('upAgain', up, tx));
+    if (againFailed) outcome.error = { step: 'up again', message: againFailed };
+    else if (outcome.differences.some((d) => !isNote(d))) outcome.differences.push(...afterUpAgain(await steps.compare(afterUp, await steps.snapshot(tx))));
+    throw ROLLBACK;
+  }).catch((error: unknown) => {
+    if (error !== ROLLBACK) throw error;
+  });
+  return outcome;
+}
+
+/** Thrown to end verify's own transaction with a ROLLBACK. */
+const ROLLBACK = new Error('verify: roll back the round trip');
+
+/**
+ * A migration whose up or down runs without a transaction: down, compare, up again for real, and
+ * compare with the first up (the schema after up again is the next migration's "before").
+ */
+async function revertAndReapply(steps: Steps, down: PreparedStep, up: PreparedStep, before: SchemaSnapshot, afterUp: SchemaSnapshot): Promise<Outcome> {
+  const downFailed = await attempt(() => steps.run('down', down));
   // A failed transactional down was rolled back: the migration is still applied, as after its up.
-  if (downFailed) return done(down && !down.script.transactional ? 'in doubt' : 'applied', afterUp, { status: 'failed', error: { step: 'down', message: downFailed } });
-  const differences = await compare(before, await snapshot());
-  const result = { status: 'failed' as const, differences: differences.filter((d) => !isNote(d)), notes: differences.filter(isNote) };
-  const againFailed = await attempt(() => run('upAgain', up));
-  if (againFailed) return done('in doubt', null, { ...result, error: { step: 'up again', message: againFailed } });
-  const afterUpAgain = await snapshot();
-  const drift = (await compare(afterUp, afterUpAgain)).map((d) => ({ ...d, message: `after up again: ${d.message}` }));
-  result.differences.push(...drift.filter((d) => !isNote(d)));
-  result.notes.push(...drift.filter(isNote));
-  if (result.differences.length === 0) return done('applied', afterUpAgain, { ...result, status: 'round-trips' });
-  return done(drift.some((d) => !isNote(d)) ? 'in doubt' : 'applied', afterUpAgain, result);
+  if (downFailed) return { state: down.script.transactional ? 'applied' : 'in doubt', after: afterUp, differences: [], error: { step: 'down', message: downFailed } };
+  const differences = await steps.compare(before, await steps.snapshot());
+  const againFailed = await attempt(() => steps.run('upAgain', up));
+  if (againFailed) return { state: 'in doubt', after: null, differences, error: { step: 'up again', message: againFailed } };
+  const after = await steps.snapshot();
+  const drift = afterUpAgain(await steps.compare(afterUp, after));
+  return { state: drift.some((d) => !isNote(d)) ? 'in doubt' : 'applied', after, differences: [...differences, ...drift] };
+}
+
+function afterUpAgain(drift: SchemaDifference[]): SchemaDifference[] {
+  return drift.map((d) => ({ ...d, message: `after up again: ${d.message}` }));
 }
 
 /** The message of a step that failed, or null; interruptions and usage errors are not findings. */

@@ -308,7 +308,8 @@ test('a rebuild that fails ends the run with every finding so far and says why t
     '001_users.up.sql': 'create table users (id int primary key);',
     '001_users.down.sql': 'drop table users;',
     // Roles live outside the database: a down that forgets one makes the up fail on every new database too.
-    '002_role.up.sql': `create role ${role} nologin;`,
+    // Without a transaction, the failed round trip leaves the scratch database in doubt: verify rebuilds it.
+    '002_role.up.sql': `-- sqlmig:no-transaction\ncreate role ${role} nologin;`,
     '002_role.down.sql': 'select 1;',
     '003_posts.up.sql': 'create table posts (id int);',
     '003_posts.down.sql': 'drop table posts;',
@@ -376,10 +377,8 @@ test('a view that folds now() at creation and a re-indented function body are no
   for (const url of [db.url, await freshPglite(root)]) {
     const r = await runCli(['verify', '--verbose', '--dir', dir, '--url', url]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
-    assert.match(r.stdout, /note: 001_entries: after up again: column entries\.created_at default .*only a date\/time differs/);
-    assert.match(r.stdout, /note: 002_recent: after up again: view recent definition .*only a date\/time differs, which PostgreSQL fixed when the object was created/);
     assert.match(r.stdout, /note: 004_label_item: function label\(integer\) definition differs at line \d+: .*only whitespace differs/);
-    assert.match(r.stdout, /note: 005_recent_week: view recent definition .*only a date\/time differs/);
+    assert.match(r.stdout, /note: 005_recent_week: view recent definition .*only a date\/time differs, which PostgreSQL fixed when the object was created/);
     assert.match(r.stdout, /round-trips {2}004_label_item {2}\d+ ms {2}\(up \d+ ms, down \d+ ms, up again \d+ ms, schema snapshots \d+ ms, compare \d+ ms\)/);
     assert.match(r.stdout, /time per phase: scratch database [\d.]+ s, up [\d.]+ s, down [\d.]+ s, up again [\d.]+ s, schema snapshots [\d.]+ s, compare [\d.]+ s\n/);
     assert.match(r.stdout, /verify ok: 5 migrations, 5 round-trip/);
@@ -389,7 +388,7 @@ test('a view that folds now() at creation and a re-indented function body are no
   assert.ok(Object.values(json.phases).every((ms) => typeof ms === 'number'));
   assert.deepEqual(Object.keys(json.findings[3].phases).sort(), ['compare', 'down', 'snapshot', 'up', 'upAgain']);
   assert.deepEqual(json.findings[3].notes.map((n: { kind: string }) => n.kind), ['whitespace']);
-  assert.deepEqual(json.findings[4].notes.map((n: { kind: string }) => n.kind), ['folded-time', 'folded-time']);
+  assert.deepEqual(json.findings[4].notes.map((n: { kind: string }) => n.kind), ['folded-time']);
 });
 
 test('definitions read again after renames: a view, a function and a type renamed and renamed back round-trip; a rename left behind shows in the view too', async (t) => {

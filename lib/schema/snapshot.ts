@@ -93,19 +93,27 @@ export interface PolicyEntry {
 
 type Row = Record<string, unknown>;
 
+export interface SnapshotOptions {
+  /** `db` is a transaction the caller opened on this session (and will end): read inside it, under a savepoint. */
+  session?: Db;
+}
+
 /**
- * Read the schema: prepared statements, executed in one transaction with an empty search_path (reset
- * when it ends), so names come back qualified the same way every time and the session's own settings
- * are left as they were. Definitions the server already printed for this session are not printed again
- * while their catalog rows and every name stay the same (definitions.ts).
+ * Read the schema: prepared statements, executed in one transaction (or under a savepoint of the
+ * caller's) with an empty search_path (reset when it ends), so names come back qualified the same way
+ * every time and the session's own settings are left as they were. Definitions the server already
+ * printed for this session are not printed again while their catalog rows and every name stay the
+ * same (definitions.ts).
  */
-export async function takeSchemaSnapshot(db: Db, history: HistoryTable): Promise<SchemaSnapshot> {
-  const rows = await readSections(db, history).catch((error: unknown) => {
+export async function takeSchemaSnapshot(db: Db, history: HistoryTable, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+  const session = options.session ?? db;
+  const read = () => (options.session ? underSavepoint(db, (tx) => readSections(tx, session, history)) : db.transaction((tx) => readSections(tx, session, history)));
+  const rows = await read().catch((error: unknown) => {
     // The session lost its prepared statements (a reconnect): prepare them again, once.
     if ((error as { code?: string }).code !== '26000') throw error;
-    prepared.delete(db);
-    forgetDefinitions(db);
-    return readSections(db, history);
+    prepared.delete(session);
+    forgetDefinitions(session);
+    return read();
   });
   const snapshot = assemble(rows, history);
   const views = Object.values(snapshot.views);
@@ -114,27 +122,35 @@ export async function takeSchemaSnapshot(db: Db, history: HistoryTable): Promise
   return snapshot;
 }
 
+/** Run fn under a savepoint that is then rolled back: the empty search_path set by fn ends with it. */
+async function underSavepoint<T>(tx: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+  await tx.exec('savepoint sqlmig_snapshot');
+  try {
+    return await fn(tx);
+  } finally {
+    await tx.exec('rollback to savepoint sqlmig_snapshot; release savepoint sqlmig_snapshot');
+  }
+}
+
 /** Sessions on which the statements are prepared (a prepared statement lives as long as its session). */
 const prepared = new WeakSet<Db>();
 const SNAPSHOT = 'sqlmig_schema_snapshot';
 const DEFINITIONS = 'sqlmig_schema_definitions';
 
-async function readSections(db: Db, history: HistoryTable): Promise<Record<q.SectionName, Row[]>> {
-  return db.transaction(async (tx) => {
-    await tx.query(`select set_config('search_path', '', true)`);
-    if (!prepared.has(db)) {
-      const [found] = await tx.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where name = $1', [SNAPSHOT]);
-      if (!found?.n) await tx.exec(`prepare ${SNAPSHOT}(text) as ${q.SNAPSHOT}; prepare ${DEFINITIONS}(oid[], oid[], oid[], oid[], oid[], oid[]) as ${q.DEFINITIONS}`);
-      prepared.add(db);
-    }
-    const [row] = await tx.query<{ snapshot: unknown }>(`execute ${SNAPSHOT}(${literal(qualifiedName(history))})`);
-    const sections = json(row!.snapshot) as Record<q.SectionName, Row[]> & { names: Record<string, string>; epoch: string };
-    await fillDefinitions(db, sections, async (oids) => {
-      const [found] = await tx.query<{ definitions: unknown }>(`execute ${DEFINITIONS}(${oids.map((list) => literal(`{${list.join(',')}}`)).join(', ')})`);
-      return json(found!.definitions) as Record<string, [number, string][] | null>;
-    });
-    return sections;
+async function readSections(tx: Db, session: Db, history: HistoryTable): Promise<Record<q.SectionName, Row[]>> {
+  await tx.query(`select set_config('search_path', '', true)`);
+  if (!prepared.has(session)) {
+    const [found] = await tx.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where name = $1', [SNAPSHOT]);
+    if (!found?.n) await tx.exec(`prepare ${SNAPSHOT}(text) as ${q.SNAPSHOT}; prepare ${DEFINITIONS}(oid[], oid[], oid[], oid[], oid[], oid[]) as ${q.DEFINITIONS}`);
+    prepared.add(session);
+  }
+  const [row] = await tx.query<{ snapshot: unknown }>(`execute ${SNAPSHOT}(${literal(qualifiedName(history))})`);
+  const sections = json(row!.snapshot) as Record<q.SectionName, Row[]> & { names: Record<string, string>; epoch: string };
+  await fillDefinitions(session, sections, async (oids) => {
+    const [found] = await tx.query<{ definitions: unknown }>(`execute ${DEFINITIONS}(${oids.map((list) => literal(`{${list.join(',')}}`)).join(', ')})`);
+    return json(found!.definitions) as Record<string, [number, string][] | null>;
   });
+  return sections;
 }
 
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
