@@ -3,14 +3,14 @@
  * PostgreSQL server and on embedded PGlite: wall time of each, the ratio, and verify's own time per
  * phase (from its --json output).
  *
- *   node --import tsx scripts/bench-verify.ts [--count 200] [--only server|pglite] [--folded-now] [--runs 3] [--bin path/to/sqlmig]
+ *   node --import tsx scripts/bench-verify.ts [--count 200] [--only server|pglite] [--folded-now] [--runs 3] [--bin path/to/sqlmig] [--dir migrations]
  *
  * up and verify alternate, each on a fresh database, and the medians are compared (the machine's
  * noise hits both alike). Uses SQLMIG_TEST_DATABASE_URL when set (a superuser URL), else starts a
- * throwaway server. --bin measures another build (an older commit's, say).
+ * throwaway server. --bin measures another build (an older commit's, say); --dir another history.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,14 +22,14 @@ import { writeSyntheticHistory } from './fixtures/history.js';
 const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '200' }, only: { type: 'string' }, 'folded-now': { type: 'boolean', default: false },
-    runs: { type: 'string', default: '3' }, bin: { type: 'string' },
+    runs: { type: 'string', default: '3' }, bin: { type: 'string' }, dir: { type: 'string' },
   },
 });
 const bin = values.bin ?? fileURLToPath(new URL('../bin/sqlmig', import.meta.url));
 const runs = Number(values.runs);
 const work = mkdtempSync(join(tmpdir(), 'sqlmig-bench-verify-'));
-const dir = join(work, 'sql');
-const count = writeSyntheticHistory(dir, { count: Number(values.count), foldedNow: values['folded-now'] });
+const dir = values.dir ?? join(work, 'sql');
+const count = values.dir ? readdirSync(dir).filter((f) => f.endsWith('.up.sql')).length : writeSyntheticHistory(dir, { count: Number(values.count), foldedNow: values['folded-now'] });
 
 export interface Timed { ms: number; code: number; stdout: string; stderr: string }
 
