@@ -37,6 +37,8 @@ export type StepEvent =
 export interface ExecuteOptions {
   table: HistoryTable;
   singleTransaction?: boolean;
+  /** The caller has a transaction open on db (verify, which rolls it back): run the steps in it, as --single-transaction does, without BEGIN or COMMIT. */
+  withinTransaction?: boolean;
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void;
 }
@@ -47,7 +49,7 @@ export interface WithCompleted { completed: StepResult[] }
 export async function executePlan(db: Db, steps: readonly PreparedStep[], options: ExecuteOptions): Promise<StepResult[]> {
   refuseUnsafeThroughPooler(db, steps);
   const completed: StepResult[] = [];
-  const single = options.singleTransaction ?? false;
+  const single = Boolean(options.singleTransaction || options.withinTransaction);
   // Inside --single-transaction nothing is applied until the batch commits: report steps only then.
   const held: StepEvent[] = [];
   const onStep = single ? (event: StepEvent) => (event.type === 'done' ? held.push(event) : options.onStep?.(event)) : options.onStep;
@@ -58,7 +60,8 @@ export async function executePlan(db: Db, steps: readonly PreparedStep[], option
     }
   };
   try {
-    if (single) await db.transaction((tx) => runAll(tx));
+    if (options.withinTransaction) await runAll(db);
+    else if (single) await db.transaction((tx) => runAll(tx));
     else await runAll(db);
   } catch (error) {
     if (single) completed.length = 0;

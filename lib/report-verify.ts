@@ -1,6 +1,6 @@
 /** Pure: verify's progress and findings → text. */
 import kleur from 'kleur';
-import type { VerifyEvent, VerifyFinding, VerifyResult } from './commands/verify.js';
+import type { PhaseTimes, VerifyEvent, VerifyFinding, VerifyResult } from './commands/verify.js';
 import type { ScratchInfo } from './schema/scratch.js';
 
 const STATUS_WORD: Record<VerifyFinding['status'], () => string> = {
@@ -10,12 +10,22 @@ const STATUS_WORD: Record<VerifyFinding['status'], () => string> = {
   'not-run': () => kleur.dim('not run    '),
 };
 
+const PHASE_WORD: Record<keyof PhaseTimes, string> = {
+  scratch: 'scratch database', up: 'up', down: 'down', upAgain: 'up again', snapshot: 'schema snapshots', compare: 'compare', rebuild: 'rebuild',
+};
+
+export interface VerifyFormatOptions {
+  /** Time per phase, per migration and for the run. */
+  verbose?: boolean;
+}
+
 /** One line per migration as it completes; where the scratch database is, first. */
-export function formatVerifyEvent(event: VerifyEvent): string {
+export function formatVerifyEvent(event: VerifyEvent, options: VerifyFormatOptions = {}): string {
   if (event.type === 'scratch') return kleur.dim(`verifying on ${describeScratch(event.scratch)}`);
   const f = event.finding;
   const extra = f.status === 'skipped' || f.status === 'not-run' ? `  ${kleur.dim(f.reason ?? '')}` : '';
-  return `${STATUS_WORD[f.status]()}  ${f.version}_${f.name}  ${kleur.dim(`${f.durationMs} ms`)}${extra}`;
+  const phases = options.verbose && f.status !== 'not-run' ? `  ${kleur.dim(`(${formatPhases(f.phases, (ms) => `${ms} ms`)})`)}` : '';
+  return `${STATUS_WORD[f.status]()}  ${f.version}_${f.name}  ${kleur.dim(`${f.durationMs} ms`)}${phases}${extra}`;
 }
 
 export function describeScratch(scratch: ScratchInfo): string {
@@ -26,8 +36,12 @@ export function describeScratch(scratch: ScratchInfo): string {
   }
 }
 
+const ERROR_WORD: Record<NonNullable<VerifyFinding['error']>['step'], string> = {
+  up: 'its up failed', down: 'its down failed', 'up again': 'applying it again after its down failed', schema: 'its round trip could not be completed',
+};
+
 /** What failed and why, object by object; notes; then one summary line with the total time. */
-export function formatVerify(result: VerifyResult): string {
+export function formatVerify(result: VerifyResult, options: VerifyFormatOptions = {}): string {
   if (result.findings.length === 0) return 'nothing to verify: no migration files';
   const lines: string[] = [];
   for (const f of result.findings) {
@@ -37,17 +51,32 @@ export function formatVerify(result: VerifyResult): string {
       lines.push(...f.differences.map((d) => `  - ${d.message}`));
     }
     if (f.error) {
-      const what = f.error.step === 'down' ? 'its down failed' : f.error.step === 'up' ? 'its up failed' : 'applying it again after its down failed';
-      lines.push(`${kleur.red(id)}: ${what}:`);
+      lines.push(`${kleur.red(id)}: ${ERROR_WORD[f.error.step]}:`);
       lines.push(...f.error.message.split('\n').map((l) => `  ${l}`));
     }
     for (const note of f.notes) lines.push(`${kleur.yellow('note')}: ${id}: ${note.message}`);
   }
+  const notRun = result.findings.filter((f) => f.status === 'not-run');
+  if (notRun.length) {
+    const first = notRun[0]!;
+    lines.push(`${kleur.red('not run')}: ${notRun.length} migration${notRun.length === 1 ? '' : 's'} from ${first.version}_${first.name} on: ${first.reason}`);
+  }
   const count = (status: VerifyFinding['status']) => result.findings.filter((f) => f.status === status).length;
   const parts = [`${count('round-trips')} round-trip`, `${count('failed')} failed`, `${count('skipped')} skipped (irreversible)`];
-  if (count('not-run')) parts.push(`${count('not-run')} not run`);
+  if (notRun.length) parts.push(`${notRun.length} not run`);
   const verdict = result.ok ? kleur.green('ok') : kleur.red('FAILED');
   if (lines.length) lines.push('');
+  if (options.verbose) lines.push(kleur.dim(`time per phase: ${formatPhases(result.phases, seconds)}`));
   lines.push(`verify ${verdict}: ${result.findings.length} migration${result.findings.length === 1 ? '' : 's'}, ${parts.join(', ')} in ${result.durationMs} ms`);
   return lines.join('\n');
+}
+
+function formatPhases(phases: Partial<PhaseTimes>, show: (ms: number) => string): string {
+  return (Object.keys(PHASE_WORD) as (keyof PhaseTimes)[])
+    .filter((k) => phases[k] !== undefined && (phases[k] !== 0 || k !== 'rebuild'))
+    .map((k) => `${PHASE_WORD[k]} ${show(phases[k]!)}`).join(', ');
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
 }

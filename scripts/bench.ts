@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { findPgBin, startTestServer } from '../test/support/server.js';
 import { writeRealisticHistory } from './history-fixture.js';
+import { writeSyntheticHistory } from './fixtures/history.js';
 
 const bin = fileURLToPath(new URL('../bin/sqlmig', import.meta.url));
 const rssHook = fileURLToPath(new URL('./rss-hook.mjs', import.meta.url));
@@ -197,6 +198,17 @@ try {
     writeSmallMigrations(hundredDir, 100);
     const hundred = timeOnce(bin, sqlmig('verify', '--quiet', '--dir', hundredDir, '--url', 'pglite:memory')).ms;
     row('sqlmig verify: 100 migrations, PGlite', fmt(hundred), `${(hundred / ten).toFixed(1)}x the 10-migration run`);
+
+    // A long, realistic history (tables, views over joins, plpgsql, triggers, GiST on ltree, enums,
+    // materialized views): verify against one plain up of the same files, on the server and on PGlite.
+    const history = join(work, 'history');
+    const count = writeSyntheticHistory(history, { count: 200 });
+    const upOnce = timeOnce(bin, sqlmig('up', '--quiet', '--dir', history, '--url', await dbUrl('bench_history_up'))).ms;
+    const verifyServer = timeOnce(bin, sqlmig('verify', '--quiet', '--dir', history, '--url', await dbUrl('bench_history_target'))).ms;
+    row(`sqlmig verify: synthetic history (${count} migrations), server`, fmt(verifyServer), `${(verifyServer / upOnce).toFixed(1)}x its up (${fmt(upOnce)}); target < 10x`);
+    const upEmbedded = timeOnce(bin, sqlmig('up', '--quiet', '--dir', history, '--url', `pglite:${join(work, 'history-db')}`)).ms;
+    const verifyEmbedded = timeOnce(bin, sqlmig('verify', '--quiet', '--dir', history, '--url', 'pglite:memory')).ms;
+    row(`sqlmig verify: synthetic history (${count} migrations), PGlite`, fmt(verifyEmbedded), `${(verifyEmbedded / upEmbedded).toFixed(1)}x its up (${fmt(upEmbedded)})`);
   }
 
   // lint: static rules over 1,000 files (no database: from a folder without config), and --trace of the fitbud example on PGlite.

@@ -55,6 +55,8 @@ create policy own_posts on app.posts for select to public using (person_id = 1);
 create table app.events (id int, at date not null) partition by range (at);
 create table app.events_2024 partition of app.events for values from ('2024-01-01') to ('2025-01-01');
 create index events_at on app.events (at);
+create function app.stamp() returns trigger language plpgsql as $$ begin return new; end $$;
+create trigger events_stamp before insert on app.events for each row execute function app.stamp();
 create view app.joined as select a.id, b.body from app.people a join app.posts b on b.person_id = a.id
   where exists (select 1 from app.cache c where c.k = a.name);
 `,
@@ -112,6 +114,7 @@ test('dump-schema of every kind of object: the same on PostgreSQL and PGlite, an
     'CREATE INDEX events_at ON app.events USING btree (at);',
     'CREATE AGGREGATE app.total(integer) (SFUNC = int4pl, STYPE = integer, INITCOND = \'0\');',
     'CREATE TRIGGER posts_touch BEFORE INSERT OR UPDATE ON app.posts FOR EACH ROW EXECUTE FUNCTION app.touch();',
+    'CREATE TRIGGER events_stamp BEFORE INSERT ON app.events FOR EACH ROW EXECUTE FUNCTION app.stamp();',
     'alter table app.posts enable row level security;',
     'create policy own_posts on app.posts as permissive for select to public using ((person_id = 1));',
     "comment on table app.people is 'people, with an apostrophe: it''s fine';",
@@ -119,6 +122,7 @@ test('dump-schema of every kind of object: the same on PostgreSQL and PGlite, an
   ]) assert.ok(onServer.includes(expected), `the dump has: ${expected}\n\n${onServer}`);
   assert.ok(onServer.indexOf('create view app.post_counts') < onServer.indexOf('create view app.busy'), 'a view after the view it reads');
   assert.doesNotMatch(onServer, /floatrange\(double precision/, 'range constructors belong to the type');
+  assert.doesNotMatch(onServer, /TRIGGER events_stamp .* ON app\.events_2024/, "a partition's clone of its parent's trigger is not listed");
 
   await empty.sql.unsafe(onServer);
   const reloaded = await dump(['--dir', dir, '--url', empty.url]);

@@ -4,6 +4,7 @@ import { compareSnapshots, isNote, show } from '../lib/schema/compare.js';
 import { renderSchema } from '../lib/schema/render.js';
 import type { ColumnEntry, SchemaSnapshot, TableEntry } from '../lib/schema/snapshot.js';
 import { stripSingleRelationQualifiers } from '../lib/schema/viewdef.js';
+import { loadEquivalence } from '../lib/schema/equivalence.js';
 import { loadParser } from '../lib/sql.js';
 
 function empty(): SchemaSnapshot {
@@ -141,4 +142,47 @@ test('view definitions printed by PostgreSQL 15 and 16+ normalise to one text', 
   assert.equal(normalize(join), join, 'two relations stay qualified');
   const sub = ' SELECT t.id\n   FROM public.t\n  WHERE (EXISTS ( SELECT 1\n           FROM public.u\n          WHERE (u.id = t.id)));';
   assert.equal(normalize(sub), ' SELECT id\n   FROM public.t\n  WHERE (EXISTS ( SELECT 1\n           FROM public.u\n          WHERE (u.id = t.id)));');
+});
+
+test('a date/time that PostgreSQL folded into a view or a default is a note; any other literal is a change', async () => {
+  const equivalence = await loadEquivalence();
+  const view = (definition: string): SchemaSnapshot => ({
+    ...empty(),
+    views: { 'public.recent': { schema: 'public', name: 'recent', materialized: false, definition, options: [], dependsOn: [], comment: null } },
+  });
+  const fold = (ts: string) => ` SELECT id\n   FROM public.a\n  WHERE (created_at > ('${ts}'::timestamp without time zone - '1 mon'::interval));`;
+  const folded = compareSnapshots(view(fold('2026-01-05 10:00:00.1234')), view(fold('2026-01-05 10:00:01.98')), equivalence);
+  assert.equal(folded.length, 1);
+  assert.equal(folded[0]!.kind, 'folded-time');
+  assert.ok(isNote(folded[0]!));
+  assert.match(folded[0]!.message, /view recent definition differs at line 3: .*only a date\/time differs.*now\(\)/);
+  const interval = compareSnapshots(view(fold('2026-01-05 10:00:00').replace('1 mon', '2 mons')), view(fold('2026-01-05 10:00:00')), equivalence);
+  assert.equal(interval[0]!.kind, 'changed', 'an interval is not a folded time');
+  const bothChanged = compareSnapshots(view(fold('2026-01-05 10:00:00')), view(fold('2026-01-06 10:00:00').replace('1 mon', '2 mons')), equivalence);
+  assert.equal(bothChanged[0]!.kind, 'changed');
+  assert.equal(compareSnapshots(view(fold('2026-01-05 10:00:00')), view(fold('2026-01-06 10:00:00')))[0]!.kind, 'changed', 'without the scanner nothing is a note');
+
+  const defaults = (value: string) => withTable(table('a', [column('created_at', 'timestamp with time zone', { default: value })]));
+  const d = compareSnapshots(defaults("'2026-01-05 10:00:00+00'::timestamp with time zone"), defaults("'2026-01-05 10:00:03.5+00'::timestamp with time zone"), equivalence);
+  assert.deepEqual(d.map((x) => x.kind), ['folded-time']);
+  assert.equal(compareSnapshots(defaults("'pending'::text"), defaults("'done'::text"), equivalence)[0]!.kind, 'changed');
+});
+
+test('whitespace in an SQL or PL/pgSQL function body is a note; inside a string literal, or in another language, it is a change', async () => {
+  const equivalence = await loadEquivalence();
+  const fn = (body: string, language = 'plpgsql'): SchemaSnapshot => ({
+    ...empty(),
+    functions: { 'public.f()': { schema: 'public', name: 'f', arguments: '', kind: 'function', comment: null, definition: `CREATE OR REPLACE FUNCTION public.f()\n RETURNS text\n LANGUAGE ${language}\nAS $function$${body}$function$\n` } },
+  });
+  const original = "\nbegin\n  return 'a b';\nend;\n";
+  const reindented = "\nbegin\n\treturn   'a b' ;  -- the answer\nend;";
+  const withComment = "\nbegin\n  return 'a b';  -- the answer\nend;\n";
+  const notes = compareSnapshots(fn(withComment), fn(reindented), equivalence);
+  assert.deepEqual(notes.map((x) => x.kind), ['whitespace']);
+  assert.match(notes[0]!.message, /function f\(\) definition differs at line \d+: .*; only whitespace differs$/);
+  assert.equal(compareSnapshots(fn(original), fn(withComment), equivalence)[0]!.kind, 'changed', 'a comment is more than whitespace');
+  assert.equal(compareSnapshots(fn(original), fn(original.replace("'a b'", "'a  b'")), equivalence)[0]!.kind, 'changed', 'whitespace inside a string is data');
+  assert.equal(compareSnapshots(fn('\nreturn 1', 'plpython3u'), fn('\n  return 1', 'plpython3u'), equivalence)[0]!.kind, 'changed', 'indentation is syntax in Python');
+  const nested = (q: string) => fn(`\nbegin\n  execute $q$${q}$q$;\n  return 'x';\nend;\n`);
+  assert.equal(compareSnapshots(nested('select 1'), nested('select\n  1'), equivalence)[0]!.kind, 'changed', 'a dollar-quoted string in the body may be data');
 });

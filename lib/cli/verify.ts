@@ -7,8 +7,9 @@ export const registerVerify: Register = (cli, run) => cli
     .option('scratch-url', { type: 'string', describe: 'an empty database to verify on (else a temporary database on the --url server, else an embedded PGlite)' }),
   run(async (a, m, out) => {
     const { formatVerify, formatVerifyEvent } = await import('../report-verify.js');
-    const r = await m.verify({ scratchUrl: a['scratchUrl'] as string | undefined, onProgress: (event) => out.progress(formatVerifyEvent(event)) });
-    const text = formatVerify(r);
+    const format = { verbose: out.verbose };
+    const r = await m.verify({ scratchUrl: a['scratchUrl'] as string | undefined, onProgress: (event) => out.progress(formatVerifyEvent(event, format)) });
+    const text = formatVerify(r, format);
     out.result(text, r);
     if (!r.ok && out.quiet && !out.json) out.error(3, text);
     return r.ok ? 0 : 3;

@@ -14,29 +14,15 @@ import { discoverMigrations, type MigrationSet } from '../files.js';
 import { ensureHistory, readHistory } from '../history.js';
 import { withLock } from '../lock.js';
 import { label, planUp, reconcile, type MigrationStatus } from '../plan.js';
+import { roundTrip, type PhaseTimes, type RoundTripContext, type VerifyFinding } from '../roundtrip.js';
+import { loadEquivalence } from '../schema/equivalence.js';
 import { renderSchema } from '../schema/render.js';
-import { emptyScratch, withScratch, type ScratchInfo } from '../schema/scratch.js';
-import { compareSnapshots, isNote, type SchemaDifference } from '../schema/compare.js';
-import { scriptExtensions } from '../script.js';
+import { withScratch, type Scratch, type ScratchInfo } from '../schema/scratch.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from '../schema/snapshot.js';
-import { loadNeededExtensions, prepareDown, prepareUp } from '../steps.js';
+import { scriptExtensions } from '../script.js';
+import { loadNeededExtensions, prepareUp } from '../steps.js';
 
-export type VerifyStatus = 'round-trips' | 'failed' | 'skipped' | 'not-run';
-
-export interface VerifyFinding {
-  version: string;
-  name: string;
-  status: VerifyStatus;
-  /** Why it was skipped or not run. */
-  reason?: string;
-  /** What the down left different from the schema before the up (each fails the migration). */
-  differences: SchemaDifference[];
-  /** Differences that do not fail it: column order only. */
-  notes: SchemaDifference[];
-  /** A step that failed outright, with file:line:column and PostgreSQL's message. */
-  error?: { step: 'up' | 'down' | 'up again'; message: string };
-  durationMs: number;
-}
+export type { PhaseTimes, VerifyFinding, VerifyStatus } from '../roundtrip.js';
 
 export interface VerifyResult {
   /** Every reversible migration round-trips (irreversible ones are skipped, not failed). */
@@ -44,6 +30,8 @@ export interface VerifyResult {
   scratch: ScratchInfo | null;
   findings: VerifyFinding[];
   durationMs: number;
+  /** Milliseconds per phase, summed over the run. */
+  phases: PhaseTimes;
 }
 
 export type VerifyEvent = { type: 'scratch'; scratch: ScratchInfo } | { type: 'migration'; finding: VerifyFinding };
@@ -56,95 +44,103 @@ export interface VerifyOptions {
 
 export async function verify(ctx: Context, options: VerifyOptions = {}): Promise<VerifyResult> {
   const started = performance.now();
+  const phases: PhaseTimes = { scratch: 0, up: 0, down: 0, upAgain: 0, snapshot: 0, compare: 0, rebuild: 0 };
   const files = await discoverMigrations(ctx.options.dir);
   refuseBadFiles(files);
   const statuses = reconcile(files.migrations, []);
   const ups = await prepareUp(ctx, planUp(statuses));
-  if (ups.length === 0) return { ok: true, scratch: null, findings: [], durationMs: 0 };
-  const extensions = [...new Set(ups.flatMap((s) => scriptExtensions(s.script)))];
-  const scratchUrl = options.scratchUrl ?? ctx.options.scratchUrl;
-  return withScratch(ctx, { scratchUrl, extensions }, (db, scratch) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () => {
-    options.onProgress?.({ type: 'scratch', scratch });
-    await loadNeededExtensions(db, ups);
-    await ensureHistory(db, ctx.table);
-    const findings = await verifyEach(ctx, db, statuses, ups, (finding) => options.onProgress?.({ type: 'migration', finding }));
-    const ok = findings.every((f) => f.status === 'round-trips' || f.status === 'skipped');
-    return { ok, scratch, findings, durationMs: Math.round(performance.now() - started) };
+  if (ups.length === 0) return { ok: true, scratch: null, findings: [], durationMs: 0, phases };
+  const request = {
+    scratchUrl: options.scratchUrl ?? ctx.options.scratchUrl,
+    extensions: [...new Set(ups.flatMap((s) => scriptExtensions(s.script)))],
+    texts: files.migrations.flatMap((m) => [m.upSql, m.downSql ?? '']),
+  };
+  const equivalence = await loadEquivalence();
+  let finished = 0;
+  const result = await withScratch(ctx, request, (scratch) => lockShared(ctx, scratch, async () => {
+    phases.scratch = performance.now() - started;
+    options.onProgress?.({ type: 'scratch', scratch: scratch.info });
+    await loadNeededExtensions(scratch.db, ups);
+    await ensureHistory(scratch.db, ctx.table);
+    const onFinding = (finding: VerifyFinding) => options.onProgress?.({ type: 'migration', finding });
+    const findings = await verifyEach({ ctx, scratch, equivalence, phases }, statuses, ups, onFinding);
+    finished = performance.now();
+    return { ok: findings.every((f) => f.status === 'round-trips' || f.status === 'skipped'), scratch: scratch.info, findings };
   }));
+  const now = performance.now();
+  phases.scratch += now - finished;
+  const rounded = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)])) as unknown as PhaseTimes;
+  return { ...result, durationMs: Math.round(now - started), phases: rounded };
 }
 
-/** Round-trip each migration in order; after one that leaves the schema in doubt, rebuild it from empty and go on. */
-async function verifyEach(ctx: Context, db: Db, statuses: MigrationStatus[], ups: PreparedStep[], onFinding: (f: VerifyFinding) => void): Promise<VerifyFinding[]> {
+/** A database given with --scratch-url may be shared: one verify at a time. Temporary and embedded ones are ours alone. */
+function lockShared<T>(ctx: Context, scratch: Scratch, fn: () => Promise<T>): Promise<T> {
+  return scratch.info.kind === 'given' ? withLock(scratch.db, ctx.table, ctx.lockTimeoutMs, fn) : fn();
+}
+
+interface VerifyRun {
+  ctx: Context;
+  scratch: Scratch;
+  equivalence: RoundTripContext['equivalence'];
+  phases: PhaseTimes;
+}
+
+/**
+ * Round-trip each migration in order; after one that leaves the schema in doubt, rebuild it from empty
+ * and go on. Whatever goes wrong with one migration becomes its finding: the run always ends with them.
+ */
+async function verifyEach(run: VerifyRun, statuses: MigrationStatus[], ups: PreparedStep[], onFinding: (f: VerifyFinding) => void): Promise<VerifyFinding[]> {
   const findings: VerifyFinding[] = [];
   let stopped: string | null = null;
-  let before = await takeSchemaSnapshot(db, ctx.table);
+  let before: SchemaSnapshot | null = await takeSchemaSnapshot(run.scratch.db, run.ctx.table);
   for (const [i, status] of statuses.entries()) {
-    if (stopped) {
-      findings.push({ version: status.versionText, name: status.name, status: 'not-run', reason: stopped, differences: [], notes: [], durationMs: 0 });
+    if (stopped || !before) {
+      findings.push({ version: status.versionText, name: status.name, status: 'not-run', reason: stopped ?? '', differences: [], notes: [], durationMs: 0, phases: {} });
     } else {
-      const { finding, state } = await roundTrip(ctx, db, status, ups[i]!, before);
+      const { finding, state, after } = await safeRoundTrip(run, status, ups[i]!, before);
       findings.push(finding);
+      for (const [phase, ms] of Object.entries(finding.phases)) run.phases[phase as keyof PhaseTimes] += ms;
+      before = after;
       if (state === 'not applied') stopped = `${label(status)} could not be applied`;
-      else if (state === 'in doubt') stopped = await rebuild(ctx, db, ups.slice(0, i + 1));
-      if (!stopped) before = await takeSchemaSnapshot(db, ctx.table);
+      else if (state === 'in doubt') ({ stopped, before } = await rebuild(run, ups.slice(0, i + 1)));
     }
     onFinding(findings.at(-1)!);
   }
   return findings;
 }
 
-/** Empty the scratch database and apply migrations up to this one again; a reason to stop, or null. */
-async function rebuild(ctx: Context, db: Db, ups: PreparedStep[]): Promise<string | null> {
-  const failed = await attempt(async () => {
-    await emptyScratch(db, ctx.table);
-    await ensureHistory(db, ctx.table);
-    await executePlan(db, ups, { table: ctx.table, signal: ctx.options.signal });
-  });
-  return failed === null ? null : `could not rebuild the schema up to ${label(ups.at(-1)!)} after its failed round trip: ${failed.split('\n')[0]}`;
-}
-
-/** After the round trip: applied as after its up, not applied (its up failed), or in doubt (rebuild). */
-type RoundTripState = 'applied' | 'not applied' | 'in doubt';
-
-/** Up, snapshot, down, compare with `before`, up again (which must give the same schema as the first up). */
-async function roundTrip(ctx: Context, db: Db, status: MigrationStatus, up: PreparedStep, before: SchemaSnapshot): Promise<{ finding: VerifyFinding; state: RoundTripState }> {
+/** A round trip whose unexpected failure (the schema could not be read, say) is its finding, not the end of the run. */
+async function safeRoundTrip(run: VerifyRun, status: MigrationStatus, up: PreparedStep, before: SchemaSnapshot) {
   const started = performance.now();
-  const finding: VerifyFinding = { version: status.versionText, name: status.name, status: 'round-trips', differences: [], notes: [], durationMs: 0 };
-  const done = (state: RoundTripState, result: Partial<VerifyFinding> = {}) => {
-    Object.assign(finding, result, { durationMs: Math.round(performance.now() - started) });
-    return { finding, state };
-  };
-  const run = (step: PreparedStep) => executePlan(db, [step], { table: ctx.table, signal: ctx.options.signal });
-  const failed = await attempt(() => run(up));
-  if (failed) return done('not applied', { status: 'failed', error: { step: 'up', message: failed } });
-  if (status.file!.downSql === null) return done('applied', { status: 'skipped', reason: 'irreversible (no .down.sql): it stays applied' });
-  const afterUp = await takeSchemaSnapshot(db, ctx.table);
-  let down: PreparedStep | undefined;
-  const downFailed = await attempt(async () => {
-    down = (await prepareDown(ctx, db, [{ direction: 'down', status: { ...status, state: 'applied' } }]))[0]!;
-    await run(down);
-  });
-  // A failed transactional down was rolled back: the migration is still applied, as after its up.
-  if (downFailed) return done(down && !down.script.transactional ? 'in doubt' : 'applied', { status: 'failed', error: { step: 'down', message: downFailed } });
-  const differences = compareSnapshots(before, await takeSchemaSnapshot(db, ctx.table));
-  const result = { status: 'failed' as const, differences: differences.filter((d) => !isNote(d)), notes: differences.filter(isNote) };
-  const againFailed = await attempt(() => run(up));
-  if (againFailed) return done('in doubt', { ...result, error: { step: 'up again', message: againFailed } });
-  const drift = compareSnapshots(afterUp, await takeSchemaSnapshot(db, ctx.table)).filter((d) => !isNote(d));
-  result.differences.push(...drift.map((d) => ({ ...d, message: `after up again: ${d.message}` })));
-  if (result.differences.length === 0) return done('applied', { ...result, status: 'round-trips' });
-  return done(drift.length ? 'in doubt' : 'applied', result);
-}
-
-/** The message of a step that failed, or null; interruptions and usage errors are not findings. */
-async function attempt(fn: () => Promise<unknown>): Promise<string | null> {
   try {
-    await fn();
-    return null;
+    return await roundTrip({ ctx: run.ctx, db: run.scratch.db, equivalence: run.equivalence }, status, up, before);
   } catch (error) {
     if (error instanceof Interrupted) throw error;
-    if (error instanceof Refused || (error as { exitCode?: number }).exitCode === 1) return (error as Error).message;
-    throw error;
+    const finding: VerifyFinding = {
+      version: status.versionText, name: status.name, status: 'failed', differences: [], notes: [], phases: {},
+      error: { step: 'schema', message: `verify could not complete its round trip: ${(error as Error).message}` },
+      durationMs: Math.round(performance.now() - started),
+    };
+    return { finding, state: 'in doubt' as const, after: null };
+  }
+}
+
+/** Start again on an empty scratch database and apply migrations up to this one; a reason to stop, or the schema reached. */
+async function rebuild(run: VerifyRun, ups: PreparedStep[]): Promise<{ stopped: string | null; before: SchemaSnapshot | null }> {
+  const { ctx, scratch } = run;
+  const started = performance.now();
+  try {
+    const db = await scratch.reset();
+    await loadNeededExtensions(db, ups);
+    await ensureHistory(db, ctx.table);
+    await executePlan(db, ups, { table: ctx.table, signal: ctx.options.signal });
+    return { stopped: null, before: await takeSchemaSnapshot(db, ctx.table) };
+  } catch (error) {
+    if (error instanceof Interrupted) throw error;
+    const reason = (error as Error).message.split('\n')[0];
+    return { stopped: `could not rebuild the schema up to ${label(ups.at(-1)!)} after its failed round trip: ${reason}`, before: null };
+  } finally {
+    run.phases.rebuild += performance.now() - started;
   }
 }
 

@@ -19,8 +19,9 @@ export async function traceScope(ctx: Context, order: Planned[], linted: LintedF
     .flatMap((s) => (s.kind === 'CreateExtensionStmt' ? [String(s.node['extname'])] : []))))];
   // With no database given, the scratch database is an embedded one, as for a pglite: target.
   const scratchCtx: Context = ctx.target ? ctx : { ...ctx, target: { kind: 'pglite', path: null, url: 'pglite:memory' } };
-  return withScratch(scratchCtx, { scratchUrl: scratchUrl ?? ctx.options.scratchUrl, extensions }, async (db, scratch) => ({
-    findings: await traceMigrations(db, steps, sizes),
-    scratch,
+  const texts = order.map((p) => p.source.text);
+  return withScratch(scratchCtx, { scratchUrl: scratchUrl ?? ctx.options.scratchUrl, extensions, texts }, async (scratch) => ({
+    findings: await traceMigrations(scratch.db, steps, sizes),
+    scratch: scratch.info,
   }));
 }

@@ -1,11 +1,13 @@
 /**
  * Pure: two schema snapshots → what differs, object by object, each with a sentence a reviewer can
  * act on ("index a_y on table a left behind", "column a.z type bigint, was integer"). "extra" is in
- * `after` only, "missing" in `before` only. A difference in column order only is a note.
+ * `after` only, "missing" in `before` only. Differences no query can see are notes: column order only,
+ * a date/time that PostgreSQL folded into a definition when it was created, whitespace in a function body.
  */
+import type { Equivalence } from './equivalence.js';
 import { byKey, type ColumnEntry, type ConstraintEntry, type SchemaSnapshot, type TableEntry, type TypeEntry } from './snapshot.js';
 
-export type DifferenceKind = 'extra' | 'missing' | 'changed' | 'column-order';
+export type DifferenceKind = 'extra' | 'missing' | 'changed' | 'column-order' | 'folded-time' | 'whitespace';
 
 export interface SchemaDifference {
   kind: DifferenceKind;
@@ -16,12 +18,15 @@ export interface SchemaDifference {
   message: string;
 }
 
-/** A difference that does not make a schema different in any way a query can see. */
-export const isNote = (d: SchemaDifference): boolean => d.kind === 'column-order';
+const NOTE_KINDS: ReadonlySet<DifferenceKind> = new Set(['column-order', 'folded-time', 'whitespace']);
 
-export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot): SchemaDifference[] {
+/** A difference that does not make a schema different in any way a query can see. */
+export const isNote = (d: SchemaDifference): boolean => NOTE_KINDS.has(d.kind);
+
+/** Without `equivalence`, a folded time or whitespace in a function body counts as a change. */
+export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot, equivalence?: Equivalence): SchemaDifference[] {
   const out: SchemaDifference[] = [];
-  const diff = new Differ(out);
+  const diff = new Differ(out, equivalence);
   diff.group(before.schemas, after.schemas, (k) => ['schema', `schema ${k}`], (k, b, a) => diff.comment(`schema ${k}`, k, b.comment, a.comment));
   diff.group(before.extensions, after.extensions, (k) => ['extension', `extension ${k}`], (k, b, a) => {
     diff.attrs('extension', k, `extension ${k}`, b, a, { version: 'version', schema: 'schema' });
@@ -53,7 +58,7 @@ export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot):
 }
 
 class Differ {
-  constructor(private readonly out: SchemaDifference[]) {}
+  constructor(private readonly out: SchemaDifference[], private readonly equivalence?: Equivalence) {}
 
   push(kind: DifferenceKind, objectType: string, object: string, message: string): void {
     this.out.push({ kind, objectType, object, message });
@@ -82,8 +87,16 @@ class Differ {
       const was = b[field];
       const now = a[field];
       if (same(was, now)) continue;
-      this.push('changed', objectType, object, changeSentence(label, word, was, now));
+      const kind = this.kindOfChange(objectType, field, was, now);
+      this.push(kind, objectType, object, changeSentence(label, word, was, now) + (NOTE_ENDINGS[kind] ?? ''));
     }
+  }
+
+  private kindOfChange(objectType: string, field: string, was: unknown, now: unknown): DifferenceKind {
+    if (!this.equivalence || typeof was !== 'string' || typeof now !== 'string') return 'changed';
+    if (this.equivalence.onlyFoldedTimes(was, now)) return 'folded-time';
+    if (field === 'definition' && FUNCTION_WORDS.has(objectType) && this.equivalence.onlyWhitespace(was, now)) return 'whitespace';
+    return 'changed';
   }
 
   comment(label: string, object: string, was: string | null, now: string | null): void {
@@ -156,6 +169,13 @@ const BOOLEAN_WORDS: Record<string, [string, string, string]> = {
   permissive: ['', 'permissive', 'restrictive'],
 };
 
+const FUNCTION_WORDS = new Set(['function', 'procedure', 'window function']);
+
+const NOTE_ENDINGS: Partial<Record<DifferenceKind, string>> = {
+  'folded-time': "; only a date/time differs, which PostgreSQL fixed when the object was created ('now'::timestamp and the like are evaluated once, at CREATE: write now() or current_date to get the time of each query)",
+  whitespace: '; only whitespace differs',
+};
+
 function changeSentence(label: string, attribute: string, was: unknown, now: unknown): string {
   if (typeof was === 'boolean' && typeof now === 'boolean') {
     const [about, yes, no] = BOOLEAN_WORDS[attribute] ?? [attribute, 'on', 'off'];
@@ -185,7 +205,8 @@ function value(v: unknown): string {
 }
 
 function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  if (a === b) return true;
+  return typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b);
 }
 
 function unionKeys(a: Record<string, unknown>, b: Record<string, unknown>): string[] {

@@ -5,6 +5,7 @@
  */
 import type { Db } from '../db/index.js';
 import { qualifiedName, type HistoryTable } from '../history.js';
+import { fillDefinitions, forgetDefinitions } from './definitions.js';
 import * as q from './queries.js';
 import { normalizeViewDefinitions } from './viewdef.js';
 
@@ -92,18 +93,27 @@ export interface PolicyEntry {
 
 type Row = Record<string, unknown>;
 
+export interface SnapshotOptions {
+  /** `db` is a transaction the caller opened on this session (and will end): read inside it, under a savepoint. */
+  session?: Db;
+}
+
 /**
- * Read the schema. Runs in one transaction with an empty search_path (reset when it ends), so names
- * come back qualified the same way every time and the session's own settings are left as they were.
+ * Read the schema: prepared statements, executed in one transaction (or under a savepoint of the
+ * caller's) with an empty search_path (reset when it ends), so names come back qualified the same way
+ * every time and the session's own settings are left as they were. Definitions the server already
+ * printed for this session are not printed again while their catalog rows and every name stay the
+ * same (definitions.ts).
  */
-export async function takeSchemaSnapshot(db: Db, history: HistoryTable): Promise<SchemaSnapshot> {
-  const rows = await db.transaction(async (tx) => {
-    await tx.query(`select set_config('search_path', '', true)`);
-    const [found] = await tx.query<{ oid: string }>('select coalesce(to_regclass($1)::oid, 0)::text as oid', [qualifiedName(history)]);
-    const result: Record<string, Row[]> = {};
-    // One query at a time: a transaction is one session.
-    for (const [name, sql] of Object.entries(QUERIES)) result[name] = await tx.query<Row>(sql, sql.includes('$1') ? [found!.oid] : []);
-    return result;
+export async function takeSchemaSnapshot(db: Db, history: HistoryTable, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+  const session = options.session ?? db;
+  const read = () => (options.session ? underSavepoint(db, (tx) => readSections(tx, session, history)) : db.transaction((tx) => readSections(tx, session, history)));
+  const rows = await read().catch((error: unknown) => {
+    // The session lost its prepared statements (a reconnect): prepare them again, once.
+    if ((error as { code?: string }).code !== '26000') throw error;
+    prepared.delete(session);
+    forgetDefinitions(session);
+    return read();
   });
   const snapshot = assemble(rows, history);
   const views = Object.values(snapshot.views);
@@ -112,11 +122,39 @@ export async function takeSchemaSnapshot(db: Db, history: HistoryTable): Promise
   return snapshot;
 }
 
-const QUERIES = {
-  schemas: q.SCHEMAS, extensions: q.EXTENSIONS, tables: q.TABLES, columns: q.COLUMNS, constraints: q.CONSTRAINTS,
-  indexes: q.INDEXES, sequences: q.SEQUENCES, views: q.VIEWS, functions: q.FUNCTIONS, triggers: q.TRIGGERS,
-  types: q.TYPES, typeAttributes: q.TYPE_ATTRIBUTES, domainConstraints: q.DOMAIN_CONSTRAINTS, policies: q.POLICIES,
-};
+/** Run fn under a savepoint that is then rolled back: the empty search_path set by fn ends with it. */
+async function underSavepoint<T>(tx: Db, fn: (tx: Db) => Promise<T>): Promise<T> {
+  await tx.exec('savepoint sqlmig_snapshot');
+  try {
+    return await fn(tx);
+  } finally {
+    await tx.exec('rollback to savepoint sqlmig_snapshot; release savepoint sqlmig_snapshot');
+  }
+}
+
+/** Sessions on which the statements are prepared (a prepared statement lives as long as its session). */
+const prepared = new WeakSet<Db>();
+const SNAPSHOT = 'sqlmig_schema_snapshot';
+const DEFINITIONS = 'sqlmig_schema_definitions';
+
+async function readSections(tx: Db, session: Db, history: HistoryTable): Promise<Record<q.SectionName, Row[]>> {
+  await tx.query(`select set_config('search_path', '', true)`);
+  if (!prepared.has(session)) {
+    const [found] = await tx.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where name = $1', [SNAPSHOT]);
+    if (!found?.n) await tx.exec(`prepare ${SNAPSHOT}(text) as ${q.SNAPSHOT}; prepare ${DEFINITIONS}(oid[], oid[], oid[], oid[], oid[], oid[]) as ${q.DEFINITIONS}`);
+    prepared.add(session);
+  }
+  const [row] = await tx.query<{ snapshot: unknown }>(`execute ${SNAPSHOT}(${literal(qualifiedName(history))})`);
+  const sections = json(row!.snapshot) as Record<q.SectionName, Row[]> & { names: Record<string, string>; epoch: string };
+  await fillDefinitions(session, sections, async (oids) => {
+    const [found] = await tx.query<{ definitions: unknown }>(`execute ${DEFINITIONS}(${oids.map((list) => literal(`{${list.join(',')}}`)).join(', ')})`);
+    return json(found!.definitions) as Record<string, [number, string][] | null>;
+  });
+  return sections;
+}
+
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+const json = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
 
 const str = (v: unknown): string => String(v);
 const opt = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -136,17 +174,17 @@ function keyed<T>(rows: Row[], key: (r: Row) => string, entry: (r: Row) => T): R
 
 function assemble(rows: Record<string, Row[]>, history: HistoryTable): SchemaSnapshot {
   const columns = new Map<string, ColumnEntry[]>();
-  for (const r of rows['columns']!) {
+  for (const r of [...rows['columns']!].sort((a, b) => Number(a['num']) - Number(b['num']))) {
     const entry: ColumnEntry = {
-      name: str(r['name']), type: str(r['type']), notNull: Boolean(r['not_null']), default: opt(r['default']),
+      name: str(r['name']), type: str(r['type']), notNull: Boolean(r['not_null']), default: r['generated'] ? null : opt(r['expression']),
       identity: r['identity'] === 'a' ? 'always' : r['identity'] === 'd' ? 'by default' : null,
-      generated: r['generated'] ? { kind: r['generated'] === 'v' ? 'virtual' : 'stored', expression: str(r['generation']) } : null,
+      generated: r['generated'] ? { kind: r['generated'] === 'v' ? 'virtual' : 'stored', expression: str(r['expression']) } : null,
       collation: opt(r['collation']), local: Boolean(r['local']), comment: opt(r['comment']),
     };
     const table = str(r['table_key']);
     columns.set(table, [...(columns.get(table) ?? []), entry]);
   }
-  const attributes = groupBy(rows['typeAttributes']!, 'type_key');
+  const attributes = groupBy([...rows['typeAttributes']!].sort((a, b) => Number(a['num']) - Number(b['num'])), 'type_key');
   const domainChecks = groupBy(rows['domainConstraints']!, 'type_key');
   const snapshot: SchemaSnapshot = {
     schemas: keyed(rows['schemas']!, (r) => str(r['key']), (r) => ({ name: str(r['name']), comment: opt(r['comment']) })),

@@ -13,13 +13,23 @@ export async function normalizeViewDefinitions(definitions: string[]): Promise<s
   if (definitions.length === 0) return definitions;
   const lib = await loadParser();
   return definitions.map((text) => {
-    try {
-      return stripSingleRelationQualifiers(text, lib.parseSync(text) as Node);
-    } catch {
-      return text; // not parseable by this grammar: leave it as the server printed it
+    let normalized = normalizedCache.get(text);
+    if (normalized === undefined) {
+      try {
+        normalized = stripSingleRelationQualifiers(text, lib.parseSync(text) as Node);
+      } catch {
+        normalized = text; // not parseable by this grammar: leave it as the server printed it
+      }
+      if (normalizedCache.size >= CACHE_LIMIT) normalizedCache.clear();
+      normalizedCache.set(text, normalized);
     }
+    return normalized;
   });
 }
+
+/** verify reads the same view definitions hundreds of times: parse each text once. */
+const normalizedCache = new Map<string, string>();
+const CACHE_LIMIT = 10_000;
 
 export function stripSingleRelationQualifiers(text: string, tree: Node): string {
   const stmts = tree['stmts'] as { stmt?: Node }[] | undefined;

@@ -1,0 +1,184 @@
+/**
+ * One migration's round trip on a scratch database: up, down, compare with the schema from before the
+ * up, up again. Down and up again run in one transaction that is rolled back, so the schema after the
+ * up, read once, is also the next migration's "before": two snapshots per migration. Migrations that run
+ * without a transaction are reverted and applied again for real (three snapshots). Every phase is timed.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Context } from './context.js';
+import type { Db } from './db/index.js';
+import { Interrupted, Refused } from './errors.js';
+import { executePlan, type PreparedStep } from './execute.js';
+import type { MigrationStatus } from './plan.js';
+import { compareSnapshots, isNote, type SchemaDifference } from './schema/compare.js';
+import type { Equivalence } from './schema/equivalence.js';
+import { takeSchemaSnapshot, type SchemaSnapshot } from './schema/snapshot.js';
+import { prepareDown } from './steps.js';
+
+export type VerifyStatus = 'round-trips' | 'failed' | 'skipped' | 'not-run';
+
+/** Milliseconds spent in each phase of a verify run. */
+export interface PhaseTimes {
+  /** Opening the scratch database (creating it), and emptying or dropping it at the end. */
+  scratch: number;
+  up: number;
+  down: number;
+  upAgain: number;
+  /** Reading the schema from the catalog. */
+  snapshot: number;
+  compare: number;
+  /** Starting again from an empty database after a round trip that left the schema in doubt. */
+  rebuild: number;
+}
+
+export type RoundTripPhase = 'up' | 'down' | 'upAgain' | 'snapshot' | 'compare';
+
+export interface VerifyFinding {
+  version: string;
+  name: string;
+  status: VerifyStatus;
+  /** Why it was skipped or not run. */
+  reason?: string;
+  /** What the down left different from the schema before the up (each fails the migration). */
+  differences: SchemaDifference[];
+  /** Differences that do not fail it: column order, a date/time folded into a view, whitespace in a function body. */
+  notes: SchemaDifference[];
+  /** A step that failed outright, with file:line:column and PostgreSQL's message; 'schema' when the schema could not be read. */
+  error?: { step: 'up' | 'down' | 'up again' | 'schema'; message: string };
+  durationMs: number;
+  /** Milliseconds per phase of this round trip. */
+  phases: Partial<Record<RoundTripPhase, number>>;
+}
+
+/** After the round trip: applied as after its up, not applied (its up failed), or in doubt (rebuild). */
+export type RoundTripState = 'applied' | 'not applied' | 'in doubt';
+
+export interface RoundTripResult {
+  finding: VerifyFinding;
+  state: RoundTripState;
+  /** The schema now, when state is 'applied': the next migration's "before". */
+  after: SchemaSnapshot | null;
+}
+
+export interface RoundTripContext {
+  ctx: Context;
+  db: Db;
+  equivalence: Equivalence;
+}
+
+export async function roundTrip(rt: RoundTripContext, status: MigrationStatus, up: PreparedStep, before: SchemaSnapshot): Promise<RoundTripResult> {
+  const { ctx, db } = rt;
+  const started = performance.now();
+  const finding: VerifyFinding = { version: status.versionText, name: status.name, status: 'round-trips', differences: [], notes: [], durationMs: 0, phases: {} };
+  const timed = async <T>(phase: RoundTripPhase, fn: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await fn();
+    } finally {
+      finding.phases[phase] = Math.round((finding.phases[phase] ?? 0) + performance.now() - t0);
+    }
+  };
+  const steps: Steps = {
+    snapshot: (on = db) => timed('snapshot', () => takeSchemaSnapshot(on, ctx.table, on === db ? {} : { session: db })),
+    compare: (a, b) => timed('compare', async () => compareSnapshots(a, b, rt.equivalence)),
+    run: (phase, step, on = db) => timed(phase, () => executePlan(on, [step], { table: ctx.table, signal: ctx.options.signal, withinTransaction: on !== db })),
+  };
+  const done = (state: RoundTripState, after: SchemaSnapshot | null, result: Partial<VerifyFinding> = {}): RoundTripResult => {
+    Object.assign(finding, result, { durationMs: Math.round(performance.now() - started) });
+    return { finding, state, after: state === 'applied' ? after : null };
+  };
+
+  const failed = await attempt(() => steps.run('up', up));
+  if (failed) return done('not applied', null, { status: 'failed', error: { step: 'up', message: failed } });
+  const afterUp = await steps.snapshot();
+  if (status.file!.downSql === null) return done('applied', afterUp, { status: 'skipped', reason: 'irreversible (no .down.sql): it stays applied' });
+  let down: PreparedStep | undefined;
+  const refused = await attempt(async () => {
+    down = (await prepareDown(ctx, db, [{ direction: 'down', status: { ...status, state: 'applied' } }]))[0]!;
+  });
+  if (refused || !down) return done('applied', afterUp, { status: 'failed', error: { step: 'down', message: refused ?? 'no down' } });
+  const outcome = up.script.transactional && down.script.transactional
+    ? await revertInTransaction(db, steps, down, up, before, afterUp)
+    : await revertAndReapply(steps, down, up, before, afterUp);
+  const result = {
+    status: outcome.error || outcome.differences.some((d) => !isNote(d)) ? 'failed' as const : 'round-trips' as const,
+    differences: outcome.differences.filter((d) => !isNote(d)),
+    notes: outcome.differences.filter(isNote),
+    ...(outcome.error ? { error: outcome.error } : {}),
+  };
+  return done(outcome.state, outcome.after, result);
+}
+
+interface Steps {
+  snapshot(on?: Db): Promise<SchemaSnapshot>;
+  compare(a: SchemaSnapshot, b: SchemaSnapshot): Promise<SchemaDifference[]>;
+  run(phase: RoundTripPhase, step: PreparedStep, on?: Db): Promise<unknown>;
+}
+
+interface Outcome {
+  state: RoundTripState;
+  after: SchemaSnapshot | null;
+  /** With the drift after up again, prefixed "after up again:". */
+  differences: SchemaDifference[];
+  error?: VerifyFinding['error'];
+}
+
+/**
+ * Down, compare, up again, in one transaction that is then rolled back: the scratch database is back
+ * exactly as after the up, so no third snapshot is needed, and nothing a bad down leaves behind can
+ * reach the next migration. The schema after up again is compared with the first up's only when the
+ * down did not restore the schema, to say more about that failure.
+ */
+async function revertInTransaction(db: Db, steps: Steps, down: PreparedStep, up: PreparedStep, before: SchemaSnapshot, afterUp: SchemaSnapshot): Promise<Outcome> {
+  const outcome: Outcome = { state: 'applied', after: afterUp, differences: [] };
+  await db.transaction(async (tx) => {
+    const downFailed = await attempt(() => steps.run('down', down, tx));
+    if (downFailed) {
+      outcome.error = { step: 'down', message: downFailed };
+      throw ROLLBACK;
+    }
+    outcome.differences = await steps.compare(before, await steps.snapshot(tx));
+    const againFailed = await attempt(() => steps.run('upAgain', up, tx));
+    if (againFailed) outcome.error = { step: 'up again', message: againFailed };
+    else if (outcome.differences.some((d) => !isNote(d))) outcome.differences.push(...afterUpAgain(await steps.compare(afterUp, await steps.snapshot(tx))));
+    throw ROLLBACK;
+  }).catch((error: unknown) => {
+    if (error !== ROLLBACK) throw error;
+  });
+  return outcome;
+}
+
+/** Thrown to end verify's own transaction with a ROLLBACK. */
+const ROLLBACK = new Error('verify: roll back the round trip');
+
+/**
+ * A migration whose up or down runs without a transaction: down, compare, up again for real, and
+ * compare with the first up (the schema after up again is the next migration's "before").
+ */
+async function revertAndReapply(steps: Steps, down: PreparedStep, up: PreparedStep, before: SchemaSnapshot, afterUp: SchemaSnapshot): Promise<Outcome> {
+  const downFailed = await attempt(() => steps.run('down', down));
+  // A failed transactional down was rolled back: the migration is still applied, as after its up.
+  if (downFailed) return { state: down.script.transactional ? 'applied' : 'in doubt', after: afterUp, differences: [], error: { step: 'down', message: downFailed } };
+  const differences = await steps.compare(before, await steps.snapshot());
+  const againFailed = await attempt(() => steps.run('upAgain', up));
+  if (againFailed) return { state: 'in doubt', after: null, differences, error: { step: 'up again', message: againFailed } };
+  const after = await steps.snapshot();
+  const drift = afterUpAgain(await steps.compare(afterUp, after));
+  return { state: drift.some((d) => !isNote(d)) ? 'in doubt' : 'applied', after, differences: [...differences, ...drift] };
+}
+
+function afterUpAgain(drift: SchemaDifference[]): SchemaDifference[] {
+  return drift.map((d) => ({ ...d, message: `after up again: ${d.message}` }));
+}
+
+/** The message of a step that failed, or null; interruptions and usage errors are not findings. */
+export async function attempt(fn: () => Promise<unknown>): Promise<string | null> {
+  try {
+    await fn();
+    return null;
+  } catch (error) {
+    if (error instanceof Interrupted) throw error;
+    if (error instanceof Refused || (error as { exitCode?: number }).exitCode === 1) return (error as Error).message;
+    throw error;
+  }
+}
