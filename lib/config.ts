@@ -14,6 +14,7 @@ export interface Flags {
   lockTimeout?: string | number;
   statementTimeout?: string | number;
   ddlLockTimeout?: string | number;
+  schemaFile?: string;
 }
 
 export interface PackageConfig {
@@ -39,6 +40,8 @@ export interface Settings {
   lockTimeoutMs: number;
   statementTimeoutMs?: number;
   ddlLockTimeoutMs?: number;
+  /** diff: the desired schema (--schema-file, else "schemaFile" next to the config, else ./schema.sql). */
+  schemaFile: string;
   /** The package.json the config came from, if any. */
   configFile: string | null;
 }
@@ -80,6 +83,7 @@ export function resolveSettings(flags: Flags, env: Env = process.env, cwd = proc
     lockTimeoutMs: parseDuration(lockTimeout, '--lock-timeout'),
     statementTimeoutMs: statementTimeout === undefined ? undefined : parseDuration(statementTimeout, '--statement-timeout'),
     ddlLockTimeoutMs: flags.ddlLockTimeout === undefined ? undefined : parseDuration(flags.ddlLockTimeout, '--ddl-lock-timeout'),
+    schemaFile: resolve(cwd, flags.schemaFile ?? fromConfig(config.schemaFile ?? 'schema.sql')),
     configFile: found?.file ?? null,
   };
 }

@@ -5,6 +5,8 @@ import { current, history, status } from './commands/inspect.js';
 import { down, redo, up, type DownOptions, type UpOptions } from './commands/migrate.js';
 import type { BackupOptions, RestoreOptions } from './commands/backup.js';
 import type { DumpSchemaOptions, VerifyOptions } from './commands/verify.js';
+import type { DiffOptions } from './commands/diff.js';
+import type { DriftOptions } from './commands/drift.js';
 import { resolve } from 'node:path';
 
 export type { MigratorOptions } from './context.js';
@@ -14,6 +16,9 @@ export type { CreateResult } from './commands/create.js';
 export type { BackupOptions, BackupResult, RestoreOptions, RestoreResult } from './commands/backup.js';
 export type { VerifyOptions, VerifyResult, VerifyFinding, VerifyStatus, VerifyEvent, DumpSchemaOptions, DumpSchemaResult } from './commands/verify.js';
 export type { ScratchInfo } from './schema/scratch.js';
+export type { DiffOptions, DiffResult, DestructiveStatement } from './commands/diff.js';
+export type { GeneratedMigration, GeneratedFile } from './schema/migration-files.js';
+export type { DriftOptions, DriftResult, DriftDifference } from './commands/drift.js';
 export type { SchemaDifference, DifferenceKind } from './schema/compare.js';
 export type { SchemaSnapshot } from './schema/snapshot.js';
 export type { ValidateResult, ValidationProblem, RepairResult, StampResult, ForgetResult, RenumberResult } from './commands/integrity.js';
@@ -41,6 +46,8 @@ export function createMigrator(options: MigratorOptions) {
     restore: async (file: string, o?: RestoreOptions) => (await import('./commands/backup.js')).restore(ctx, file, o),
     verify: async (o?: VerifyOptions) => (await import('./commands/verify.js')).verify(ctx, o),
     dumpSchema: async (o?: DumpSchemaOptions) => (await import('./commands/verify.js')).dumpSchema(ctx, o),
+    diff: async (o?: DiffOptions) => (await import('./commands/diff.js')).diff(ctx, o),
+    drift: async (o?: DriftOptions) => (await import('./commands/drift.js')).drift(ctx, o),
     validate: async () => (await import('./commands/integrity.js')).validate(ctx),
     repair: async (version?: string) => (await import('./commands/integrity.js')).repair(ctx, version),
     stamp: async (version: string) => (await import('./commands/integrity.js')).stamp(ctx, version),

@@ -8,6 +8,7 @@ import type { Handler } from './command.js';
 import { registerCore } from './core.js';
 import { registerIntegrity } from './integrity.js';
 import { registerSafety } from './safety.js';
+import { registerSchema } from './schema.js';
 import { registerVerify } from './verify.js';
 import { maskUrl } from '../url.js';
 import { Output } from './output.js';
@@ -66,7 +67,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('statement-timeout', { type: 'string', describe: 'PostgreSQL statement_timeout for the session' })
     .option('ddl-lock-timeout', { type: 'string', describe: 'PostgreSQL lock_timeout for the session: fail instead of queueing behind long queries' })
     .option('backup-dir', { type: 'string', describe: 'folder for backups (backup, up/down --backup; else package.json "sqlmig".backupDir, ./backups)' });
-  for (const register of [registerCore, registerIntegrity, registerSafety, registerVerify]) cli = register(cli, run);
+  for (const register of [registerCore, registerIntegrity, registerSafety, registerVerify, registerSchema]) cli = register(cli, run);
   cli = cli
     .demandCommand(1, 'name a command: up, down, redo, status, current, history, create (see --help)')
     .recommendCommands()

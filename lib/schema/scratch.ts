@@ -25,18 +25,19 @@ export interface ScratchRequest {
   extensions: string[];
 }
 
-interface Scratch { db: Db; info: ScratchInfo; dispose(): Promise<void> }
+/** `target`: where it is, password included: only for a second connection to it (never printed). */
+interface Scratch { db: Db; info: ScratchInfo; target: Target; dispose(): Promise<void> }
 
 export const SCRATCH_PREFIX = 'sqlmig_verify_';
 
 /** Run fn on a scratch database and always dispose of it, also when fn throws or the run is interrupted. */
-export async function withScratch<T>(ctx: Context, request: ScratchRequest, fn: (db: Db, info: ScratchInfo) => Promise<T>): Promise<T> {
+export async function withScratch<T>(ctx: Context, request: ScratchRequest, fn: (db: Db, info: ScratchInfo, target: Target) => Promise<T>): Promise<T> {
   const scratch = await openScratch(ctx, request);
   const cancel = () => { void scratch.db.cancel(); };
   ctx.options.signal?.addEventListener('abort', cancel);
   let result: T;
   try {
-    result = await fn(scratch.db, scratch.info);
+    result = await fn(scratch.db, scratch.info, scratch.target);
   } catch (error) {
     ctx.options.signal?.removeEventListener('abort', cancel);
     // The run's own error is the one to report; a failed clean-up is said on the side.
@@ -80,6 +81,7 @@ async function givenScratch(ctx: Context, url: string, extensions: string[]): Pr
   return {
     db,
     info: { kind: 'given', display: db.display },
+    target,
     dispose: async () => {
       try {
         await emptyScratch(db, ctx.table);
@@ -140,6 +142,7 @@ async function temporaryScratch(ctx: Context, url: string): Promise<Scratch | nu
   return {
     db,
     info: { kind: 'temporary', display: db.display },
+    target: { kind: 'server', url: scratchUrl.toString() },
     dispose: async () => {
       await db.close().catch(() => {});
       await drop();
@@ -149,8 +152,9 @@ async function temporaryScratch(ctx: Context, url: string): Promise<Scratch | nu
 
 async function embeddedScratch(ctx: Context, extensions: string[]): Promise<Scratch> {
   try {
-    const db = await open(ctx, { kind: 'pglite', path: null, url: 'pglite:memory' }, extensions);
-    return { db, info: { kind: 'embedded', display: 'pglite:memory' }, dispose: () => db.close() };
+    const target: Target = { kind: 'pglite', path: null, url: 'pglite:memory' };
+    const db = await open(ctx, target, extensions);
+    return { db, info: { kind: 'embedded', display: 'pglite:memory' }, target, dispose: () => db.close() };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new UsageError(

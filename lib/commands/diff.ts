@@ -1,0 +1,165 @@
+/**
+ * diff: the next migration pair, written from the desired schema (schema.sql). Both schemas are built
+ * on a scratch database (never the target), the schema engine plans the change both ways, and the
+ * pair is proved there before it is written: up gives the desired schema, down gives back the
+ * migrated one. Returns data; the CLI decides how it looks.
+ */
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Context } from '../context.js';
+import { Refused, UsageError } from '../errors.js';
+import { discoverMigrations, type MigrationSet } from '../files.js';
+import { scriptExtensions } from '../script.js';
+import { compareSnapshots, isNote } from '../schema/compare.js';
+import { buildStates } from '../schema/diff.js';
+import { connectEngine, planChange } from '../schema/engine.js';
+import { draftMigrations } from '../schema/generate.js';
+import { nameMigrations, type GeneratedMigration } from '../schema/migration-files.js';
+import { proveMigrations } from '../schema/proof.js';
+import { prepareFileSteps } from '../schema/replay.js';
+import { readSchemaSource, schemaExtensions, schemaStatementKinds, type SchemaSource } from '../schema/schemafile.js';
+import { withScratch, type ScratchInfo } from '../schema/scratch.js';
+import { holdsPrivileges } from '../schema/statements.js';
+import { describeChange, restate } from '../schema/wording.js';
+import { nextVersion, slugify } from './create.js';
+
+export interface DiffOptions {
+  /** The desired schema: a .sql file or a folder of them (default ./schema.sql). */
+  schemaFile?: string;
+  /** Describes the migration; its slug names the files (default: the first change, e.g. "add column users.timezone"). */
+  name?: string;
+  /** Prove the pair and return it, but write nothing. */
+  dryRun?: boolean;
+  /** Only compare: `changed` says whether the migrations and the schema file disagree. Writes nothing. */
+  check?: boolean;
+  /** An empty database to build the schemas on (else a temporary database on the --url server, else an embedded PGlite). */
+  scratchUrl?: string;
+}
+
+export interface DestructiveStatement { file: string; statement: string; reason: string }
+
+export interface DiffResult {
+  schemaFile: string;
+  /** The migrations and the schema file disagree. */
+  changed: boolean;
+  /** The files were written (never on --dry-run or --check). */
+  written: boolean;
+  /** The pair, and its online follow-up when it builds indexes or validates constraints. */
+  migrations: GeneratedMigration[];
+  /** The SQL of the first pair. */
+  up: string | null;
+  down: string | null;
+  destructive: DestructiveStatement[];
+  /** Objects of kinds the schema engine does not model: listed, never silently skipped. */
+  unmodelled: string[];
+  /** What differs, in words: "column users.timezone is in schema.sql but no migration makes it". */
+  differences: string[];
+  /** Differences that need no migration (column order only). */
+  notes: string[];
+  scratch: ScratchInfo | null;
+  durationMs: number;
+}
+
+const SIDES = {
+  after: 'in the schema file', before: 'from the migrations',
+  onlyAfter: 'is in the schema file but no migration makes it', onlyBefore: 'is made by the migrations but not in the schema file',
+};
+
+export async function diff(ctx: Context, options: DiffOptions = {}): Promise<DiffResult> {
+  const started = performance.now();
+  const schema = await readSchemaSource(resolve(options.schemaFile ?? 'schema.sql'));
+  const files = await migrationFiles(ctx.options.dir);
+  const ups = await prepareFileSteps(ctx, files, 'diff');
+  const extensions = [...new Set([...ups.flatMap((s) => scriptExtensions(s.script)), ...schemaExtensions(schema)])];
+  const scratchUrl = options.scratchUrl ?? ctx.options.scratchUrl;
+  // No database given: build on an embedded PGlite, which needs no server.
+  const scratchCtx: Context = ctx.target ? ctx : { ...ctx, target: { kind: 'pglite', path: null, url: 'pglite:memory' } };
+  if (!scratchUrl && scratchCtx.target!.kind === 'pglite') await refuseMissingExtensions(extensions, schema);
+  const result = await withScratch(scratchCtx, { scratchUrl, extensions }, async (db, scratch, target) => {
+    const engine = await connectEngine(db, target);
+    try {
+      const { migrated, desired } = await buildStates(ctx, db, engine, schema, ups);
+      const draft = await draftMigrations({
+        up: await planChange(migrated.model, desired.model), down: await planChange(desired.model, migrated.model),
+        migrated: migrated.snapshot, desired: desired.snapshot, keepPrivileges: holdsPrivileges(schemaStatementKinds(schema)),
+      });
+      const differences = compareSnapshots(migrated.snapshot, desired.snapshot);
+      const unmodelled = [...new Set([...desired.model.unmodelled.map((u) => `${u} (${schema.display})`), ...migrated.model.unmodelled.map((u) => `${u} (migrations)`)])];
+      const base = {
+        schemaFile: schema.display, scratch, unmodelled, destructive: [], up: null, down: null, written: false,
+        differences: differences.filter((d) => !isNote(d)).map((d) => restate(d, SIDES)), notes: differences.filter(isNote).map((d) => d.message),
+      };
+      if (!draft.main && !draft.online) {
+        if (base.differences.length) throw new Refused(`the schema engine finds nothing to change, yet ${schema.display} and the migrations differ; nothing was written:\n${base.differences.map((d) => `  - ${d}`).join('\n')}`);
+        return { ...base, changed: false, migrations: [] };
+      }
+      const slug = await slugify(options.name?.trim() || describeChange(differences));
+      const migrations = nameMigrations(draft, { dir: ctx.options.dir, versions: [nextVersion(files.migrations), nextVersion(files.migrations, 2n)], slug, schemaFile: schema.display });
+      const described = { ...base, changed: true, migrations, up: migrations[0]!.up.sql, down: migrations[0]!.down.sql, destructive: destructiveStatements(draft, migrations) };
+      if (options.check) return described;
+      const notes = await proveMigrations(ctx, db, migrations, { migrated: migrated.snapshot, desired: desired.snapshot, schemaFile: schema.display });
+      return { ...described, notes: [...new Set([...described.notes, ...notes.map((n) => n.message)])] };
+    } finally {
+      await engine.close();
+    }
+  });
+  if (result.changed && !options.check && !options.dryRun) {
+    await writeMigrations(ctx.options.dir, result.migrations);
+    result.written = true;
+  }
+  return { ...result, durationMs: Math.round(performance.now() - started) };
+}
+
+/** The migrations folder; a project that has none yet starts from an empty schema. */
+async function migrationFiles(dir: string): Promise<MigrationSet> {
+  try {
+    return await discoverMigrations(dir);
+  } catch (error) {
+    if (error instanceof Refused && /does not exist/.test(error.message)) return { dir, migrations: [], problems: [] };
+    throw error;
+  }
+}
+
+/** An embedded scratch database can only have the contrib extensions PGlite ships: say which one is missing, and the way out. */
+async function refuseMissingExtensions(extensions: string[], schema: SchemaSource): Promise<void> {
+  if (extensions.length === 0) return;
+  const { loadExtensions } = await import('../db/pglite.js');
+  for (const name of extensions) {
+    try {
+      await loadExtensions([name]);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      const where = schemaExtensions(schema).includes(name) ? schema.display : 'a migration';
+      throw new UsageError(
+        `${where} creates extension "${name}", which the embedded PGlite does not have, so diff cannot build the schemas there. ` +
+        'Give a PostgreSQL server for the scratch database: --scratch-url postgres://user:password@host/empty_db ' +
+        '(or --url postgres://… to build on a temporary database created on that server).',
+      );
+    }
+  }
+}
+
+function destructiveStatements(draft: Awaited<ReturnType<typeof draftMigrations>>, migrations: GeneratedMigration[]): DestructiveStatement[] {
+  const main = migrations.find((m) => !m.online);
+  if (!draft.main || !main) return [];
+  return (['up', 'down'] as const).flatMap((direction) => draft.main![direction].statements
+    .filter((s) => s.destructive)
+    .map((s) => ({ file: main[direction].path, statement: s.sql.split('\n')[0]!, reason: s.destructive! })));
+}
+
+/** All files or none: an existing file stops it before anything is written. */
+async function writeMigrations(dir: string, migrations: GeneratedMigration[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const files = migrations.flatMap((m) => [m.up, m.down]);
+  const written: string[] = [];
+  try {
+    for (const f of files) {
+      await writeFile(f.absolute, f.sql, { flag: 'wx' });
+      written.push(f.absolute);
+    }
+  } catch (error) {
+    await Promise.all(written.map((f) => rm(f, { force: true })));
+    throw new Refused(`cannot write ${files.find((f) => !written.includes(f.absolute))!.path}: ${(error as Error).message}; nothing was written`);
+  }
+}
