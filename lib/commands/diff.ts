@@ -8,15 +8,17 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Context } from '../context.js';
+import type { Db } from '../db/index.js';
+import type { PreparedStep } from '../execute.js';
 import { Refused, UsageError } from '../errors.js';
 import { discoverMigrations, type MigrationSet } from '../files.js';
 import { scriptExtensions } from '../script.js';
 import { compareSnapshots, isNote } from '../schema/compare.js';
 import { buildStates } from '../schema/diff.js';
-import { connectEngine, planChange } from '../schema/engine.js';
-import { draftMigrations } from '../schema/generate.js';
+import { planChange, withEngine, type EngineConnection } from '../schema/engine.js';
+import { draftMigrations, type Draft } from '../schema/generate.js';
 import { nameMigrations, type GeneratedMigration } from '../schema/migration-files.js';
-import { proveMigrations } from '../schema/proof.js';
+import { proveDown, proveUp } from '../schema/proof.js';
 import { prepareFileSteps } from '../schema/replay.js';
 import { readSchemaSource, schemaExtensions, schemaStatementKinds, type SchemaSource } from '../schema/schemafile.js';
 import { withScratch, type ScratchInfo } from '../schema/scratch.js';
@@ -68,48 +70,71 @@ const SIDES = {
 
 export async function diff(ctx: Context, options: DiffOptions = {}): Promise<DiffResult> {
   const started = performance.now();
-  const schema = await readSchemaSource(resolve(options.schemaFile ?? 'schema.sql'));
-  const files = await migrationFiles(ctx.options.dir);
-  const ups = await prepareFileSteps(ctx, files, 'diff');
-  const extensions = [...new Set([...ups.flatMap((s) => scriptExtensions(s.script)), ...schemaExtensions(schema)])];
+  const inputs = await readInputs(ctx, options);
   const scratchUrl = options.scratchUrl ?? ctx.options.scratchUrl;
   // No database given: build on an embedded PGlite, which needs no server.
   const scratchCtx: Context = ctx.target ? ctx : { ...ctx, target: { kind: 'pglite', path: null, url: 'pglite:memory' } };
-  if (!scratchUrl && scratchCtx.target!.kind === 'pglite') await refuseMissingExtensions(extensions, schema);
-  const result = await withScratch(scratchCtx, { scratchUrl, extensions }, async (db, scratch, target) => {
-    const engine = await connectEngine(db, target);
-    try {
-      const { migrated, desired } = await buildStates(ctx, db, engine, schema, ups);
-      const draft = await draftMigrations({
-        up: await planChange(migrated.model, desired.model), down: await planChange(desired.model, migrated.model),
-        migrated: migrated.snapshot, desired: desired.snapshot, keepPrivileges: holdsPrivileges(schemaStatementKinds(schema)),
-      });
-      const differences = compareSnapshots(migrated.snapshot, desired.snapshot);
-      const unmodelled = [...new Set([...desired.model.unmodelled.map((u) => `${u} (${schema.display})`), ...migrated.model.unmodelled.map((u) => `${u} (migrations)`)])];
-      const base = {
-        schemaFile: schema.display, scratch, unmodelled, destructive: [], up: null, down: null, written: false,
-        differences: differences.filter((d) => !isNote(d)).map((d) => restate(d, SIDES)), notes: differences.filter(isNote).map((d) => d.message),
-      };
-      if (!draft.main && !draft.online) {
-        if (base.differences.length) throw new Refused(`the schema engine finds nothing to change, yet ${schema.display} and the migrations differ; nothing was written:\n${base.differences.map((d) => `  - ${d}`).join('\n')}`);
-        return { ...base, changed: false, migrations: [] };
-      }
-      const slug = await slugify(options.name?.trim() || describeChange(differences));
-      const migrations = nameMigrations(draft, { dir: ctx.options.dir, versions: [nextVersion(files.migrations), nextVersion(files.migrations, 2n)], slug, schemaFile: schema.display });
-      const described = { ...base, changed: true, migrations, up: migrations[0]!.up.sql, down: migrations[0]!.down.sql, destructive: destructiveStatements(draft, migrations) };
-      if (options.check) return described;
-      const notes = await proveMigrations(ctx, db, migrations, { migrated: migrated.snapshot, desired: desired.snapshot, schemaFile: schema.display });
-      return { ...described, notes: [...new Set([...described.notes, ...notes.map((n) => n.message)])] };
-    } finally {
-      await engine.close();
-    }
-  });
+  if (!scratchUrl && scratchCtx.target!.kind === 'pglite') await refuseMissingExtensions(inputs.extensions, inputs.schema);
+  const result = await withScratch(scratchCtx, { scratchUrl, extensions: inputs.extensions }, (db, scratch, target) =>
+    withEngine(db, target, (engine) => diffOnScratch(ctx, db, engine, inputs, options, scratch)));
   if (result.changed && !options.check && !options.dryRun) {
     await writeMigrations(ctx.options.dir, result.migrations);
     result.written = true;
   }
   return { ...result, durationMs: Math.round(performance.now() - started) };
 }
+
+interface Inputs {
+  schema: SchemaSource;
+  files: MigrationSet;
+  ups: PreparedStep[];
+  extensions: string[];
+}
+
+/** Everything read and checked before a scratch database is opened: a bad file stops here. */
+async function readInputs(ctx: Context, options: DiffOptions): Promise<Inputs> {
+  const schema = await readSchemaSource(resolve(options.schemaFile ?? 'schema.sql'));
+  const files = await migrationFiles(ctx.options.dir);
+  const ups = await prepareFileSteps(ctx, files, 'diff');
+  const extensions = [...new Set([...ups.flatMap((s) => scriptExtensions(s.script)), ...schemaExtensions(schema)])];
+  return { schema, files, ups, extensions };
+}
+
+async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inputs: Inputs, options: DiffOptions, scratch: ScratchInfo): Promise<DiffResult> {
+  const { schema, files } = inputs;
+  const { migrated, desired } = await buildStates(ctx, db, engine, schema, inputs.ups);
+  const keepPrivileges = holdsPrivileges(schemaStatementKinds(schema));
+  const draft = await draftMigrations({
+    up: await planChange(migrated.model, desired.model, ctx.table), down: await planChange(desired.model, migrated.model, ctx.table),
+    migrated: migrated.snapshot, desired: desired.snapshot, keepPrivileges,
+  });
+  const differences = compareSnapshots(migrated.snapshot, desired.snapshot);
+  const result: DiffResult = {
+    schemaFile: schema.display, changed: false, written: false, migrations: [], up: null, down: null, destructive: [],
+    unmodelled: [...new Set([...desired.model.unmodelled.map((u) => `${u} (${schema.display})`), ...migrated.model.unmodelled.map((u) => `${u} (migrations)`)])],
+    differences: differences.filter((d) => !isNote(d)).map((d) => restate(d, SIDES)), notes: differences.filter(isNote).map((d) => d.message),
+    scratch, durationMs: 0,
+  };
+  if (!draft.main && !draft.online) {
+    if (result.differences.length) throw new Refused(`the schema engine finds nothing to change, yet ${schema.display} and the migrations differ; nothing was written:\n${result.differences.map((d) => `  - ${d}`).join('\n')}`);
+    return result;
+  }
+  const slug = await slugify(options.name?.trim() || describeChange(differences));
+  const versions = [nextVersion(files.migrations), nextVersion(files.migrations, 2n)];
+  const migrations = nameMigrations(draft, { dir: ctx.options.dir, versions, slug, schemaFile: schema.display });
+  const proof = { migrations, migrated, desired, engine, schemaFile: schema.display, keepPrivileges };
+  const up = await proveUp(ctx, db, proof);
+  result.notes = unique([...result.notes, ...up.notes.map((n) => n.message)]);
+  // All the up does is rewrite expressions PostgreSQL keeps in its own form: there is nothing to change.
+  if (draft.upStatements.every((s) => up.residual.includes(s))) return { ...result, differences: [] };
+  Object.assign(result, { changed: true, migrations, up: migrations[0]!.up.sql, down: migrations[0]!.down.sql, destructive: destructiveStatements(draft, migrations) });
+  if (options.check) return result;
+  const down = await proveDown(ctx, db, proof);
+  result.notes = unique([...result.notes, ...down.notes.map((n) => n.message)]);
+  return result;
+}
+
+const unique = (items: string[]) => [...new Set(items)];
 
 /** The migrations folder; a project that has none yet starts from an empty schema. */
 async function migrationFiles(dir: string): Promise<MigrationSet> {
@@ -140,7 +165,7 @@ async function refuseMissingExtensions(extensions: string[], schema: SchemaSourc
   }
 }
 
-function destructiveStatements(draft: Awaited<ReturnType<typeof draftMigrations>>, migrations: GeneratedMigration[]): DestructiveStatement[] {
+function destructiveStatements(draft: Draft, migrations: GeneratedMigration[]): DestructiveStatement[] {
   const main = migrations.find((m) => !m.online);
   if (!draft.main || !main) return [];
   return (['up', 'down'] as const).flatMap((direction) => draft.main![direction].statements

@@ -10,7 +10,7 @@ import type { PreparedStep } from '../execute.js';
 import { emptyScratch } from './scratch.js';
 import { planChange, type EngineConnection, type EngineModel } from './engine.js';
 import { buildSchema, type SchemaSource } from './schemafile.js';
-import { removeHistory, replayMigrations } from './replay.js';
+import { replayMigrations } from './replay.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from './snapshot.js';
 import { classifyStatements } from './statements.js';
 
@@ -30,7 +30,6 @@ export async function buildStates(ctx: Context, db: Db, engine: EngineConnection
   const desired = await readState(ctx, db, engine);
   await reset(ctx, db, desired.model, pristine);
   await replayMigrations(ctx, db, migrations);
-  await removeHistory(db, ctx.table); // the engine must not see sqlmig's own table
   return { migrated: await readState(ctx, db, engine), desired };
 }
 
@@ -43,7 +42,7 @@ async function readState(ctx: Context, db: Db, engine: EngineConnection): Promis
  * than a snapshot does); roles stay, since they belong to the whole server, not to this database.
  */
 async function reset(ctx: Context, db: Db, built: EngineModel, pristine: EngineModel): Promise<void> {
-  const plan = await planChange(built, pristine);
+  const plan = await planChange(built, pristine, ctx.table);
   const kinds = await classifyStatements(plan.statements.map((s) => s.sql));
   const statements = plan.statements.filter((_, i) => kinds[i]!.kind !== 'role').map((s) => s.sql);
   if (statements.length) {

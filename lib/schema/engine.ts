@@ -8,6 +8,7 @@
  * is loaded on first use: only diff pays for it.
  */
 import type { Db } from '../db/index.js';
+import type { HistoryTable } from '../history.js';
 import type { Target } from '../url.js';
 
 /** A database's schema as the engine sees it. Opaque outside this module. */
@@ -45,8 +46,18 @@ type PgDelta = typeof import('@supabase/pg-delta');
 let engine: Promise<PgDelta> | undefined;
 const loadEngine = () => (engine ??= import('@supabase/pg-delta'));
 
+/** Run fn with the engine connected to the database `db` is open on, and always disconnect. */
+export async function withEngine<T>(db: Db, target: Target, fn: (engine: EngineConnection) => Promise<T>): Promise<T> {
+  const engine = await connectEngine(db, target);
+  try {
+    return await fn(engine);
+  } finally {
+    await engine.close();
+  }
+}
+
 /** A pool of one connection to the database `db` is open on; for PGlite, through a loopback socket. */
-export async function connectEngine(db: Db, target: Target): Promise<EngineConnection> {
+async function connectEngine(db: Db, target: Target): Promise<EngineConnection> {
   const [{ extract }, { default: pg }] = await Promise.all([loadEngine(), import('pg')]);
   let socket: { stop(): Promise<void> } | null = null;
   let pool: import('pg').Pool;
@@ -73,11 +84,11 @@ export async function connectEngine(db: Db, target: Target): Promise<EngineConne
   };
 }
 
-/** The statements that take `from` to `to`: owner changes left out (the user running the migration owns what it makes). */
-export async function planChange(from: EngineModel, to: EngineModel): Promise<EnginePlan> {
+/** The statements that take `from` to `to`, leaving sqlmig's history table (and its own schema) out of it. */
+export async function planChange(from: EngineModel, to: EngineModel, history: HistoryTable): Promise<EnginePlan> {
   const { plan, encodeId } = await loadEngine();
   type Facts = Parameters<typeof plan>[0];
-  const result = plan(from.facts as Facts, to.facts as Facts);
+  const result = plan(from.facts as Facts, to.facts as Facts, { policy: hidingHistory(history) });
   return {
     functionBodiesOff: result.preamble.some((s) => s.name === 'check_function_bodies' && s.value === 'off'),
     statements: result.actions.map((a) => ({
@@ -88,6 +99,19 @@ export async function planChange(from: EngineModel, to: EngineModel): Promise<En
       produces: a.produces.map(encodeId),
       consumes: a.consumes.map(encodeId),
     })),
+  };
+}
+
+function hidingHistory(history: HistoryTable) {
+  const table = { any: [
+    { all: [{ kind: 'table' }, { schema: history.schema }, { name: history.table }] },
+    { all: [{ schema: history.schema }, { idField: { field: 'table', glob: history.table } }] },
+  ] };
+  const ownSchema = history.schema === 'public' ? [] : [{ match: { all: [{ kind: 'schema' }, { name: history.schema }] }, action: 'exclude' as const }];
+  return {
+    id: 'sqlmig-history',
+    filter: [{ match: table, action: 'exclude' as const }, ...ownSchema],
+    ...(history.schema === 'public' ? {} : { assumedSchemas: [history.schema] }),
   };
 }
 

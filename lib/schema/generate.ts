@@ -27,8 +27,11 @@ export interface DraftFile {
 
 export interface DraftPair { up: DraftFile; down: DraftFile }
 
-/** `main` holds the change; `online` (optional) builds its indexes and validates its constraints afterwards. */
-export interface Draft { main: DraftPair | null; online: DraftPair | null }
+/**
+ * `main` holds the change; `online` (optional) builds its indexes and validates its constraints
+ * afterwards. `upStatements`: the engine's statements behind them, as it wrote them.
+ */
+export interface Draft { main: DraftPair | null; online: DraftPair | null; upStatements: string[] }
 
 export interface DraftInput {
   up: EnginePlan;
@@ -40,9 +43,10 @@ export interface DraftInput {
 }
 
 export async function draftMigrations(input: DraftInput): Promise<Draft> {
-  const up = await usable(input.up, input.migrated, input.keepPrivileges);
-  const down = await usable(input.down, input.desired, input.keepPrivileges);
-  if (up.length === 0 && down.length === 0) return { main: null, online: null };
+  const up = await usableStatements(input.up, input.migrated, input.keepPrivileges);
+  const down = await usableStatements(input.down, input.desired, input.keepPrivileges);
+  const upStatements = up.map((s) => s.engine.sql);
+  if (up.length === 0 && down.length === 0) return { main: null, online: null, upStatements };
   const split = splitOnline(up, input.migrated);
   const mainDown = down.filter(({ info }) => !(info.kind === 'drop-index' && split.indexes.some((i) => i.schema === info.schema && i.index === info.index)));
   const main: DraftPair = {
@@ -50,11 +54,11 @@ export async function draftMigrations(input: DraftInput): Promise<Draft> {
     down: toFile(mainDown, input.down.functionBodiesOff, input.desired, input.migrated),
   };
   const online = split.online.length ? onlinePair(split) : null;
-  return { main: main.up.statements.length ? main : null, online };
+  return { main: main.up.statements.length ? main : null, online, upStatements };
 }
 
 /** The plan's statements without owner, role and (unless wanted) privilege noise, nor no-op DROP DEFAULTs. */
-async function usable(plan: EnginePlan, from: SchemaSnapshot, keepPrivileges: boolean): Promise<Planned[]> {
+export async function usableStatements(plan: EnginePlan, from: SchemaSnapshot, keepPrivileges: boolean): Promise<Planned[]> {
   const infos = await classifyStatements(plan.statements.map((s) => s.sql));
   return plan.statements.map((engine, i) => ({ engine, info: infos[i]! })).filter(({ info }) => {
     if (info.kind === 'owner' || info.kind === 'role') return false;

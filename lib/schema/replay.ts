@@ -9,7 +9,7 @@ import { readDirectives } from '../directives.js';
 import { Refused } from '../errors.js';
 import { executePlan, type PreparedStep } from '../execute.js';
 import type { MigrationSet } from '../files.js';
-import { ensureHistory, qualifiedName, quoteIdent, readAppliedText, type AppliedMigration, type HistoryTable } from '../history.js';
+import { ensureHistory, readAppliedText, type AppliedMigration } from '../history.js';
 import { planUp, reconcile, upRefusals } from '../plan.js';
 import { prepareScript } from '../script.js';
 import { loadNeededExtensions, prepareUp } from '../steps.js';
@@ -42,17 +42,4 @@ export async function replayMigrations(ctx: Context, db: Db, steps: readonly Pre
   await loadNeededExtensions(db, steps);
   await ensureHistory(db, ctx.table);
   await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal });
-}
-
-/** Drop the history table (and its schema when it holds nothing else), so the schema engine does not see it. */
-export async function removeHistory(db: Db, table: HistoryTable): Promise<void> {
-  await db.exec(`drop table if exists ${qualifiedName(table)}`);
-  if (table.schema === 'public') return;
-  const [row] = await db.query<{ empty: boolean }>(
-    `select not exists (select 1 from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1)
-        and not exists (select 1 from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = $1)
-        and not exists (select 1 from pg_type t join pg_namespace n on n.oid = t.typnamespace where n.nspname = $1 and t.typtype <> 'b') as empty`,
-    [table.schema],
-  );
-  if (row?.empty) await db.exec(`drop schema if exists ${quoteIdent(table.schema)}`);
 }
