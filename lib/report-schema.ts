@@ -25,7 +25,7 @@ export function diffWarnings(r: DiffResult): string[] {
   const upFiles = new Set(r.migrations.map((m) => m.up.path));
   return [
     ...r.destructive.filter((d) => upFiles.has(d.file)).map((d) => `${kleur.yellow('destructive')}: ${d.file}: ${d.reason}`),
-    ...r.unmodelled.map((u) => `${kleur.yellow('warning')}: not modelled by the schema engine, so no migration covers it: ${u}`),
+    ...r.unmodelled.map((u) => `${kleur.yellow('warning')}: not modelled by the schema engine, so diff does not compare it (check it by hand): ${u}`),
     ...r.notes.map((n) => `${kleur.yellow('note')}: ${n}`),
   ];
 }

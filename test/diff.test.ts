@@ -121,17 +121,18 @@ async function everyKindOfChange(t: { after(fn: () => unknown): void }, url: (ro
     assert.ok(up.includes(sql), `the up has ${sql}`);
   }
 
-  // The pair applies and reaches schema.sql, reverts to the schema before it, and passes verify.
+  // The pair reaches schema.sql and passes verify; it applies, and reverts to what 001 alone makes.
   assert.equal((await cli('diff', '--check')).code, 0);
   const verify = await cli('verify');
   assert.equal(verify.code, 0, verify.stdout + verify.stderr);
-  assert.equal((await cli('up', '--to', '001')).code, 0);
-  const dumped = (await cli('dump-schema')).stdout.replace(/^-- Migrations applied up to.*$/m, '');
   const applied = await cli('up');
   assert.equal(applied.code, 0, applied.stderr);
+  assert.match(applied.stdout, /applied 3 migrations/);
   assert.equal((await cli('drift')).code, 0);
   assert.equal((await cli('down', '2')).code, 0);
-  assert.equal((await cli('dump-schema')).stdout.replace(/^-- Migrations applied up to.*$/m, ''), dumped);
+  const reverted = await cli('drift', '--json');
+  assert.equal(reverted.code, 0, reverted.stdout);
+  assert.equal((JSON.parse(reverted.stdout) as { applied: number }).applied, 1);
 }
 
 test('diff on PostgreSQL: every kind of change gives a pair that applies, reaches schema.sql, reverts and passes verify', async (t) => {
@@ -212,4 +213,76 @@ test('the seed scenarios: users.timezone and user_settings written in schema.sql
   assert.match(upRun.stdout, /applied {3}002_dobavit_chasovoy_poyas_i_nastroyki/);
   const check = await runCli(['diff', '--check', '--dir', dir], { cwd: root });
   assert.equal(check.code, 0, check.stderr + check.stdout);
+});
+
+test('diff --dry-run and --json show the proved files and write nothing; a folder of .sql files is a schema; grants are kept when the schema holds some; no difference writes nothing', async (t) => {
+  const db = await freshDb(t);
+  const { root, dir } = writeMigrations(t, {
+    '001_t.up.sql': 'create table t (id int primary key, a text);',
+    '001_t.down.sql': 'drop table t;',
+  });
+  mkdirSync(join(root, 'schema'));
+  writeFileSync(join(root, 'schema', '01_tables.sql'), 'create table t (id int primary key, a text, b int);\ncreate text search configuration my_search (copy = english);\n');
+  writeFileSync(join(root, 'schema', '02_index.sql'), 'create index t_b_idx on t (b);\n');
+  writeFileSync(join(root, 'schema', '03_grants.sql'), 'grant select on t to public;\n');
+  const cli = (...args: string[]) => runCli([...args, '--schema-file', 'schema', '--dir', dir, '--url', db.url], { cwd: root });
+
+  const dry = await cli('diff', '--dry-run');
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /^-- sql\/002_add_column_t_b\.up\.sql\n/m);
+  assert.match(dry.stdout, /^-- sql\/003_add_column_t_b_concurrently\.up\.sql\n-- sqlmig:no-transaction\n/m);
+  assert.match(dry.stdout, /ALTER TABLE "public"\."t" ADD COLUMN "b" integer;/);
+  assert.match(dry.stdout, /GRANT SELECT ON TABLE "public"\."t" TO PUBLIC;/);
+  assert.match(dry.stdout, /CREATE INDEX CONCURRENTLY t_b_idx ON public\.t USING btree \(b\);/);
+  assert.match(dry.stdout, /-- dry run: proved on a temporary database, .*; nothing was written/);
+  assert.match(dry.stderr, /not modelled by the schema engine, so diff does not compare it \(check it by hand\): text search configuration: .*my_search.* \(schema\)/);
+  assert.deepEqual(readdirSync(dir).sort(), ['001_t.down.sql', '001_t.up.sql']);
+
+  const json = await cli('diff', '--dry-run', '--json');
+  assert.equal(json.code, 0, json.stderr);
+  const r = JSON.parse(json.stdout) as { up: string; down: string; destructive: { file: string; reason: string }[]; unmodelled: string[]; written: boolean; migrations: unknown[] };
+  assert.match(r.up, /ADD COLUMN "b" integer/);
+  assert.match(r.down, /-- sqlmig: destructive: drops column t\.b and its data\nALTER TABLE "public"\."t" DROP COLUMN "b";/);
+  assert.deepEqual(r.destructive.map((d) => [d.file, d.reason]), [['sql/002_add_column_t_b.down.sql', 'drops column t.b and its data']]);
+  assert.equal(r.unmodelled.length, 1);
+  assert.equal(r.written, false);
+  assert.equal(r.migrations.length, 2);
+
+  assert.equal((await cli('diff')).code, 0);
+  assert.equal(readdirSync(dir).length, 6);
+  const again = await cli('diff');
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /no difference: the migrations already give schema; nothing to write/);
+  assert.equal(readdirSync(dir).length, 6);
+});
+
+test('diff refuses bad input before anything is written: a SQL error in the schema, no schema file, a version conflict, a bad file name, an extension PGlite lacks', async (t) => {
+  const { root, dir } = writeMigrations(t, { '001_t.up.sql': 'create table t (id int);', '001_t.down.sql': 'drop table t;' });
+  const cli = (...args: string[]) => runCli(['diff', '--dir', dir, ...args], { cwd: root });
+
+  writeFileSync(join(root, 'schema.sql'), 'create table t (id int);\n\ncreate table b (\n  id int,\n  x nosuchtype\n);\n');
+  const broken = await cli();
+  assert.equal(broken.code, 3, broken.stderr);
+  assert.match(broken.stderr, /schema\.sql:5:5: type "nosuchtype" does not exist/);
+  assert.match(broken.stderr, / 5 \| {3}x nosuchtype\n +\| {5}\^/);
+  assert.match(broken.stderr, /nothing was written/);
+
+  const missing = await cli('--schema-file', 'db/desired.sql');
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no schema file: db\/desired\.sql does not exist.*--schema-file.*"schemaFile"/s);
+
+  writeFileSync(join(root, 'schema.sql'), 'create extension postgis;\ncreate table t (id int);\n');
+  const extension = await cli();
+  assert.equal(extension.code, 2);
+  assert.match(extension.stderr, /schema\.sql creates extension "postgis", which the embedded PGlite does not have.*--scratch-url/);
+
+  writeFileSync(join(dir, '001_other.up.sql'), 'create table o (id int);');
+  const conflict = await cli();
+  assert.equal(conflict.code, 3);
+  assert.match(conflict.stderr, /refusing to diff, nothing was written:\n.*version conflict.*001_other\.up\.sql and 001_t\.up\.sql.*sqlmig renumber/);
+  writeFileSync(join(dir, '002-typo.sql'), 'select 1;');
+  const badName = await cli();
+  assert.equal(badName.code, 3);
+  assert.match(badName.stderr, /002-typo\.sql: not a migration name/);
+  assert.deepEqual(readdirSync(dir).sort(), ['001_other.up.sql', '001_t.down.sql', '001_t.up.sql', '002-typo.sql']);
 });

@@ -111,7 +111,7 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
   const differences = compareSnapshots(migrated.snapshot, desired.snapshot);
   const result: DiffResult = {
     schemaFile: schema.display, changed: false, written: false, migrations: [], up: null, down: null, destructive: [],
-    unmodelled: [...new Set([...desired.model.unmodelled.map((u) => `${u} (${schema.display})`), ...migrated.model.unmodelled.map((u) => `${u} (migrations)`)])],
+    unmodelled: unmodelled(desired.model.unmodelled, migrated.model.unmodelled, schema.display),
     differences: differences.filter((d) => !isNote(d)).map((d) => restate(d, SIDES)), notes: differences.filter(isNote).map((d) => d.message),
     scratch, durationMs: 0,
   };
@@ -135,6 +135,11 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
 }
 
 const unique = (items: string[]) => [...new Set(items)];
+
+/** What the engine cannot see, and where it comes from (the schema is built first, so what it made is also seen after it). */
+function unmodelled(desired: string[], migrated: string[], schemaFile: string): string[] {
+  return unique([...desired.map((u) => `${u} (${schemaFile})`), ...migrated.filter((u) => !desired.includes(u)).map((u) => `${u} (migrations)`)]);
+}
 
 /** The migrations folder; a project that has none yet starts from an empty schema. */
 async function migrationFiles(dir: string): Promise<MigrationSet> {
