@@ -27,9 +27,14 @@ export function restate(d: SchemaDifference, sides: Sides): string {
   return d.message;
 }
 
-/** A short description of the change, for the migration's name: "add column users.timezone" (the first change). */
+/** What names a change best: a table or a column says more than the sequence of its serial column. */
+const NAMING = ['table', 'column', 'view', 'materialized view', 'enum', 'function', 'procedure', 'index'];
+
+/** A short description of the change, for the migration's name: "add column users.timezone". */
 export function describeChange(differences: SchemaDifference[]): string {
-  const first = differences.find((d) => d.kind !== 'column-order');
+  const real = differences.filter((d) => d.kind !== 'column-order');
+  const rank = (d: SchemaDifference) => (NAMING.includes(d.objectType) ? NAMING.indexOf(d.objectType) : NAMING.length);
+  const first = [...real].sort((a, b) => rank(a) - rank(b))[0];
   if (!first) return 'schema change';
   const verb = first.kind === 'extra' ? 'add' : first.kind === 'missing' ? 'drop' : 'change';
   return `${verb} ${first.objectType} ${show(first.object)}`;
