@@ -18,7 +18,7 @@ import { Interrupted, Refused, SqlmigError } from '../errors.js';
 import { executePlan, type PreparedStep } from '../execute.js';
 import { ensureHistory } from '../history.js';
 import { prepareScript } from '../script.js';
-import { compareSnapshots, isNote, type SchemaDifference } from './compare.js';
+import { compareSnapshots, isNote, show, type SchemaDifference } from './compare.js';
 import type { SchemaState } from './diff.js';
 import { planChange, type EngineConnection } from './engine.js';
 import { usableStatements } from './generate.js';
@@ -47,17 +47,17 @@ export async function proveUp(ctx: Context, db: Db, input: ProofInput): Promise<
   await ensureHistory(db, ctx.table);
   await run(ctx, db, await Promise.all(input.migrations.map((m) => step(m, 'up'))), 'up');
   const what = `${names(input.migrations, 'up')} on the migrated schema ${verb(input.migrations)} not give ${input.schemaFile}`;
-  return converge(ctx, db, input, input.desired, what);
+  return converge(ctx, db, input, input.desired, what, input.schemaFile);
 }
 
 /** Then the down files, newest first: they must give back the migrated schema. */
 export async function proveDown(ctx: Context, db: Db, input: ProofInput): Promise<ProofResult> {
   const reversed = [...input.migrations].reverse();
   await run(ctx, db, await Promise.all(reversed.map((m) => step(m, 'down'))), 'down');
-  return converge(ctx, db, input, input.migrated, `${names(reversed, 'down')} ${verb(reversed)} not give back the schema of the migrations`);
+  return converge(ctx, db, input, input.migrated, `${names(reversed, 'down')} ${verb(reversed)} not give back the schema of the migrations`, 'the migrations');
 }
 
-async function converge(ctx: Context, db: Db, input: ProofInput, expected: SchemaState, what: string): Promise<ProofResult> {
+async function converge(ctx: Context, db: Db, input: ProofInput, expected: SchemaState, what: string, writtenIn: string): Promise<ProofResult> {
   const differences = compareSnapshots(expected.snapshot, await takeSchemaSnapshot(db, ctx.table));
   const failing = differences.filter((d) => !isNote(d));
   if (failing.length === 0) return { notes: differences, residual: [] };
@@ -65,7 +65,7 @@ async function converge(ctx: Context, db: Db, input: ProofInput, expected: Schem
   if (residual === null) {
     throw new Refused(`the generated migration does not converge, nothing was written: ${what}:\n${failing.map((d) => `  - ${d.message}`).join('\n')}`);
   }
-  const forms = failing.map((d) => ({ ...d, message: `${d.message} (the same definition in the form PostgreSQL stores it: nothing to change)` }));
+  const forms = failing.map((d) => ({ ...d, message: `${d.objectType} ${show(d.object)}: PostgreSQL keeps its definition in a form that reads back differently from ${writtenIn}; it is the same, nothing to change` }));
   return { notes: [...differences.filter(isNote), ...forms], residual };
 }
 
