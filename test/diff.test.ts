@@ -254,6 +254,8 @@ test('diff --dry-run and --json show the proved files and write nothing; a folde
   assert.equal(again.code, 0, again.stderr);
   assert.match(again.stdout, /no difference: the migrations already give schema; nothing to write/);
   assert.equal(readdirSync(dir).length, 6);
+  const otherHistory = await cli('diff', '--check', '--schema', 'meta');
+  assert.equal(otherHistory.code, 0, `a history table in a schema of its own is not part of the diff: ${otherHistory.stderr}`);
 });
 
 test('diff refuses bad input before anything is written: a SQL error in the schema, no schema file, a version conflict, a bad file name, an extension PGlite lacks', async (t) => {

@@ -106,8 +106,10 @@ function hidingHistory(history: HistoryTable) {
   const table = { any: [
     { all: [{ kind: 'table' }, { schema: history.schema }, { name: history.table }] },
     { all: [{ schema: history.schema }, { idField: { field: 'table', glob: history.table } }] },
+    { target: { kind: 'table', schema: history.schema, name: history.table } }, // its privileges and comment
   ] };
-  const ownSchema = history.schema === 'public' ? [] : [{ match: { all: [{ kind: 'schema' }, { name: history.schema }] }, action: 'exclude' as const }];
+  const schema = { any: [{ all: [{ kind: 'schema' }, { name: history.schema }] }, { target: { kind: 'schema', name: history.schema } }] };
+  const ownSchema = history.schema === 'public' ? [] : [{ match: schema, action: 'exclude' as const }];
   return {
     id: 'sqlmig-history',
     filter: [{ match: table, action: 'exclude' as const }, ...ownSchema],
