@@ -20,9 +20,9 @@ export function formatDiff(r: DiffResult, mode: DiffMode): string {
   return [...r.migrations.flatMap((m) => [`wrote ${m.up.path}`, `wrote ${m.down.path}`]), proved].join('\n');
 }
 
-/** Lines for stderr: data-losing statements of the up files, objects the engine cannot see, notes. */
-export function diffWarnings(r: DiffResult): string[] {
-  const upFiles = new Set(r.migrations.map((m) => m.up.path));
+/** Lines for stderr: data-losing statements of the up files (unless only checking), objects the engine cannot see, notes. */
+export function diffWarnings(r: DiffResult, mode: DiffMode): string[] {
+  const upFiles = new Set(mode.check ? [] : r.migrations.map((m) => m.up.path));
   return [
     ...r.destructive.filter((d) => upFiles.has(d.file)).map((d) => `${kleur.yellow('destructive')}: ${d.file}: ${d.reason}`),
     ...r.unmodelled.map((u) => `${kleur.yellow('warning')}: not modelled by the schema engine, so diff does not compare it (check it by hand): ${u}`),

@@ -19,7 +19,7 @@ export const registerSchema: Register = (cli, run) => cli
       schemaFile: resolveSettings(a as Flags).schemaFile, name: a['name'] as string | undefined, ...mode,
       scratchUrl: a['scratchUrl'] as string | undefined,
     });
-    for (const line of diffWarnings(r)) out.info(line);
+    for (const line of diffWarnings(r, mode)) out.info(line);
     const text = formatDiff(r, mode);
     out.result(text, r);
     if (mode.check && r.changed) {
