@@ -16,6 +16,7 @@ export interface Flags {
   statementTimeout?: string | number;
   ddlLockTimeout?: string | number;
   lint?: string;
+  schemaFile?: string;
 }
 
 /** What up and validate do with lint findings on the migrations they are about to apply. */
@@ -46,6 +47,8 @@ export interface Settings {
   statementTimeoutMs?: number;
   ddlLockTimeoutMs?: number;
   lint: LintMode;
+  /** diff: the desired schema (--schema-file, else "schemaFile" next to the config, else ./schema.sql). */
+  schemaFile: string;
   /** The package.json the config came from, if any. */
   configFile: string | null;
   /** Its "targets" as written (a fleet; checked by lib/fleet/targets.ts). */
@@ -128,6 +131,7 @@ export function resolveSettings(flags: Flags, env: Env = process.env, cwd = proc
     statementTimeoutMs: statementTimeout === undefined ? undefined : parseDuration(statementTimeout, '--statement-timeout'),
     ddlLockTimeoutMs: ddlLockTimeout === undefined ? undefined : parseDuration(ddlLockTimeout, '--ddl-lock-timeout'),
     lint: lintMode(flags.lint ?? config.lint, flags.lint !== undefined ? '--lint' : 'package.json "sqlmig".lint'),
+    schemaFile: resolve(cwd, flags.schemaFile ?? fromConfig(config.schemaFile ?? 'schema.sql')),
     configFile: found?.file ?? null,
     ...(config.targets !== undefined ? { configTargets: config.targets } : {}),
     warnings,

@@ -6,7 +6,7 @@ export interface Directives {
   problems: string[];
 }
 
-const DIRECTIVE = /^\s*--\s*sqlmig:(\S*)(.*)$/;
+const DIRECTIVE = /^\s*--\s*sqlmig:\s*([^\s:]*)(.*)$/;
 
 export function readDirectives(text: string, file: string): Directives {
   const result: Directives = { noTransaction: false, downNoTransaction: false, lintIgnores: [], problems: [] };
@@ -29,8 +29,8 @@ export function readDirectives(text: string, file: string): Directives {
       const [rule, ...reason] = rest.trim().split(/\s+/);
       if (!rule) result.problems.push(`${file}:${lineNo}: -- sqlmig:lint-ignore needs a rule id and a reason`);
       else result.lintIgnores.push({ line: lineNo, rule, reason: reason.join(' ') });
-    } else {
-      result.problems.push(`${file}:${lineNo}: unknown directive "-- sqlmig:${name}"; known: no-transaction, lint-ignore`);
+    } else if (name !== 'destructive') { // `-- sqlmig: destructive: …` (written by diff) is a note for reviewers
+      result.problems.push(`${file}:${lineNo}: unknown directive "-- sqlmig:${name}"; known: no-transaction, lint-ignore, destructive`);
     }
   });
   return result;

@@ -6,6 +6,8 @@ import { down, redo, up, type DownOptions, type UpOptions } from './commands/mig
 import type { BackupOptions, RestoreOptions } from './commands/backup.js';
 import type { DumpSchemaOptions, VerifyOptions } from './commands/verify.js';
 import type { LintOptions } from './commands/lint.js';
+import type { DiffOptions } from './commands/diff.js';
+import type { DriftOptions } from './commands/drift.js';
 import { resolve } from 'node:path';
 
 export type { MigratorOptions } from './context.js';
@@ -17,6 +19,9 @@ export type { VerifyOptions, VerifyResult, VerifyFinding, VerifyStatus, VerifyEv
 export type { ScratchInfo } from './schema/scratch.js';
 export type { LintOptions, LintResult } from './commands/lint.js';
 export type { Finding, Level as LintLevel } from './lint/types.js';
+export type { DiffOptions, DiffResult, DestructiveStatement } from './commands/diff.js';
+export type { GeneratedMigration, GeneratedFile } from './schema/migration-files.js';
+export type { DriftOptions, DriftResult, DriftDifference } from './commands/drift.js';
 export type { SchemaDifference, DifferenceKind } from './schema/compare.js';
 export type { SchemaSnapshot } from './schema/snapshot.js';
 export type { ValidateResult, ValidationProblem, RepairResult, StampResult, ForgetResult, RenumberResult } from './commands/integrity.js';
@@ -47,6 +52,8 @@ export function createMigrator(options: MigratorOptions) {
     verify: async (o?: VerifyOptions) => (await import('./commands/verify.js')).verify(reading, o),
     dumpSchema: async (o?: DumpSchemaOptions) => (await import('./commands/verify.js')).dumpSchema(ctx, o),
     lint: async (o?: LintOptions) => (await import('./commands/lint.js')).lint(ctx, o),
+    diff: async (o?: DiffOptions) => (await import('./commands/diff.js')).diff(ctx, o),
+    drift: async (o?: DriftOptions) => (await import('./commands/drift.js')).drift(ctx, o),
     validate: async () => (await import('./commands/integrity.js')).validate(reading),
     repair: async (version?: string) => (await import('./commands/integrity.js')).repair(ctx, version),
     stamp: async (version: string) => (await import('./commands/integrity.js')).stamp(ctx, version),

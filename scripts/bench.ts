@@ -3,7 +3,7 @@
  * Baselines: `node -e 0` (bare Node start) and `psql` running the same files, one transaction each, in one session.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -220,10 +220,43 @@ try {
     const trace = median(bin, sqlmig('lint', '--all', '--trace', '--quiet', '--dir', fitbud), 3, {}, work);
     row('sqlmig lint --trace: fitbud, 10 migrations, PGlite', fmt(trace), 'target < 5 s (median of 3)');
   }
+
+  // diff and drift: the fitbud example with one column added to schema.sql, then 100 migrations.
+  if (/sqlmig diff/.test(spawnSync(bin, sqlmig('--help'), { encoding: 'utf8' }).stdout)) await benchSchema();
 } finally {
   await admin.end({ timeout: 1 });
   await server.stop();
   rmSync(work, { recursive: true, force: true });
+}
+
+async function benchSchema(): Promise<void> {
+  const fitbud = fileURLToPath(new URL('../sql', import.meta.url));
+  const fitbudSchema = join(work, 'fitbud-schema.sql');
+  writeFileSync(fitbudSchema, `${readFileSync(fileURLToPath(new URL('../schema.sql', import.meta.url)), 'utf8')}\nalter table users add column locale varchar(10);\n`);
+  const hundred = join(work, 'hundred-schema');
+  writeSmallMigrations(hundred, 100);
+  const hundredSchema = join(work, 'hundred-schema.sql');
+  const tables = Array.from({ length: 100 }, (_, i) => `create table t${i + 1} (id int primary key, label text);\ncreate index t${i + 1}_label_idx on t${i + 1} (label);\n`);
+  writeFileSync(hundredSchema, `${tables.join('')}alter table t1 add column note text;\n`);
+  const first: Record<string, number> = {};
+  for (const [label, dir, schema] of [['fitbud, 10 migrations', fitbud, fitbudSchema], ['100 migrations', hundred, hundredSchema]] as const) {
+    const server = await dbUrl('bench_diff');
+    const folder = `pglite:${join(work, `drift-${label.length}`)}`;
+    const cases: [string, string[], string][] = [
+      ['diff --dry-run, one column added, PGlite scratch', ['diff', '--dry-run', '--schema-file', schema, '--url', 'pglite:memory'], 'target < 5 s'],
+      ['diff --dry-run, one column added, server scratch', ['diff', '--dry-run', '--schema-file', schema, '--url', server], 'target < 3 s'],
+      ['drift, PostgreSQL database', ['drift', '--url', server], 'target < 5 s'],
+      ['drift, PGlite database', ['drift', '--url', folder], 'target < 5 s'],
+    ];
+    execFileSync(bin, sqlmig('up', '--quiet', '--dir', dir, '--url', server));
+    execFileSync(bin, sqlmig('up', '--quiet', '--dir', dir, '--url', folder));
+    for (const [what, args, target] of cases) {
+      const ms = median(bin, sqlmig(...args, '--quiet', '--dir', dir), 3);
+      const comparison = first[what] === undefined ? target : `${(ms / first[what]!).toFixed(1)}x the fitbud run`;
+      first[what] ??= ms;
+      row(`sqlmig ${what}: ${label}`, fmt(ms), comparison);
+    }
+  }
 }
 
 const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length), ['what', 'measured', 'compared'][i]!.length));

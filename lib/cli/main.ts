@@ -10,6 +10,7 @@ import { fleetTargets, registerFleetOptions, runFleetCommand } from './fleet.js'
 import { registerIntegrity } from './integrity.js';
 import { registerLint } from './lint.js';
 import { registerSafety } from './safety.js';
+import { registerSchema } from './schema.js';
 import { registerVerify } from './verify.js';
 import { maskUrl } from '../url.js';
 import { Output } from './output.js';
@@ -74,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('statement-timeout', { type: 'string', describe: 'PostgreSQL statement_timeout for the session' })
     .option('ddl-lock-timeout', { type: 'string', describe: 'PostgreSQL lock_timeout for the session: fail instead of queueing behind long queries' })
     .option('backup-dir', { type: 'string', describe: 'folder for backups (backup, up/down --backup; else package.json "sqlmig".backupDir, ./backups)' });
-  for (const register of [registerCore, registerIntegrity, registerSafety, registerVerify, registerLint, registerFleetOptions]) cli = register(cli, run);
+  for (const register of [registerCore, registerIntegrity, registerSafety, registerVerify, registerLint, registerSchema, registerFleetOptions]) cli = register(cli, run);
   cli = cli
     .demandCommand(1, 'name a command: up, down, redo, status, current, history, create (see --help)')
     .recommendCommands()

@@ -2,7 +2,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Context } from '../context.js';
-import { discoverMigrations } from '../files.js';
+import { discoverMigrations, type MigrationFile } from '../files.js';
 import { UsageError } from '../errors.js';
 import { ensureFolder, FolderUnusable } from '../folders.js';
 
@@ -24,6 +24,13 @@ export function oneLine(description: string): string {
   return description.replace(/[\p{Cc}\p{Zl}\p{Zp}\s]+/gu, ' ').trim();
 }
 
+/** The version after the newest, as wide as the existing ones (3 digits when there are none). */
+export function nextVersion(migrations: readonly MigrationFile[], after = 1n): string {
+  const newest = migrations.reduce((max, m) => (m.version > max ? m.version : max), 0n);
+  const width = migrations.reduce((w, m) => Math.max(w, m.versionText.length), 0) || 3;
+  return (newest + after).toString().padStart(width, '0');
+}
+
 export async function create(ctx: Context, description: string): Promise<CreateResult> {
   if (!oneLine(description)) throw new UsageError('create: describe the migration, e.g. sqlmig create "add timezone to user"');
   const dir = ctx.options.dir;
@@ -34,9 +41,7 @@ export async function create(ctx: Context, description: string): Promise<CreateR
     throw new UsageError(`create: cannot use the migrations folder ${dir}: ${error.reason}. Choose another with --dir.`, { cause: error });
   }
   const { migrations } = await discoverMigrations(dir);
-  const newest = migrations.reduce((max, m) => (m.version > max ? m.version : max), 0n);
-  const width = migrations.reduce((w, m) => Math.max(w, m.versionText.length), 0) || 3;
-  const version = (newest + 1n).toString().padStart(width, '0');
+  const version = nextVersion(migrations);
   const name = await slugify(description);
   const base = `${version}_${name}`;
   const up = join(dir, `${base}.up.sql`);

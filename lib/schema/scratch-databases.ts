@@ -41,6 +41,7 @@ export async function givenScratch(ctx: Context, request: ScratchRequest): Promi
   };
   return {
     info: { kind: 'given', display: db.display },
+    target,
     get db() { return db; },
     reset: async () => {
       await emptyDatabase(await reconnect(), ctx.table);
@@ -109,6 +110,7 @@ export async function temporaryScratch(ctx: Context, url: string, texts: string[
   }
   return {
     info: { kind: 'temporary', display: db.display },
+    target: { kind: 'server', url: withDatabase(url, name) },
     get db() { return db; },
     // A new database, not an emptied one: nothing of the failed round trip can be left in it.
     reset: async () => {
@@ -157,6 +159,7 @@ export async function embeddedScratch(ctx: Context, extensions: string[]): Promi
   }
   return {
     info: { kind: 'embedded', display: 'pglite:memory' },
+    target: { kind: 'pglite', path: null, url: 'pglite:memory' },
     get db() { return db; },
     reset: async () => {
       await db.close().catch(() => {});

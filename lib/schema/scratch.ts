@@ -6,6 +6,7 @@
  */
 import type { Context } from '../context.js';
 import type { Db } from '../db/index.js';
+import type { Target } from '../url.js';
 import { UsageError } from '../errors.js';
 import { embeddedScratch, givenScratch, temporaryScratch } from './scratch-databases.js';
 
@@ -29,6 +30,8 @@ export interface Scratch {
   readonly db: Db;
   /** Close the session and start again on an empty scratch database and a new session (after a failed round trip). */
   reset(): Promise<Db>;
+  /** Where it is, password included: only for a second connection to it (the diff engine's), never printed. */
+  readonly target: Target;
 }
 
 export interface OpenScratch extends Scratch {
