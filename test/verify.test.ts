@@ -201,7 +201,7 @@ test('a role that may not create databases verifies on PGlite; with an extension
   const { dir } = writeMigrations(t, reversible);
   const r = await runCli(['verify', '--dir', dir, '--url', url.toString()]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.match(r.stderr, /may not create databases; verifying on an embedded PGlite/);
+  assert.match(r.stderr, /may not create databases; using an embedded PGlite \(PostgreSQL 18\) as the scratch database/);
   assert.match(r.stdout, /verifying on an embedded PGlite in memory/);
 
   const gis = writeMigrations(t, { '001_gis.up.sql': 'create extension if not exists postgis;', '001_gis.down.sql': 'drop extension postgis;' });
@@ -440,6 +440,6 @@ test('a role whose name no migration spells out is left on the server and named 
   });
   const r = await runCli(['verify', '--dir', dir, '--url', db.url]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.match(r.stderr, new RegExp(`verify: role sqlmig_dyn_${suffix} appeared on the server while verify ran, but no migration names it: left in place`));
+  assert.match(r.stderr, new RegExp(`scratch database: role sqlmig_dyn_${suffix} appeared on the server while verify ran, but no migration names it: left in place`));
   assert.equal((await db.sql`select 1 from pg_roles where rolname = ${`sqlmig_dyn_${suffix}`}`).length, 1);
 });

@@ -9,7 +9,8 @@ import { performance } from 'node:perf_hooks';
 import { takeSnapshot, withDb, type Context } from '../context.js';
 import type { Db } from '../db/index.js';
 import { Interrupted, Refused } from '../errors.js';
-import { executePlan, type PreparedStep } from '../execute.js';
+import type { PreparedStep } from '../execute.js';
+import { replayMigrations } from '../schema/replay.js';
 import { discoverMigrations, type MigrationSet } from '../files.js';
 import { ensureHistory, readHistory } from '../history.js';
 import { withLock } from '../lock.js';
@@ -131,9 +132,7 @@ async function rebuild(run: VerifyRun, ups: PreparedStep[]): Promise<{ stopped: 
   const started = performance.now();
   try {
     const db = await scratch.reset();
-    await loadNeededExtensions(db, ups);
-    await ensureHistory(db, ctx.table);
-    await executePlan(db, ups, { table: ctx.table, signal: ctx.options.signal });
+    await replayMigrations(ctx, db, ups);
     return { stopped: null, before: await takeSchemaSnapshot(db, ctx.table) };
   } catch (error) {
     if (error instanceof Interrupted) throw error;

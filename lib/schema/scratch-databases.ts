@@ -81,7 +81,7 @@ export async function temporaryScratch(ctx: Context, url: string, texts: string[
       `select (rolcreatedb or rolsuper) as allowed, current_setting('server_version_num')::int as version from pg_roles where rolname = current_user`,
     );
     if (!role?.allowed) {
-      ctx.options.onNotice?.(`the role of ${admin.display} may not create databases; verifying on an embedded PGlite (PostgreSQL 18) instead (give --scratch-url to verify on a server)`);
+      ctx.options.onNotice?.(`the role of ${admin.display} may not create databases; using an embedded PGlite (PostgreSQL 18) as the scratch database instead (give --scratch-url to use a server)`);
       await admin.close();
       return null;
     }

@@ -49,8 +49,8 @@ export async function withScratch<T>(ctx: Context, request: ScratchRequest, fn: 
   } finally {
     ctx.options.signal?.removeEventListener('abort', cancel);
     // The run's findings (or its own error) are what matter; a failed clean-up is said on the side.
-    const notices = await scratch.dispose().catch((e: unknown) => [`could not remove what verify made on ${scratch.info.display}: ${(e as Error).message}`]);
-    for (const notice of notices) ctx.options.onNotice?.(`verify: ${notice}`);
+    const notices = await scratch.dispose().catch((e: unknown) => [`could not remove what was made on ${scratch.info.display}: ${(e as Error).message}`]);
+    for (const notice of notices) ctx.options.onNotice?.(`scratch database: ${notice}`);
   }
 }
 
