@@ -3,11 +3,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminUrl, closeAdmin, freshDb, runCli, writeMigrations, type FreshDb } from './support/helpers.js';
-import { findPgBin } from './support/server.js';
+import { findPgBin, freePort } from './support/server.js';
 
 after(closeAdmin);
 
@@ -253,13 +252,3 @@ test('a real hot standby (a pg_basebackup copy of the test server) is refused wi
   assert.equal(status.code, 0, status.stderr);
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

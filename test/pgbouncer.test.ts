@@ -6,11 +6,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { adminUrl, closeAdmin, freshDb, runCli, spawnCli, writeMigrations, type FreshDb } from './support/helpers.js';
+import { freePort } from './support/server.js';
 
 const pgbouncerBin = ['pgbouncer', '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer']
   .map((c) => (c.startsWith('/') ? (existsSync(c) ? c : '') : spawnSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8' }).stdout.trim()))
@@ -110,16 +110,6 @@ test('a no-transaction migration that cannot be run safely through PgBouncer is 
   assert.match(r.stderr, /001_path\.up\.sql:2: `set search_path = elsewhere` changes the session/);
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** PgBouncer in transaction mode on a free port, in front of the test server; it refuses to run as root. */
 async function startPgbouncer(bin: string): Promise<{ port: number; stop(): void }> {

@@ -61,7 +61,8 @@ export function findPgBin(tool: string): string {
   throw new Error(`PostgreSQL's ${tool} was not found on PATH or under ${root}/*/bin; install postgresql (apt-get install postgresql) or set SQLMIG_TEST_DATABASE_URL`);
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port nobody listens on now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
