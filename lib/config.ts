@@ -4,7 +4,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseDuration } from './duration.js';
 import { UsageError } from './errors.js';
 import { formatConnectionUri, isConnectionUri, parseConnectionUri } from './db/uri.js';
-import type { Target } from './url.js';
+import type { Target } from './db/url.js';
 
 export interface Flags {
   url?: string;

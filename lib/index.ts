@@ -1,5 +1,5 @@
 /** The public API: `createMigrator(options)` gives the CLI's operations as typed async functions. */
-import type { Context, MigratorOptions } from './context.js';
+import type { Context, MigratorOptions } from './runner/context.js';
 import { checkName, parseTarget } from './config.js';
 import { current, history, status } from './commands/inspect.js';
 import { down, redo, up, type DownOptions, type UpOptions } from './commands/migrate.js';
@@ -10,7 +10,7 @@ import type { DiffOptions } from './commands/diff.js';
 import type { DriftOptions } from './commands/drift.js';
 import { resolve } from 'node:path';
 
-export type { MigratorOptions } from './context.js';
+export type { MigratorOptions } from './runner/context.js';
 export type { UpOptions, DownOptions, MigrateResult, PlannedSql } from './commands/migrate.js';
 export type { StatusResult, StatusEntry, CurrentResult, HistoryEntry } from './commands/inspect.js';
 export type { CreateResult } from './commands/create.js';
@@ -25,7 +25,7 @@ export type { DriftOptions, DriftResult, DriftDifference } from './commands/drif
 export type { SchemaDifference, DifferenceKind } from './schema/compare.js';
 export type { SchemaSnapshot } from './schema/snapshot.js';
 export type { ValidateResult, ValidationProblem, RepairResult, StampResult, ForgetResult, RenumberResult } from './commands/integrity.js';
-export type { StepEvent, StepResult } from './execute.js';
+export type { StepEvent, StepResult } from './runner/execute.js';
 export * from './errors.js';
 
 export function createMigrator(options: MigratorOptions) {

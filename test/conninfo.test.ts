@@ -6,7 +6,7 @@ import { driverOptions, driverSsl, libpqEnvironment } from '../lib/db/driveropti
 import { pgpassLookup, pgpassRefusal } from '../lib/db/pgpass.js';
 import { connectionKey, formatConnectionUri, parseConnectionUri, withDatabase } from '../lib/db/uri.js';
 import { SqlmigError } from '../lib/errors.js';
-import { maskUrl, passwordOf } from '../lib/url.js';
+import { maskUrl, passwordOf } from '../lib/db/url.js';
 
 /** A client machine given as literals: files by path, with their mode. */
 function machine(fileMap: Record<string, { text?: string; mode?: number; dir?: boolean }> = {}, sockets: string[] = []): ClientFiles {

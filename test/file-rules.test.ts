@@ -6,8 +6,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { prepareScript } from '../lib/script.js';
-import { loadParser, locate, splitStatements } from '../lib/sql.js';
+import { prepareScript } from '../lib/migrations/script.js';
+import { loadParser, locate, splitStatements } from '../lib/migrations/sql.js';
 import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type FreshDb, versions, exists } from './support/helpers.js';
 
 after(closeAdmin);

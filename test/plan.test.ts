@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MigrationFile } from '../lib/files.js';
-import { parseFilename } from '../lib/files.js';
-import type { AppliedMigration } from '../lib/history.js';
-import { planDown, planUp, reconcile, upRefusals } from '../lib/plan.js';
-import { readDirectives } from '../lib/directives.js';
+import type { MigrationFile } from '../lib/migrations/files.js';
+import { parseFilename } from '../lib/migrations/files.js';
+import type { AppliedMigration } from '../lib/runner/history.js';
+import { planDown, planUp, reconcile, upRefusals } from '../lib/runner/plan.js';
+import { readDirectives } from '../lib/migrations/directives.js';
 import { parseDuration } from '../lib/duration.js';
-import { maskUrl } from '../lib/url.js';
+import { maskUrl } from '../lib/db/url.js';
 
 const file = (v: number, name: string, checksum = `c${v}`): MigrationFile => ({
   version: BigInt(v), versionText: String(v).padStart(3, '0'), name, id: `${v}_${name}`, upFile: `${String(v).padStart(3, '0')}_${name}.up.sql`,

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { planRenumber } from '../lib/commands/integrity.js';
-import type { MigrationFile } from '../lib/files.js';
-import type { AppliedMigration } from '../lib/history.js';
-import { reconcile } from '../lib/plan.js';
+import type { MigrationFile } from '../lib/migrations/files.js';
+import type { AppliedMigration } from '../lib/runner/history.js';
+import { reconcile } from '../lib/runner/plan.js';
 import { closeAdmin, freshDb, runCli, writeMigrations, type FreshDb } from './support/helpers.js';
 
 after(closeAdmin);

@@ -6,8 +6,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type FreshDb, versions, exists, sleepingBackend } from './support/helpers.js';
-import { executePlan, type PreparedStep } from '../lib/execute.js';
-import { ensureHistory } from '../lib/history.js';
+import { executePlan, type PreparedStep } from '../lib/runner/execute.js';
+import { ensureHistory } from '../lib/runner/history.js';
 import { connectServer } from '../lib/db/server.js';
 import { createMigrator, Interrupted } from '../lib/index.js';
 

@@ -5,7 +5,7 @@ import { renderSchema } from '../lib/schema/render.js';
 import type { ColumnEntry, SchemaSnapshot, TableEntry } from '../lib/schema/snapshot.js';
 import { stripSingleRelationQualifiers } from '../lib/schema/viewdef.js';
 import { loadEquivalence } from '../lib/schema/equivalence.js';
-import { loadParser } from '../lib/sql.js';
+import { loadParser } from '../lib/migrations/sql.js';
 
 function empty(): SchemaSnapshot {
   return {

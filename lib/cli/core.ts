@@ -1,6 +1,6 @@
 /** The core commands: up, down, redo, status, current, history, create. */
 import type { Argv } from 'yargs';
-import { formatCreate, formatCurrent, formatHistory, formatMigrate, formatStatus } from '../report.js';
+import { formatCreate, formatCurrent, formatHistory, formatMigrate, formatStatus } from '../report/text.js';
 import type { Register } from './command.js';
 import { withBackupLine } from './safety.js';
 

@@ -5,15 +5,15 @@
 import type { Argv } from 'yargs';
 import type { Settings } from '../config.js';
 import { UsageError } from '../errors.js';
-import type { WithCompleted } from '../execute.js';
+import type { WithCompleted } from '../runner/execute.js';
 import { targetFacts, FLEET_COLUMNS } from '../fleet/facts.js';
 import { fleetJson, formatFleetFailures, formatFleetSummary, formatProgress, formatTargetLine, leftBehind, rerunCommand, type TargetFacts } from '../fleet/report.js';
 import { fleetExitCode, runFleet, type FleetProgress, type TargetOutcome, type WorkResult } from '../fleet/run.js';
 import { schemaTargets } from '../fleet/schemas.js';
 import { configTargets, onePerServer, readTargetsFile, selectTargets, type FleetTarget } from '../fleet/targets.js';
 import { createMigrator } from '../index.js';
-import { formatStepEvent } from '../report.js';
-import { maskSecret, passwordOf } from '../url.js';
+import { formatStepEvent } from '../report/text.js';
+import { maskSecret, passwordOf } from '../db/url.js';
 import type { Handler } from './command.js';
 import { Output } from './output.js';
 

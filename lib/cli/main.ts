@@ -12,7 +12,7 @@ import { registerLint } from './lint.js';
 import { registerSafety } from './safety.js';
 import { registerSchema } from './schema.js';
 import { registerVerify } from './verify.js';
-import { maskUrl } from '../url.js';
+import { maskUrl } from '../db/url.js';
 import { Output } from './output.js';
 
 interface CommonArgs extends Flags {

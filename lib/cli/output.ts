@@ -1,8 +1,8 @@
 /** Where the CLI writes: stdout for results, stderr for diagnostics; JSON mode keeps stdout to one document. */
 import kleur from 'kleur';
-import type { StepEvent } from '../execute.js';
-import { formatStepEvent } from '../report.js';
-import { maskUrl } from '../url.js';
+import type { StepEvent } from '../runner/execute.js';
+import { formatStepEvent } from '../report/text.js';
+import { maskUrl } from '../db/url.js';
 
 export interface OutputFlags { json?: boolean; quiet?: boolean; verbose?: boolean; color?: boolean }
 

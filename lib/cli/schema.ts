@@ -13,7 +13,7 @@ export const registerSchema: Register = (cli, run) => cli
     .option('check', { type: 'boolean', describe: 'write nothing; exit 3 when the migrations and the schema file disagree (a CI gate)' })
     .option('scratch-url', scratchOption),
   run(async (a, m, out) => {
-    const { formatDiff, diffWarnings } = await import('../report-schema.js');
+    const { formatDiff, diffWarnings } = await import('../report/schema.js');
     const mode = { check: a['check'] as boolean | undefined, dryRun: a['dryRun'] as boolean | undefined };
     const r = await m.diff({
       schemaFile: resolveSettings(a as Flags).schemaFile, name: a['name'] as string | undefined, ...mode,
@@ -31,7 +31,7 @@ export const registerSchema: Register = (cli, run) => cli
   .command('drift', 'compare the database with what its applied migrations (the SQL stored in history) make on a scratch database; exit 3 on any difference', (y: Argv) => y
     .option('scratch-url', scratchOption),
   run(async (a, m, out) => {
-    const { formatDrift } = await import('../report-schema.js');
+    const { formatDrift } = await import('../report/schema.js');
     const r = await m.drift({ scratchUrl: a['scratchUrl'] as string | undefined });
     const text = formatDrift(r);
     out.result(text, r);

@@ -6,7 +6,7 @@ export const registerVerify: Register = (cli, run) => cli
   .command('verify', 'on a scratch database, apply, revert and re-apply each migration; report every down that does not restore the schema (exit 3)', (y: Argv) => y
     .option('scratch-url', { type: 'string', describe: 'an empty database to verify on (else a temporary database on the --url server, else an embedded PGlite)' }),
   run(async (a, m, out) => {
-    const { formatVerify, formatVerifyEvent } = await import('../report-verify.js');
+    const { formatVerify, formatVerifyEvent } = await import('../report/verify.js');
     const format = { verbose: out.verbose };
     const r = await m.verify({ scratchUrl: a['scratchUrl'] as string | undefined, onProgress: (event) => out.progress(formatVerifyEvent(event, format)) });
     const text = formatVerify(r, format);

@@ -4,14 +4,14 @@ import { basename, join, resolve } from 'node:path';
 import {
   archiveTables, backupFormat, dumpPglite, dumpServer, restorePglite, restoreServer, writeAtomically,
   type BackupFormat, type ServerTarget,
-} from '../backup.js';
-import { withDb, type Context } from '../context.js';
+} from '../db/backup.js';
+import { withDb, type Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
 import { BackupFailed, UsageError } from '../errors.js';
-import { discoverMigrations } from '../files.js';
-import { readHistory } from '../history.js';
-import { withLock } from '../lock.js';
-import { versionWidth } from '../plan.js';
+import { discoverMigrations } from '../migrations/files.js';
+import { readHistory } from '../runner/history.js';
+import { withLock } from '../runner/lock.js';
+import { versionWidth } from '../runner/plan.js';
 
 export interface BackupOptions {
   /** Write here instead of a new file in the backup folder. */

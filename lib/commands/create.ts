@@ -1,8 +1,8 @@
 /** create: the next pair of files to fill in. */
 import { writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import type { Context } from '../context.js';
-import { discoverMigrations, type MigrationFile } from '../files.js';
+import type { Context } from '../runner/context.js';
+import { discoverMigrations, type MigrationFile } from '../migrations/files.js';
 import { UsageError } from '../errors.js';
 import { ensureFolder, FolderUnusable } from '../folders.js';
 

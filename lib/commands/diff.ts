@@ -7,12 +7,12 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Context } from '../context.js';
+import type { Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
-import type { PreparedStep } from '../execute.js';
+import type { PreparedStep } from '../runner/execute.js';
 import { Refused, UsageError } from '../errors.js';
-import { discoverMigrations, type MigrationSet } from '../files.js';
-import { scriptExtensions } from '../script.js';
+import { discoverMigrations, type MigrationSet } from '../migrations/files.js';
+import { scriptExtensions } from '../migrations/script.js';
 import { compareSnapshots, isNote } from '../schema/compare.js';
 import { buildStates } from '../schema/diff.js';
 import { planChange, withEngine, type EngineConnection } from '../schema/engine.js';

@@ -5,10 +5,10 @@
  * read. Returns data; the CLI decides how it looks.
  */
 import { performance } from 'node:perf_hooks';
-import { withDb, type Context } from '../context.js';
+import { withDb, type Context } from '../runner/context.js';
 import { MigrationFailed } from '../errors.js';
-import { readHistory } from '../history.js';
-import { scriptExtensions } from '../script.js';
+import { readHistory } from '../runner/history.js';
+import { scriptExtensions } from '../migrations/script.js';
 import { compareSnapshots, isNote, type DifferenceKind } from '../schema/compare.js';
 import { prepareStoredSteps, replayMigrations } from '../schema/replay.js';
 import { withScratch, type ScratchInfo } from '../schema/scratch.js';

@@ -1,7 +1,7 @@
 /** Read-only views: status, current, history. They never create the history table. */
-import { takeSnapshot, withDbReading, type Context } from '../context.js';
-import { isCommentsOnly, type FileProblem } from '../files.js';
-import { label, type MigrationState, type MigrationStatus } from '../plan.js';
+import { takeSnapshot, withDbReading, type Context } from '../runner/context.js';
+import { isCommentsOnly, type FileProblem } from '../migrations/files.js';
+import { label, type MigrationState, type MigrationStatus } from '../runner/plan.js';
 
 export interface StatusEntry {
   version: string;

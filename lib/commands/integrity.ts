@@ -2,14 +2,14 @@
 import { existsSync } from 'node:fs';
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { displayPath, takeSnapshot, withDb, type Context, type Snapshot } from '../context.js';
+import { displayPath, takeSnapshot, withDb, type Context, type Snapshot } from '../runner/context.js';
 import type { Db } from '../db/index.js';
-import { editedDiff } from '../editdiff.js';
+import { editedDiff } from '../report/editdiff.js';
 import { Refused } from '../errors.js';
-import { deleteHistory, ensureHistory, insertHistory, updateHistoryText } from '../history.js';
-import { withLock } from '../lock.js';
-import { label, nearestVersions, type MigrationStatus } from '../plan.js';
-import { migrationProblems } from '../steps.js';
+import { deleteHistory, ensureHistory, insertHistory, updateHistoryText } from '../runner/history.js';
+import { withLock } from '../runner/lock.js';
+import { label, nearestVersions, type MigrationStatus } from '../runner/plan.js';
+import { migrationProblems } from '../runner/steps.js';
 import { parseVersion } from './migrate.js';
 
 export interface ValidationProblem {

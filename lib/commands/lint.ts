@@ -5,12 +5,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { normalizeText } from '../checksum.js';
-import { displayPath, takeSnapshot, withDb, type Context } from '../context.js';
+import { normalizeText } from '../migrations/checksum.js';
+import { displayPath, takeSnapshot, withDb, type Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
-import { readDirectives } from '../directives.js';
+import { readDirectives } from '../migrations/directives.js';
 import { Refused, UsageError } from '../errors.js';
-import { discoverMigrations, parseFilename, type MigrationFile, type MigrationSet } from '../files.js';
+import { discoverMigrations, parseFilename, type MigrationFile, type MigrationSet } from '../migrations/files.js';
 import { readCatalog, type LiveCatalog } from '../lint/catalog.js';
 import { emptySchema } from '../lint/known.js';
 import { lintSources, type LintSource, type LintStep } from '../lint/runner.js';

@@ -1,13 +1,13 @@
 /** up, down and redo: plan under the lock, refuse before changing anything, then execute. */
-import { displayPath, takeSnapshot, withDb, type Context, type Snapshot } from '../context.js';
+import { displayPath, takeSnapshot, withDb, type Context, type Snapshot } from '../runner/context.js';
 import type { Db } from '../db/index.js';
-import { editedDiff } from '../editdiff.js';
+import { editedDiff } from '../report/editdiff.js';
 import { Refused, UsageError } from '../errors.js';
-import { executePlan, type PreparedStep, type StepResult, type WithCompleted } from '../execute.js';
-import { ensureHistory } from '../history.js';
-import { withLock } from '../lock.js';
-import { findVersion, label, nearestVersions, planDown, planUp, upRefusals, type DownRequest, type MigrationStatus } from '../plan.js';
-import { loadNeededExtensions, prepareDown, prepareUp, refuseNoTransactionInBatch } from '../steps.js';
+import { executePlan, type PreparedStep, type StepResult, type WithCompleted } from '../runner/execute.js';
+import { ensureHistory } from '../runner/history.js';
+import { withLock } from '../runner/lock.js';
+import { findVersion, label, nearestVersions, planDown, planUp, upRefusals, type DownRequest, type MigrationStatus } from '../runner/plan.js';
+import { loadNeededExtensions, prepareDown, prepareUp, refuseNoTransactionInBatch } from '../runner/steps.js';
 import type { BackupResult } from './backup.js';
 
 export interface UpOptions {

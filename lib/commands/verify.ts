@@ -6,24 +6,24 @@
 import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { takeSnapshot, withDb, type Context } from '../context.js';
+import { takeSnapshot, withDb, type Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
 import { Interrupted, Refused } from '../errors.js';
-import type { PreparedStep } from '../execute.js';
+import type { PreparedStep } from '../runner/execute.js';
 import { replayMigrations } from '../schema/replay.js';
-import { discoverMigrations, type MigrationSet } from '../files.js';
-import { ensureHistory, readHistory } from '../history.js';
-import { withLock } from '../lock.js';
-import { label, planUp, reconcile, type MigrationStatus } from '../plan.js';
-import { roundTrip, type PhaseTimes, type RoundTripContext, type VerifyFinding } from '../roundtrip.js';
+import { discoverMigrations, type MigrationSet } from '../migrations/files.js';
+import { ensureHistory, readHistory } from '../runner/history.js';
+import { withLock } from '../runner/lock.js';
+import { label, planUp, reconcile, type MigrationStatus } from '../runner/plan.js';
+import { roundTrip, type PhaseTimes, type RoundTripContext, type VerifyFinding } from '../runner/roundtrip.js';
 import { loadEquivalence } from '../schema/equivalence.js';
 import { renderSchema } from '../schema/render.js';
 import { withScratch, type Scratch, type ScratchInfo } from '../schema/scratch.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from '../schema/snapshot.js';
-import { scriptExtensions } from '../script.js';
-import { loadNeededExtensions, prepareUp } from '../steps.js';
+import { scriptExtensions } from '../migrations/script.js';
+import { loadNeededExtensions, prepareUp } from '../runner/steps.js';
 
-export type { PhaseTimes, VerifyFinding, VerifyStatus } from '../roundtrip.js';
+export type { PhaseTimes, VerifyFinding, VerifyStatus } from '../runner/roundtrip.js';
 
 export interface VerifyResult {
   /** Every reversible migration round-trips (irreversible ones are skipped, not failed). */

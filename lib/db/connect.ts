@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Target } from '../url.js';
+import type { Target } from './url.js';
 import type { ConnectOptions, Db } from './index.js';
 
 export interface OpenOptions extends ConnectOptions {

@@ -3,9 +3,9 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PGlite, PGliteOptions, Transaction } from '@electric-sql/pglite';
 import { ConnectionFailed, UsageError } from '../errors.js';
-import { acquireFolderLock, type FolderLock } from '../folderlock.js';
+import { acquireFolderLock, type FolderLock } from './folderlock.js';
 import { ensureFolder, FolderUnusable } from '../folders.js';
-import { preferBaselineWasmCompiler } from '../wasm.js';
+import { preferBaselineWasmCompiler } from '../migrations/wasm.js';
 import { forgetTemplate, readTemplate, saveTemplate } from './pglite-template.js';
 import { SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db } from './index.js';
 

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import postgres from 'postgres';
 import { ConnectionFailed, ConnectionLost } from '../errors.js';
-import { preferBaselineWasmCompiler } from '../wasm.js';
+import { preferBaselineWasmCompiler } from '../migrations/wasm.js';
 import { createConnection } from 'node:net';
-import { maskSecret, maskUrl } from '../url.js';
+import { maskSecret, maskUrl } from './url.js';
 import { clientFiles } from './clientfiles.js';
 import { resolveConnection, type ConnInfo, type Endpoint } from './conninfo.js';
 import { driverOptions } from './driveroptions.js';

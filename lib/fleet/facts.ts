@@ -3,7 +3,7 @@ import type { CurrentResult, StatusResult } from '../commands/inspect.js';
 import type { ValidateResult } from '../commands/integrity.js';
 import type { MigrateResult } from '../commands/migrate.js';
 import type { VerifyResult } from '../commands/verify.js';
-import type { StepResult } from '../execute.js';
+import type { StepResult } from '../runner/execute.js';
 import type { TargetFacts } from './report.js';
 
 /** The commands a fleet runs, and the columns each shows next to the target. */

@@ -1,6 +1,6 @@
 /** Pure: fleet outcomes → a line per target, the progress line, the summary table, the rerun command, JSON. */
 import kleur from 'kleur';
-import { maskUrl } from '../url.js';
+import { maskUrl } from '../db/url.js';
 import type { FleetProgress, TargetOutcome } from './run.js';
 
 /** What a command tells about one target: table cells (`columns` names them), its report line's words, JSON fields. */

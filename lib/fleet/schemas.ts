@@ -6,8 +6,8 @@
 import { openDb } from '../db/connect.js';
 import { formatConnectionUri, parseConnectionUri } from '../db/uri.js';
 import { UsageError } from '../errors.js';
-import { quoteIdent } from '../history.js';
-import { maskUrl, type Target } from '../url.js';
+import { quoteIdent } from '../runner/history.js';
+import { maskUrl, type Target } from '../db/url.js';
 import type { FleetTarget } from './targets.js';
 
 /** A comma-separated list of globs (`*` any run of characters, `?` one) as one anchored expression. */

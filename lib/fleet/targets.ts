@@ -8,7 +8,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { parseTarget } from '../config.js';
 import { connectionKey, parseConnectionUri } from '../db/uri.js';
 import { UsageError } from '../errors.js';
-import { maskUrl, type Target } from '../url.js';
+import { maskUrl, type Target } from '../db/url.js';
 
 export interface FleetTarget {
   /** Unique within the fleet: given (`name=URL`) or taken from the URL (host/database). */

@@ -4,7 +4,7 @@
  * the session has a lock_timeout (ALTER ROLE/DATABASE … SET lock_timeout, or --ddl-lock-timeout).
  */
 import type { Db } from '../db/index.js';
-import { loadParser } from '../sql.js';
+import { loadParser } from '../migrations/sql.js';
 import { emptySchema, newTable, type KnownSchema } from './known.js';
 import { as, notNullCheckColumn, type ColumnType } from './tree.js';
 import type { TableSize } from './types.js';

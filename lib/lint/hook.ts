@@ -4,11 +4,11 @@
  * an error-level finding refuses the run. Loaded only when there is something pending.
  */
 import { resolve } from 'node:path';
-import type { Context } from '../context.js';
+import type { Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
 import { Refused } from '../errors.js';
-import type { PreparedStep } from '../execute.js';
-import type { MigrationStatus } from '../plan.js';
+import type { PreparedStep } from '../runner/execute.js';
+import type { MigrationStatus } from '../runner/plan.js';
 import { readCatalog } from './catalog.js';
 import { formatFinding } from './report.js';
 import { lintSources, type LintSource } from './runner.js';

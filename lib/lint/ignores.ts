@@ -1,5 +1,5 @@
 /** `-- sqlmig:lint-ignore rule-id reason` on the line above a statement silences that rule for that statement. */
-import { readDirectives } from '../directives.js';
+import { readDirectives } from '../migrations/directives.js';
 import { RULES_BY_ID } from './rules.js';
 
 export interface Ignore {

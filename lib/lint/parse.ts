@@ -1,5 +1,5 @@
 /** A migration file parsed for lint: each statement with its tree, its text and its 1-based position in characters. */
-import { loadParser, locate } from '../sql.js';
+import { loadParser, locate } from '../migrations/sql.js';
 import type { Node } from './tree.js';
 import type { LintStatement } from './types.js';
 

@@ -3,7 +3,7 @@
  * lint each file statement by statement (each rule sees the schema as it was before the statement),
  * add Squawk's findings, and drop what a `-- sqlmig:lint-ignore` silences.
  */
-import { loadParser } from '../sql.js';
+import { loadParser } from '../migrations/sql.js';
 import { readIgnores, type Ignore } from './ignores.js';
 import { applyStatement, existedBefore, indexExistedBefore, type KnownSchema } from './known.js';
 import { bytePositions, lineByteOffset, parseText, type ParsedStatement } from './parse.js';

@@ -5,7 +5,7 @@
  * migration began are watched: tables it creates are new and empty.
  */
 import type { Db } from '../db/index.js';
-import { loadParser } from '../sql.js';
+import { loadParser } from '../migrations/sql.js';
 import type { ParsedStatement } from './parse.js';
 import { parseText } from './parse.js';
 import { finding, tableLabel, type LintedFile } from './runner.js';

@@ -4,9 +4,9 @@
  * the migrated one (every migration file, run as `up` runs them), read. Each is kept twice: as the
  * snapshot that verify, drift and the proof compare, and as the engine's model that plans from.
  */
-import type { Context } from '../context.js';
+import type { Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
-import type { PreparedStep } from '../execute.js';
+import type { PreparedStep } from '../runner/execute.js';
 import { emptyDatabase } from './empty.js';
 import { planChange, type EngineConnection, type EngineModel } from './engine.js';
 import { buildSchema, type SchemaSource } from './schemafile.js';

@@ -6,7 +6,7 @@
  * then extensions, then the schemas (empty by then).
  */
 import type { Db } from '../db/index.js';
-import { qualifiedName, type HistoryTable } from '../history.js';
+import { qualifiedName, type HistoryTable } from '../runner/history.js';
 import { takeSchemaSnapshot } from './snapshot.js';
 
 export async function emptyDatabase(db: Db, history: HistoryTable): Promise<void> {

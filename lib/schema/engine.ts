@@ -8,8 +8,8 @@
  * is loaded on first use: only diff pays for it.
  */
 import type { Db } from '../db/index.js';
-import type { HistoryTable } from '../history.js';
-import type { Target } from '../url.js';
+import type { HistoryTable } from '../runner/history.js';
+import type { Target } from '../db/url.js';
 
 /** A database's schema as the engine sees it. Opaque outside this module. */
 export interface EngineModel {

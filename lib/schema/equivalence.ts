@@ -7,7 +7,7 @@
  * - whitespace (and only whitespace) in the body of an SQL or PL/pgSQL function, as when a down puts
  *   back the previous body re-indented.
  */
-import { loadParser } from '../sql.js';
+import { loadParser } from '../migrations/sql.js';
 
 export interface Equivalence {
   /** Same tokens, except date/time literals cast to a date/time type. */

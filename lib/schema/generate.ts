@@ -6,7 +6,7 @@
  * no-transaction migration that builds the indexes and validates the constraints without blocking
  * writes. Destructive statements and likely renames get a comment. Pure, apart from the parser.
  */
-import { quoteIdent } from '../history.js';
+import { quoteIdent } from '../runner/history.js';
 import type { EnginePlan } from './engine.js';
 import { annotate, column, tableOf, type PlannedStatement as Planned } from './annotate.js';
 import type { SchemaSnapshot } from './snapshot.js';

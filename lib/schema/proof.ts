@@ -10,14 +10,14 @@
  * When the engine's own statements for what is left change nothing, what is left is such a form:
  * it is a note, not a failure.
  */
-import { checksum } from '../checksum.js';
-import type { Context } from '../context.js';
+import { checksum } from '../migrations/checksum.js';
+import type { Context } from '../runner/context.js';
 import { StatementFailed, type Db } from '../db/index.js';
-import { readDirectives } from '../directives.js';
+import { readDirectives } from '../migrations/directives.js';
 import { Interrupted, Refused, SqlmigError } from '../errors.js';
-import { executePlan, type PreparedStep } from '../execute.js';
-import { ensureHistory } from '../history.js';
-import { prepareScript } from '../script.js';
+import { executePlan, type PreparedStep } from '../runner/execute.js';
+import { ensureHistory } from '../runner/history.js';
+import { prepareScript } from '../migrations/script.js';
 import { compareSnapshots, isNote, show, type SchemaDifference } from './compare.js';
 import type { SchemaState } from './diff.js';
 import { planChange, type EngineConnection } from './engine.js';

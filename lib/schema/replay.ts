@@ -3,16 +3,16 @@
  * prepared steps, each in its own transaction with its history row, the session reset after each.
  * diff replays the migration files; drift replays the SQL stored in the history table.
  */
-import type { Context } from '../context.js';
+import type { Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
-import { readDirectives } from '../directives.js';
+import { readDirectives } from '../migrations/directives.js';
 import { Refused } from '../errors.js';
-import { executePlan, type PreparedStep } from '../execute.js';
-import type { MigrationSet } from '../files.js';
-import { ensureHistory, readAppliedText, type AppliedMigration } from '../history.js';
-import { planUp, reconcile, upRefusals } from '../plan.js';
-import { prepareScript } from '../script.js';
-import { loadNeededExtensions, prepareUp } from '../steps.js';
+import { executePlan, type PreparedStep } from '../runner/execute.js';
+import type { MigrationSet } from '../migrations/files.js';
+import { ensureHistory, readAppliedText, type AppliedMigration } from '../runner/history.js';
+import { planUp, reconcile, upRefusals } from '../runner/plan.js';
+import { prepareScript } from '../migrations/script.js';
+import { loadNeededExtensions, prepareUp } from '../runner/steps.js';
 
 /** Every migration file in order, pending ones included; refused (nothing run) where `up` would refuse. */
 export async function prepareFileSteps(ctx: Context, files: MigrationSet, command: string): Promise<PreparedStep[]> {

@@ -5,12 +5,12 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { normalizeText } from '../checksum.js';
+import { normalizeText } from '../migrations/checksum.js';
 import { StatementFailed, type Db } from '../db/index.js';
 import { Refused, SqlmigError, UsageError } from '../errors.js';
-import { prepareScript, type Script } from '../script.js';
-import { createdExtensions } from '../sql.js';
-import { describeSqlError } from '../sqlerror.js';
+import { prepareScript, type Script } from '../migrations/script.js';
+import { createdExtensions } from '../migrations/sql.js';
+import { describeSqlError } from '../migrations/sqlerror.js';
 
 export interface SchemaSource {
   /** The file or folder as given, as the user would type it. */

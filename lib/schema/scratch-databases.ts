@@ -1,13 +1,13 @@
 /** The three kinds of scratch database verify can use: given (--scratch-url), temporary on the target's server, embedded. */
 import { randomBytes } from 'node:crypto';
 import { parseTarget } from '../config.js';
-import type { Context } from '../context.js';
+import type { Context } from '../runner/context.js';
 import { openDb } from '../db/connect.js';
 import { connectionKey, withDatabase } from '../db/uri.js';
 import type { Db } from '../db/index.js';
 import { UsageError } from '../errors.js';
-import { historyExists, qualifiedName } from '../history.js';
-import { maskUrl, type Target } from '../url.js';
+import { historyExists, qualifiedName } from '../runner/history.js';
+import { maskUrl, type Target } from '../db/url.js';
 import { changesSince, dropClusterObjects, isEmpty, readClusterObjects, releaseRoles, unnamedNotice, type ClusterObjects } from './cluster.js';
 import { emptyDatabase } from './empty.js';
 import type { OpenScratch, ScratchRequest } from './scratch.js';

@@ -4,9 +4,9 @@
  * target's server and dropped afterwards, whatever happens; else an embedded PGlite in memory.
  * Roles and tablespaces the migrations created on a server are dropped afterwards too (cluster.ts).
  */
-import type { Context } from '../context.js';
+import type { Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
-import type { Target } from '../url.js';
+import type { Target } from '../db/url.js';
 import { UsageError } from '../errors.js';
 import { embeddedScratch, givenScratch, temporaryScratch } from './scratch-databases.js';
 

@@ -4,7 +4,7 @@
  * snapshots (compare.ts) and rendering one as SQL (render.ts) are pure functions of it.
  */
 import type { Db } from '../db/index.js';
-import { qualifiedName, type HistoryTable } from '../history.js';
+import { qualifiedName, type HistoryTable } from '../runner/history.js';
 import { fillDefinitions, forgetDefinitions } from './definitions.js';
 import * as q from './queries.js';
 import { normalizeViewDefinitions } from './viewdef.js';

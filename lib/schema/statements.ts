@@ -3,7 +3,7 @@
  * text): which ones are owner or privilege noise, which build an index or add a constraint that
  * can be made online, which drop or retype a column.
  */
-import { loadParser } from '../sql.js';
+import { loadParser } from '../migrations/sql.js';
 
 export interface TableName { schema: string; name: string }
 

@@ -5,7 +5,7 @@
  * bare columns. We normalise to the newer form by deleting, in the text, the qualifier of each column
  * reference of such a SELECT (found with the real parser, so strings and comments are never touched).
  */
-import { loadParser } from '../sql.js';
+import { loadParser } from '../migrations/sql.js';
 
 type Node = Record<string, unknown>;
 

@@ -1,8 +1,8 @@
 /** Pure: diff's and drift's results → text. */
 import kleur from 'kleur';
-import type { DiffResult } from './commands/diff.js';
-import type { DriftResult } from './commands/drift.js';
-import { describeScratch } from './report-verify.js';
+import type { DiffResult } from '../commands/diff.js';
+import type { DriftResult } from '../commands/drift.js';
+import { describeScratch } from './verify.js';
 
 export interface DiffMode { check?: boolean; dryRun?: boolean }
 

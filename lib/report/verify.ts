@@ -1,7 +1,7 @@
 /** Pure: verify's progress and findings → text. */
 import kleur from 'kleur';
-import type { PhaseTimes, VerifyEvent, VerifyFinding, VerifyResult } from './commands/verify.js';
-import type { ScratchInfo } from './schema/scratch.js';
+import type { PhaseTimes, VerifyEvent, VerifyFinding, VerifyResult } from '../commands/verify.js';
+import type { ScratchInfo } from '../schema/scratch.js';
 
 const STATUS_WORD: Record<VerifyFinding['status'], () => string> = {
   'round-trips': () => kleur.green('round-trips'),

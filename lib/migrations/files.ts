@@ -2,7 +2,7 @@ import { readdirSync, readFileSync, readlinkSync, statSync, type Dirent } from '
 import { join } from 'node:path';
 import { checksum, normalizeText } from './checksum.js';
 import { readDirectives, type Directives } from './directives.js';
-import { Refused } from './errors.js';
+import { Refused } from '../errors.js';
 
 /** A migration as found on disk. */
 export interface MigrationFile {

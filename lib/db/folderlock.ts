@@ -6,8 +6,8 @@ import { openSync, readFileSync, unlinkSync, writeSync, closeSync } from 'node:f
 import { dirname, resolve } from 'node:path';
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { LockTimeout } from './errors.js';
-import { ensureFolder } from './folders.js';
+import { LockTimeout } from '../errors.js';
+import { ensureFolder } from '../folders.js';
 
 export interface FolderLock {
   path: string;

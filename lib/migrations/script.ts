@@ -3,8 +3,8 @@
  * `prepareScript` is the one place that decides whether a file can run; every command that runs
  * or checks files goes through it, so they all apply the same rules.
  */
-import { Refused } from './errors.js';
-import type { Direction } from './plan.js';
+import { Refused } from '../errors.js';
+import type { Direction } from '../runner/plan.js';
 import { createdExtensions, findClientOnly, loadParser, splitStatements, type ClientOnly, type Statement } from './sql.js';
 
 export interface Script {

@@ -2,7 +2,7 @@
  * Passwords never reach output: every URL shown in output, errors and logs goes through maskUrl
  * (postgres://app:***@db/prod, ?password=***).
  */
-import { isConnectionUri, parseConnectionUri } from './db/uri.js';
+import { isConnectionUri, parseConnectionUri } from './uri.js';
 
 const URL_TOKEN = /\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]*/gi;
 const QUERY_PASSWORD = /([?&](?:ssl)?password=)[^&\s"'<>`]*/gi;

@@ -6,8 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Db } from './db/index.js';
-import { LockTimeout, Refused } from './errors.js';
+import type { Db } from '../db/index.js';
+import { LockTimeout, Refused } from '../errors.js';
 import { qualifiedName, type HistoryTable } from './history.js';
 
 const POLL_MS = 150;

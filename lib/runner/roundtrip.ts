@@ -6,13 +6,13 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { Context } from './context.js';
-import type { Db } from './db/index.js';
-import { Interrupted, Refused } from './errors.js';
+import type { Db } from '../db/index.js';
+import { Interrupted, Refused } from '../errors.js';
 import { executePlan, type PreparedStep } from './execute.js';
 import type { MigrationStatus } from './plan.js';
-import { compareSnapshots, isNote, type SchemaDifference } from './schema/compare.js';
-import type { Equivalence } from './schema/equivalence.js';
-import { takeSchemaSnapshot, type SchemaSnapshot } from './schema/snapshot.js';
+import { compareSnapshots, isNote, type SchemaDifference } from '../schema/compare.js';
+import type { Equivalence } from '../schema/equivalence.js';
+import { takeSchemaSnapshot, type SchemaSnapshot } from '../schema/snapshot.js';
 import { prepareDown } from './steps.js';
 
 export type VerifyStatus = 'round-trips' | 'failed' | 'skipped' | 'not-run';

@@ -8,13 +8,13 @@ import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync 
 import { chmod, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, delimiter, dirname, join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
-import type { Db } from './db/index.js';
-import { BackupFailed } from './errors.js';
-import { clientFiles } from './db/clientfiles.js';
-import { resolveConnection } from './db/conninfo.js';
-import { libpqEnvironment } from './db/driveroptions.js';
+import type { Db } from './index.js';
+import { BackupFailed } from '../errors.js';
+import { clientFiles } from './clientfiles.js';
+import { resolveConnection } from './conninfo.js';
+import { libpqEnvironment } from './driveroptions.js';
 import { maskSecret } from './url.js';
-import { ensureFolder, FolderUnusable } from './folders.js';
+import { ensureFolder, FolderUnusable } from '../folders.js';
 
 export type BackupFormat = 'custom' | 'plain';
 export type PgToolName = 'pg_dump' | 'pg_restore';

@@ -1,13 +1,13 @@
 /** Run prepared steps: each in its own transaction with its history row. Returns results, prints nothing. */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { StatementFailed, type Db, type ParameterizedQuery, type Row } from './db/index.js';
-import { ConnectionLost, Interrupted, MigrationFailed } from './errors.js';
+import { StatementFailed, type Db, type ParameterizedQuery, type Row } from '../db/index.js';
+import { ConnectionLost, Interrupted, MigrationFailed } from '../errors.js';
 import { historyDelete, historyInsert, qualifiedName, setGuardSql, type HistoryTable, type NewHistoryRow } from './history.js';
 import type { Direction } from './plan.js';
 import { refuseUnsafeThroughPooler } from './pooler.js';
-import type { Script } from './script.js';
-import { describeSqlError } from './sqlerror.js';
+import type { Script } from '../migrations/script.js';
+import { describeSqlError } from '../migrations/sqlerror.js';
 
 export interface PreparedStep {
   direction: Direction;

@@ -1,7 +1,7 @@
 /** The unified diff of an edited applied migration: what was applied against what the file says now. */
-import type { Db } from './db/index.js';
-import { readAppliedText, type HistoryTable } from './history.js';
-import type { MigrationStatus } from './plan.js';
+import type { Db } from '../db/index.js';
+import { readAppliedText, type HistoryTable } from '../runner/history.js';
+import type { MigrationStatus } from '../runner/plan.js';
 
 export async function editedDiff(db: Db, table: HistoryTable, status: MigrationStatus, path: string): Promise<string> {
   const { createTwoFilesPatch } = await import('diff');

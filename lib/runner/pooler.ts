@@ -3,8 +3,8 @@
  * A no-transaction migration is then safe only if nothing in it relies on the session: no timeout of
  * sqlmig's to apply to it, and no statement that changes or reads session state.
  */
-import type { Db } from './db/index.js';
-import { Refused } from './errors.js';
+import type { Db } from '../db/index.js';
+import { Refused } from '../errors.js';
 import type { PreparedStep } from './execute.js';
 
 /** Statements whose effect lives in the session (libpg-query node names). */

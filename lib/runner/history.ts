@@ -1,5 +1,5 @@
 /** The history table: one row per applied migration (SPEC §3). */
-import type { Db, ParameterizedQuery } from './db/index.js';
+import type { Db, ParameterizedQuery } from '../db/index.js';
 
 export interface HistoryTable { schema: string; table: string }
 

@@ -1,10 +1,10 @@
 /** Pure: results → text. The CLI decides where it goes; JSON is the result objects themselves. */
 import kleur from 'kleur';
-import type { CurrentResult, HistoryEntry, StatusResult } from './commands/inspect.js';
-import type { MigrateResult, PlannedSql } from './commands/migrate.js';
-import type { CreateResult } from './commands/create.js';
-import type { StepEvent } from './execute.js';
-import type { MigrationState } from './plan.js';
+import type { CurrentResult, HistoryEntry, StatusResult } from '../commands/inspect.js';
+import type { MigrateResult, PlannedSql } from '../commands/migrate.js';
+import type { CreateResult } from '../commands/create.js';
+import type { StepEvent } from '../runner/execute.js';
+import type { MigrationState } from '../runner/plan.js';
 
 const STATE_COLOR: Record<MigrationState, (s: string) => string> = {
   applied: kleur.green,

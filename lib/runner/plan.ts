@@ -1,6 +1,6 @@
 /** Pure: (files, history, request) → what to do. No I/O here, so tests are plain literals. */
-import type { FileProblem, MigrationFile } from './files.js';
-import { compareVersions } from './files.js';
+import type { FileProblem, MigrationFile } from '../migrations/files.js';
+import { compareVersions } from '../migrations/files.js';
 import type { AppliedMigration } from './history.js';
 
 export type MigrationState = 'applied' | 'pending' | 'edited' | 'missing' | 'out-of-order';

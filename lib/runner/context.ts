@@ -1,13 +1,13 @@
 /** What every operation needs: where the files are, which database, which history table, and who listens. */
 import { relative } from 'node:path';
-import { openDb } from './db/connect.js';
-import type { Db } from './db/index.js';
-import { noDatabase } from './config.js';
+import { openDb } from '../db/connect.js';
+import type { Db } from '../db/index.js';
+import { noDatabase } from '../config.js';
 import type { StepEvent } from './execute.js';
-import { discoverMigrations, type MigrationSet } from './files.js';
+import { discoverMigrations, type MigrationSet } from '../migrations/files.js';
 import { readHistory, type AppliedMigration, type HistoryTable } from './history.js';
 import { reconcile, type MigrationStatus } from './plan.js';
-import type { Target } from './url.js';
+import type { Target } from '../db/url.js';
 
 export interface MigratorOptions {
   /** postgres://…, pglite:PATH or pglite:memory, or a parsed target. */
