@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { findPgBin, startTestServer } from '../test/support/server.js';
-import { writeRealisticHistory } from './history-fixture.js';
 import { writeSyntheticHistory } from './fixtures/history.js';
 
 const bin = fileURLToPath(new URL('../bin/sqlmig', import.meta.url));
@@ -125,10 +124,11 @@ try {
     row(`sqlmig validate: ${count.toLocaleString('en')} applied`, fmt(validate), `node start + ${fmt(validate - nodeStart)}`);
   }
 
-  // A realistic 285-migration history (tables, enums, views, plpgsql functions and triggers, indexes, seed data):
+  // A realistic 285-migration history (scripts/fixtures/history.ts: an extension, enums, views, plpgsql functions
+  // and triggers, GiST/GIN indexes, materialized views, seed data):
   // applied by psql and by sqlmig, then the fixed cost of an `up` with nothing to do.
   const realistic = join(work, 'realistic');
-  writeRealisticHistory(realistic, 285);
+  const realisticCount = writeSyntheticHistory(realistic, { count: 285 });
   const realisticScript = join(work, 'psql-realistic.sql');
   const realisticUps = readdirSync(realistic).filter((f) => f.endsWith('.up.sql')).sort(); // zero-padded: in version order
   writeFileSync(realisticScript, realisticUps.map((f) => `begin;\n\\i ${join(realistic, f)}\ncommit;\n`).join(''));
@@ -141,10 +141,10 @@ try {
     up285.push(timeOnce(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', realisticUrl)).ms);
   }
   const psql285Ms = mid(psql285);
-  row('psql: 285-migration realistic history', fmt(psql285Ms), 'baseline (median of 3)');
-  row('sqlmig up: 285-migration realistic history', fmt(mid(up285)), `${(mid(up285) / psql285Ms).toFixed(2)}x psql (median of 3)`);
+  row(`psql: ${realisticCount}-migration realistic history`, fmt(psql285Ms), 'baseline (median of 3)');
+  row(`sqlmig up: ${realisticCount}-migration realistic history`, fmt(mid(up285)), `${(mid(up285) / psql285Ms).toFixed(2)}x psql (median of 3)`);
   const noop285 = median(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', realisticUrl));
-  row('sqlmig up: no-op, 285 applied (server)', fmt(noop285), `${(noop285 / nodeStart).toFixed(1)}x node -e 0, ${(noop285 / psql285Ms).toFixed(2)}x the psql apply`);
+  row(`sqlmig up: no-op, ${realisticCount} applied (server)`, fmt(noop285), `${(noop285 / nodeStart).toFixed(1)}x node -e 0, ${(noop285 / psql285Ms).toFixed(2)}x the psql apply`);
 
   // Embedded PGlite: status and current on an existing database (the repository's own example, as
   // `pglite:.sqlmig/dev` would hold it), then the 285-migration history.
@@ -164,11 +164,11 @@ try {
   }
   const embedded285 = `pglite:${join(work, 'embedded-285')}`;
   const apply285 = timeOnce(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', embedded285), { NODE_OPTIONS: `--import=${rssHook}` });
-  row('sqlmig up: 285-migration realistic history, PGlite', fmt(apply285.ms), `peak ${(Number(/sqlmig-bench-maxrss-kb (\d+)/.exec(apply285.stderr)?.[1] ?? 0) / 1024).toFixed(0)} MB`);
+  row(`sqlmig up: ${realisticCount}-migration realistic history, PGlite`, fmt(apply285.ms), `peak ${(Number(/sqlmig-bench-maxrss-kb (\d+)/.exec(apply285.stderr)?.[1] ?? 0) / 1024).toFixed(0)} MB`);
   const status285 = medianWithRss(bin, sqlmig('status', '--json', '--dir', realistic, '--url', embedded285));
-  row('sqlmig status: 285 applied, PGlite', `${fmt(status285.ms)}, ${status285.rssMb.toFixed(0)} MB`, `${(status285.ms / nodeStart).toFixed(1)}x node -e 0`);
+  row(`sqlmig status: ${realisticCount} applied, PGlite`, `${fmt(status285.ms)}, ${status285.rssMb.toFixed(0)} MB`, `${(status285.ms / nodeStart).toFixed(1)}x node -e 0`);
   const noopEmbedded = medianWithRss(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', embedded285));
-  row('sqlmig up: no-op, 285 applied, PGlite', `${fmt(noopEmbedded.ms)}, ${noopEmbedded.rssMb.toFixed(0)} MB`, `${(noopEmbedded.ms / nodeStart).toFixed(1)}x node -e 0`);
+  row(`sqlmig up: no-op, ${realisticCount} applied, PGlite`, `${fmt(noopEmbedded.ms)}, ${noopEmbedded.rssMb.toFixed(0)} MB`, `${(noopEmbedded.ms / nodeStart).toFixed(1)}x node -e 0`);
 
   // A fleet: 50 databases x 20 small migrations, one `up --targets --parallel 8` against 50 sequential runs.
   const twenty = join(work, 'twenty');

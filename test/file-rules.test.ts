@@ -1,5 +1,5 @@
 /**
- * What may be in a migration file, decided once (lib/script.ts) and applied alike by up, down,
+ * What may be in a migration file, decided once (lib/migrations/script.ts) and applied alike by up, down,
  * validate and verify: transaction control, COPY with the client, empty files, meta-commands.
  */
 import { after, test } from 'node:test';

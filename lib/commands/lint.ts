@@ -13,7 +13,9 @@ import { Refused, UsageError } from '../errors.js';
 import { discoverMigrations, parseFilename, type MigrationFile, type MigrationSet } from '../migrations/files.js';
 import { readCatalog, type LiveCatalog } from '../lint/catalog.js';
 import { emptySchema } from '../lint/known.js';
-import { lintSources, type LintSource, type LintStep } from '../lint/runner.js';
+import { lintSources, type LintSource, type LintStep, type Planned } from '../lint/runner.js';
+
+export type { Planned } from '../lint/runner.js';
 import type { Finding } from '../lint/types.js';
 import type { ScratchInfo } from '../schema/scratch.js';
 
@@ -43,8 +45,6 @@ export interface LintResult {
   notes: string[];
 }
 
-/** One migration in the order lint walks them; `lint: false` ones are only replayed (or applied, for --trace). */
-export interface Planned { source: LintSource; lint: boolean }
 
 interface Scope { scope: LintResult['scope']; order: Planned[]; catalog: LiveCatalog | null; catalogIsBase: boolean; notes: string[] }
 

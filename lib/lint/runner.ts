@@ -27,6 +27,9 @@ export interface LintSource {
 export interface Replay { id: string; text: string; fresh: boolean }
 
 /** In order: earlier migrations to replay (their effect on the schema only) and files to lint. */
+/** One migration in the order lint walks them; `lint: false` ones are only replayed (or applied, for --trace). */
+export interface Planned { source: LintSource; lint: boolean }
+
 export type LintStep = { replay: Replay } | { lint: LintSource };
 
 export interface LintInput {

@@ -1,10 +1,9 @@
 /** Where `lint --trace` runs: the scratch database verify uses (embedded PGlite when no server is given). */
 import type { Context } from '../runner/context.js';
-import type { Planned } from '../commands/lint.js';
 import { withScratch, type ScratchInfo } from '../schema/scratch.js';
 import { loadParser } from '../migrations/sql.js';
 import { parseText } from './parse.js';
-import type { LintedFile } from './runner.js';
+import type { LintedFile, Planned } from './runner.js';
 import { traceMigrations, type TraceStep } from './trace.js';
 import type { Finding, TableSize } from './types.js';
 

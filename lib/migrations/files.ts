@@ -4,6 +4,8 @@ import { checksum, normalizeText } from './checksum.js';
 import { readDirectives, type Directives } from './directives.js';
 import { Refused } from '../errors.js';
 
+export type Direction = 'up' | 'down';
+
 /** A migration as found on disk. */
 export interface MigrationFile {
   version: bigint;

@@ -4,7 +4,7 @@
  * or checks files goes through it, so they all apply the same rules.
  */
 import { Refused } from '../errors.js';
-import type { Direction } from '../runner/plan.js';
+import type { Direction } from './files.js';
 import { createdExtensions, findClientOnly, loadParser, splitStatements, type ClientOnly, type Statement } from './sql.js';
 
 export interface Script {

@@ -6,20 +6,12 @@ import { ConnectionLost, Interrupted, MigrationFailed } from '../errors.js';
 import { historyDelete, historyInsert, qualifiedName, setGuardSql, type HistoryTable, type NewHistoryRow } from './history.js';
 import type { Direction } from './plan.js';
 import { refuseUnsafeThroughPooler } from './pooler.js';
+import type { PreparedStep } from './prepared-step.js';
+
+export type { PreparedStep } from './prepared-step.js';
 import type { Script } from '../migrations/script.js';
 import { describeSqlError } from '../migrations/sqlerror.js';
 
-export interface PreparedStep {
-  direction: Direction;
-  version: bigint;
-  versionText: string;
-  name: string;
-  script: Script;
-  /** up: the row to record. */
-  record?: NewHistoryRow;
-  /** down: the file is gone and the SQL stored at apply time is used. */
-  fromStoredSql?: boolean;
-}
 
 export interface StepResult {
   direction: Direction;

@@ -4,7 +4,8 @@ import { compareVersions } from '../migrations/files.js';
 import type { AppliedMigration } from './history.js';
 
 export type MigrationState = 'applied' | 'pending' | 'edited' | 'missing' | 'out-of-order';
-export type Direction = 'up' | 'down';
+import type { Direction } from '../migrations/files.js';
+export type { Direction } from '../migrations/files.js';
 
 export interface MigrationStatus {
   version: bigint;

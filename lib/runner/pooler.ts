@@ -5,7 +5,7 @@
  */
 import type { Db } from '../db/index.js';
 import { Refused } from '../errors.js';
-import type { PreparedStep } from './execute.js';
+import type { PreparedStep } from './prepared-step.js';
 
 /** Statements whose effect lives in the session (libpg-query node names). */
 const SESSION_STATEMENTS = new Set([

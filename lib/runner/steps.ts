@@ -4,11 +4,14 @@ import { displayPath } from './context.js';
 import type { Db } from '../db/index.js';
 import { readDirectives } from '../migrations/directives.js';
 import { Interrupted, Refused } from '../errors.js';
-import type { PreparedStep } from './execute.js';
+import type { PreparedStep } from './prepared-step.js';
 import type { MigrationFile } from '../migrations/files.js';
 import { readAppliedText } from './history.js';
 import { label, type Step } from './plan.js';
 import { prepareScript, scriptExtensions, type Script, type ScriptSource } from '../migrations/script.js';
+
+
+export type { PreparedStep } from './prepared-step.js';
 
 /** A migration's files as they would run: its up, and its down when it has one. */
 export interface MigrationScripts { up: Script; down: Script | null }

@@ -8,7 +8,14 @@ import { show } from './compare.js';
 import type { EngineStatement } from './engine.js';
 import type { ColumnEntry, SchemaSnapshot, TableEntry } from './snapshot.js';
 import type { StatementInfo, TableName } from './statements.js';
-import type { DraftStatement } from './generate.js';
+
+export interface DraftStatement {
+  sql: string;
+  /** Comment lines above it, without the leading "-- ". */
+  comments: string[];
+  /** Why it loses data, when it does. */
+  destructive?: string;
+}
 
 export interface PlannedStatement { engine: EngineStatement; info: StatementInfo }
 

@@ -8,17 +8,12 @@
  */
 import { quoteIdent } from '../runner/history.js';
 import type { EnginePlan } from './engine.js';
-import { annotate, column, tableOf, type PlannedStatement as Planned } from './annotate.js';
+import { annotate, column, tableOf, type DraftStatement, type PlannedStatement as Planned } from './annotate.js';
+
+export type { DraftStatement } from './annotate.js';
 import type { SchemaSnapshot } from './snapshot.js';
 import { classifyStatements, type TableName } from './statements.js';
 
-export interface DraftStatement {
-  sql: string;
-  /** Comment lines above it, without the leading "-- ". */
-  comments: string[];
-  /** Why it loses data, when it does. */
-  destructive?: string;
-}
 
 export interface DraftFile {
   statements: DraftStatement[];

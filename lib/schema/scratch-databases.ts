@@ -10,8 +10,36 @@ import { historyExists, qualifiedName } from '../runner/history.js';
 import { maskUrl, type Target } from '../db/url.js';
 import { changesSince, dropClusterObjects, isEmpty, readClusterObjects, releaseRoles, unnamedNotice, type ClusterObjects } from './cluster.js';
 import { emptyDatabase } from './empty.js';
-import type { OpenScratch, ScratchRequest } from './scratch.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from './snapshot.js';
+
+export interface ScratchInfo {
+  kind: 'given' | 'temporary' | 'embedded';
+  /** Where it is, password masked: safe to print. */
+  display: string;
+}
+
+export interface ScratchRequest {
+  scratchUrl?: string;
+  /** PGlite contrib extensions the migrations create: an in-memory PGlite must have them from the start. */
+  extensions: string[];
+  /** The migrations' SQL: a role or tablespace that appears on the server is dropped only if they name it. */
+  texts: string[];
+}
+
+export interface Scratch {
+  readonly info: ScratchInfo;
+  /** The session to run migrations on; reset() replaces it. */
+  readonly db: Db;
+  /** Close the session and start again on an empty scratch database and a new session (after a failed round trip). */
+  reset(): Promise<Db>;
+  /** Where it is, password included: only for a second connection to it (the diff engine's), never printed. */
+  readonly target: Target;
+}
+
+export interface OpenScratch extends Scratch {
+  /** Remove what verify made; returns sentences about what could not be removed or was left (said on the side, never fatal). */
+  dispose(): Promise<string[]>;
+}
 
 export const SCRATCH_PREFIX = 'sqlmig_verify_';
 

@@ -8,36 +8,13 @@ import type { Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
 import type { Target } from '../db/url.js';
 import { UsageError } from '../errors.js';
-import { embeddedScratch, givenScratch, temporaryScratch } from './scratch-databases.js';
+import { embeddedScratch, givenScratch, temporaryScratch, type OpenScratch, type Scratch, type ScratchRequest } from './scratch-databases.js';
 
-export interface ScratchInfo {
-  kind: 'given' | 'temporary' | 'embedded';
-  /** Where it is, password masked: safe to print. */
-  display: string;
-}
+export type { OpenScratch, Scratch, ScratchInfo, ScratchRequest } from './scratch-databases.js';
 
-export interface ScratchRequest {
-  scratchUrl?: string;
-  /** PGlite contrib extensions the migrations create: an in-memory PGlite must have them from the start. */
-  extensions: string[];
-  /** The migrations' SQL: a role or tablespace that appears on the server is dropped only if they name it. */
-  texts: string[];
-}
 
-export interface Scratch {
-  readonly info: ScratchInfo;
-  /** The session to run migrations on; reset() replaces it. */
-  readonly db: Db;
-  /** Close the session and start again on an empty scratch database and a new session (after a failed round trip). */
-  reset(): Promise<Db>;
-  /** Where it is, password included: only for a second connection to it (the diff engine's), never printed. */
-  readonly target: Target;
-}
 
-export interface OpenScratch extends Scratch {
-  /** Remove what verify made; returns sentences about what could not be removed or was left (said on the side, never fatal). */
-  dispose(): Promise<string[]>;
-}
+
 
 /** Run fn on a scratch database and always dispose of it, also when fn throws or the run is interrupted. */
 export async function withScratch<T>(ctx: Context, request: ScratchRequest, fn: (scratch: Scratch) => Promise<T>): Promise<T> {
