@@ -11,6 +11,7 @@ import { Refused, SqlmigError, UsageError } from '../errors.js';
 import { prepareScript, type Script } from '../migrations/script.js';
 import { createdExtensions } from '../migrations/sql.js';
 import { describeSqlError } from '../migrations/sqlerror.js';
+import { refuseOutsideSchema } from './schemafile-guard.js';
 
 export interface SchemaSource {
   /** The file or folder as given, as the user would type it. */
@@ -37,6 +38,7 @@ export async function readSchemaSource(path: string): Promise<SchemaSource> {
   // The same rules as a migration file's (psql meta-commands, COPY from the client…): one place decides.
   const scripts = await Promise.all(files.map((file): Promise<Script> =>
     prepareScript({ path: shown(file), text: normalizeText(readFileSync(file, 'utf8')), noTransaction: true, direction: 'up' })));
+  await refuseOutsideSchema(scripts);
   return { display, scripts };
 }
 
