@@ -4,6 +4,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { closeAdmin, freshDb, runCli, writeMigrations } from './support/helpers.js';
@@ -79,4 +80,25 @@ test('a schema file the parser rejects is never sent, so nothing before the erro
   assert.match(r.stderr, /schema\.sql:2:\d+: syntax error at or near "tabel"/);
   const [row] = await db.sql`select current_database() as name`;
   assert.equal(row?.name, db.name);
+});
+
+test('pg_dump --schema-only output is a schema file: its \\restrict/\\unrestrict lines are accepted (also a key starting with a digit), any other meta-command still refused', async (t) => {
+  const db = await freshDb(t);
+  const { root, dir } = writeMigrations(t, {
+    '001_t.up.sql': "create type mood as enum ('ok', 'sad');\ncreate table t (id serial primary key, m mood default 'ok', note text check (note <> ''));\ncreate view v as select id, m from t;\n",
+    '001_t.down.sql': 'drop view v; drop table t; drop type mood;\n',
+  });
+  const up = await runCli(['up', '--dir', dir, '--url', db.url], { cwd: root });
+  assert.equal(up.code, 0, up.stderr);
+  const url = new URL(db.url);
+  const dump = execFileSync('pg_dump', ['--schema-only', '--no-owner', '--exclude-table=public.sqlmig_history', '--exclude-table=public.sqlmig_*', db.url], { encoding: 'utf8', env: { ...process.env, PGPASSWORD: decodeURIComponent(url.password) } });
+  const schema = dump.includes('\\restrict') ? dump : `\\restrict 9Zk2\n${dump}\n\\unrestrict 9Zk2\n`;
+  writeFileSync(join(root, 'schema.sql'), schema.replace(/\\restrict \S+/, '\\restrict 9startsWithDigit'));
+  const check = await runCli(['diff', '--check', '--dir', dir], { cwd: root });
+  assert.equal(check.code, 0, check.stderr + check.stdout);
+
+  writeFileSync(join(root, 'schema.sql'), `${schema}\n\\i other.sql\n`);
+  const meta = await runCli(['diff', '--check', '--dir', dir], { cwd: root });
+  assert.equal(meta.code, 3, meta.stderr);
+  assert.match(meta.stderr, /\\i/);
 });

@@ -37,7 +37,7 @@ export async function readSchemaSource(path: string): Promise<SchemaSource> {
   if (files.length === 0) throw new UsageError(`the schema folder ${display} holds no .sql file; put the desired schema there, or name a file with --schema-file`);
   // The same rules as a migration file's (psql meta-commands, COPY from the client…): one place decides.
   const scripts = await Promise.all(files.map((file): Promise<Script> =>
-    prepareScript({ path: shown(file), text: normalizeText(readFileSync(file, 'utf8')), noTransaction: true, direction: 'up' })));
+    prepareScript({ path: shown(file), text: withoutRestrictLines(normalizeText(readFileSync(file, 'utf8'))), noTransaction: true, direction: 'up' })));
   await refuseOutsideSchema(scripts);
   return { display, scripts };
 }
@@ -64,6 +64,15 @@ export async function buildSchema(db: Db, source: SchemaSource): Promise<void> {
       throw new Refused(`${describeSqlError(script, script.statements ? error.index : null, error.cause)}\n${script.path} does not build on the scratch database; nothing was written.`, { cause: error.cause });
     }
   }
+}
+
+/**
+ * pg_dump (15.14+, 16.10+, 17.6+) brackets its output with `\restrict KEY` / `\unrestrict KEY`: they only
+ * guard psql against meta-commands injected into the dump, so they are blanked (lines keep their numbers).
+ * Every other meta-command is still refused, as in a migration.
+ */
+export function withoutRestrictLines(text: string): string {
+  return text.replace(/^[ \t]*\\(?:un)?restrict[ \t]+\S+[ \t]*$/gm, '');
 }
 
 function shown(path: string): string {
