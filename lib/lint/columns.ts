@@ -26,7 +26,7 @@ function volatileCall(node: unknown): string | null {
 }
 
 /** Why adding this column rewrites the table (each row gets its own value), or null. */
-function rewriteReason(def: Node): string | null {
+export function rewriteReason(def: Node): string | null {
   if (isSerial(def['typeName'])) return 'a serial column (a nextval() default)';
   for (const c of columnConstraints(def)) {
     if (c['contype'] === 'CONSTR_IDENTITY') return 'an identity column';
