@@ -5,7 +5,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Db } from '../db/index.js';
+import { StatementFailed, type Db } from '../db/index.js';
 import { Interrupted, MigrationFailed } from '../errors.js';
 import type { PreparedStep, StepEvent, StepResult } from '../runner/execute.js';
 import { deleteHistory, insertHistory, type HistoryTable } from '../runner/history.js';
@@ -45,7 +45,7 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
       const name = (options.signal.reason as NodeJS.Signals | undefined) ?? 'SIGINT';
       throw new Interrupted(name, `interrupted by ${name} during ${plan.migration}${failedStep ? ` (${failedStep.what})` : ''}. ${undo}`);
     }
-    const cause = (error as { cause?: unknown }).cause ?? error;
+    const cause = error instanceof StatementFailed ? error.cause : error;
     throw new MigrationFailed(`${plan.path}: online step ${ran.length} of ${plan.steps.length} failed (${failedStep?.what ?? 'recording it'}): ${(cause as Error).message}\n${undo}`, { cause });
   }
   const result: StepResult = { direction: step.direction, version: step.versionText, name: step.name, durationMs: elapsed() };
