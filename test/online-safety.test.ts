@@ -42,18 +42,18 @@ test('--online --dry-run prints every step with its lock, what it blocks and an 
 test('a statement with no online form is refused before anything runs (exit 3); -- sqlmig:offline runs the file as written', async (t) => {
   const { dir, db } = await based(t, {
     '002_ok.up.sql': 'create index on users (email);',
-    '003_type.up.sql': 'alter table users add column flag int;\nalter table users alter column team type bigint;',
+    '003_type.up.sql': 'alter table users add column flag int;\nalter table users alter column team type bigint using team * 2;',
     '004_rename.up.sql': 'alter table teams rename to squads;',
   });
   const r = await runCli(['up', '--online', '--dir', dir, '--url', db.url]);
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /no online form and would block/);
-  assert.match(r.stderr, /003_type\.up\.sql:2:1: alter table users alter column team type bigint\n {2}this type change rewrites the table/);
+  assert.match(r.stderr, /003_type\.up\.sql:2:1: alter table users alter column team type bigint using team \* 2\n {2}this type change rewrites the table.*does not take USING yet/);
   assert.match(r.stderr, /004_rename\.up\.sql:1:1: .*\n {2}renaming a table or column that exists breaks the running application/);
   assert.match(r.stderr, /-- sqlmig:offline/);
   assert.deepEqual(await versions(db), ['1'], 'nothing ran, not even 002');
   const { writeFileSync } = await import('node:fs');
-  writeFileSync(`${dir}/003_type.up.sql`, '-- sqlmig:offline\nalter table users add column flag int;\nalter table users alter column team type bigint;');
+  writeFileSync(`${dir}/003_type.up.sql`, '-- sqlmig:offline\nalter table users add column flag int;\nalter table users alter column team type bigint using team * 2;');
   writeFileSync(`${dir}/004_rename.up.sql`, '-- sqlmig:offline\nalter table teams rename to squads;');
   const again = await runCli(['up', '--online', '--dir', dir, '--url', db.url]);
   assert.equal(again.code, 0, again.stderr);
@@ -162,4 +162,44 @@ test('writers go on while the online form scans: VALIDATE and CREATE INDEX CONCU
   const r = await run.done;
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(await versions(db), ['1', '2', '3']);
+});
+
+test('an online type change under concurrent inserts, updates and deletes converts every row exactly once: the table equals the same writes converted offline', async (t) => {
+  const { dir, db } = await based(t, {
+    '002_payments.up.sql': 'create table payments (id bigint primary key, amount int not null, note text);\ninsert into payments select g, g * 7, null from generate_series(1, 3000) g;',
+    '003_bigint.up.sql': 'alter table payments alter column amount type bigint;',
+  });
+  assert.equal((await runCli(['up', '--to', '2', '--dir', dir, '--url', db.url])).code, 0);
+  const expected = new Map<number, number>(Array.from({ length: 3000 }, (_, i) => [i + 1, (i + 1) * 7]));
+  const run = spawnCli(['up', '--online', '--batch-size', '100', '--dir', dir, '--url', db.url]);
+  let finished = false;
+  void run.done.then(() => { finished = true; });
+  let writes = 0;
+  let next = 5000;
+  for (let i = 0; !finished; i++) {
+    const id = 1 + ((i * 37) % 3000);
+    const v = (i % 1000) + 1;
+    if (i % 3 === 0) { await db.sql`insert into payments values (${next}, ${v})`; expected.set(next++, v); }
+    else if (i % 3 === 1) { await db.sql`update payments set amount = ${v} where id = ${id}`; if (expected.has(id)) expected.set(id, v); }
+    else if (i % 7 === 2) { await db.sql`delete from payments where id = ${id}`; expected.delete(id); }
+    else { await db.sql`update payments set amount = ${v} where id = ${next - 1}`; if (expected.has(next - 1)) expected.set(next - 1, v); }
+    writes++;
+  }
+  const r = await run.done;
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(writes > 0);
+  const rows = await db.sql`select id::int as id, amount::text as amount from payments order by id`;
+  assert.deepEqual(rows.map((x) => [x['id'], Number(x['amount'])]), [...expected].sort((a, b) => a[0] - b[0]));
+  const [col] = await db.sql`select format_type(atttypid, atttypmod) as type, attnotnull from pg_attribute where attrelid = 'payments'::regclass and attname = 'amount'`;
+  assert.deepEqual({ ...col }, { type: 'bigint', attnotnull: true });
+  assert.deepEqual(await leftovers(db), []);
+  assert.deepEqual(await versions(db), ['1', '2', '3']);
+});
+
+test('a type change on a column an index uses is refused, naming what the online form does not rebuild yet', async (t) => {
+  const { dir, db } = await based(t, { '002_type.up.sql': 'create index users_team_idx on users (team);', '003_type.up.sql': 'alter table users alter column team type bigint;' });
+  assert.equal((await runCli(['up', '--to', '2', '--dir', dir, '--url', db.url])).code, 0);
+  const r = await runCli(['up', '--online', '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /003_type\.up\.sql:1:1: .*\n.*does not rebuild the indexes, constraints, defaults or views that use team yet/);
 });

@@ -19,6 +19,7 @@ const FORMS: Record<string, string> = {
   primaryKey: 'alter table teams drop constraint teams_pkey;\nalter table teams add primary key (id);',
   volatileColumn: 'alter table users add column token uuid not null default gen_random_uuid();',
   wholeTable: "update users set email = email || '@example.com';\ndelete from teams;",
+  typeChange: 'alter table users alter column team type bigint, alter column email type varchar(200);',
   mixed: 'create table audit (id int primary key);\nalter table users add column note text, alter column team set not null, add constraint users_team_fkey foreign key (team) references teams (id);',
 };
 
@@ -41,7 +42,10 @@ for (const form of Object.keys(FORMS)) {
     assert.equal(p.code, 0, p.stderr);
     const o = await runCli(['up', '--online', '--dir', dir, '--url', online.url]);
     assert.equal(o.code, 0, o.stderr);
-    assert.equal(await dumpSchema(online.url, dir), await dumpSchema(plain.url, dir));
+    // A type change moves the column to the end of the table (a note of the proof); everything else is the same.
+    const unordered = (text: string) => text.split('\n').map((l) => l.trim().replace(/,$/, '')).sort().join('\n');
+    const same = form === 'typeChange' ? unordered : (text: string) => text;
+    assert.equal(same(await dumpSchema(online.url, dir)), same(await dumpSchema(plain.url, dir)));
     assert.deepEqual(await versions(online), ['1', '2']);
     assert.deepEqual(await leftovers(online), []);
     if (form === 'wholeTable') {

@@ -2,6 +2,7 @@
 import { isSafeTypeChange, rewriteReason } from '../lint/columns.js';
 import { alterCommands, as, columnConstraints, columnType, names, type Node } from '../lint/tree.js';
 import { batches, constraintUsingIndex, notValidThenValidate, setNotNull, transactionStep } from './forms.js';
+import { expandContract } from './expand.js';
 import { chooseConstraintName } from './names.js';
 import type { Planned, StatementEnv } from './planner.js';
 import { splitAlter, textBetween, qualified, quoteIdent, type CommandText } from './text.js';
@@ -50,7 +51,8 @@ function planCommand(env: StatementEnv, cmd: Node): Form {
       const from = env.known.tables.get(env.table)?.columns.get(cmd['name']) ?? null;
       const to = columnType(def['typeName']);
       if (from && to && !def['raw_default'] && isSafeTypeChange(from, to)) return null;
-      return { refuse: 'this type change rewrites the table and its indexes under ACCESS EXCLUSIVE; its online form (a shadow column kept current by a trigger, a batched backfill, a short swap) is not built in this version of sqlmig' };
+      const why = typeChangeRefusal(env, cmd['name'], def);
+      return why ? { refuse: why } : [];
     }
     case 'AT_SetTableSpace': case 'AT_SetLogged': case 'AT_SetUnLogged':
       return { refuse: 'this rewrites the table under ACCESS EXCLUSIVE and has no online form' };
@@ -82,6 +84,11 @@ function buildCommand(env: StatementEnv, cmd: Node, head: string, text: CommandT
   const constraint = as(cmd['def'], 'Constraint');
   if (cmd['subtype'] === 'AT_SetNotNull') return setNotNull(env.table, cmd['name']);
   if (cmd['subtype'] === 'AT_AddColumn') return addColumnVolatile(env, as(cmd['def'], 'ColumnDef')!, head, text);
+  if (cmd['subtype'] === 'AT_AlterColumnType') {
+    const def = as(cmd['def'], 'ColumnDef')!;
+    const type = textBetween(env.stmt.sql, env.at(def['typeName']['location']), text.end);
+    return expandContract(env.table, cmd['name'], type, env.facts.primaryKey[0]!, provedNotNull(env, cmd['name']), env.options.batchSize);
+  }
   const c = constraint!;
   const name = (c['conname'] as string | undefined) ?? chooseConstraintName(env.table, c);
   if (c['contype'] === 'CONSTR_FOREIGN' || c['contype'] === 'CONSTR_CHECK') {
@@ -118,4 +125,14 @@ function addColumnVolatile(env: StatementEnv, def: Node, head: string, text: Com
   ];
   if (constraints.some((c) => c['contype'] === 'CONSTR_NOTNULL')) steps.push(...setNotNull(env.table, column).map((s) => ({ ...s, undo: [...s.undo, dropColumn] })));
   return steps;
+}
+
+/** The expand/contract form covers a column nothing else depends on, on a table with a one-column primary key, cast without USING. */
+function typeChangeRefusal(env: StatementEnv, column: string, def: Node): string | null {
+  const base = 'this type change rewrites the table and its indexes under ACCESS EXCLUSIVE; its online form (a shadow column kept current by a trigger, a batched backfill, a short swap)';
+  if (def['raw_default']) return `${base} does not take USING yet: convert with an added column and a batched UPDATE of your own`;
+  if (env.facts.primaryKey.length !== 1) return `${base} walks a one-column primary key, and the table has ${env.facts.primaryKey.length ? 'one of several columns' : 'none'}`;
+  if (env.facts.primaryKey[0]!.column === column) return `${base} cannot change the primary key itself`;
+  if (env.facts.dependedOn.includes(column)) return `${base} does not rebuild the indexes, constraints, defaults or views that use ${column} yet: drop them, change the type online, then recreate them (CONCURRENTLY), or run the file offline`;
+  return null;
 }

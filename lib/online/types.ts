@@ -50,6 +50,8 @@ export interface OnlineRefusal { path: string; line: number; col: number; statem
 export interface TableFacts {
   primaryKey: { column: string; type: string }[];
   partitioned: boolean;
+  /** Columns that other objects depend on (indexes, constraints, defaults, views, sequences). */
+  dependedOn: string[];
   rows: number;
   bytes: number;
 }
