@@ -34,7 +34,14 @@ export async function proveOnline(ctx: Context, db: Db, steps: readonly Prepared
     }
     return takeSchemaSnapshot(scratch, ctx.table);
   });
-  const plain = await build(false);
+  let plain: SchemaSnapshot;
+  try {
+    plain = await build(false);
+  } catch (error) {
+    if ((error as { exitCode?: number }).exitCode === 130 || (error as { exitCode?: number }).exitCode === 143) throw error;
+    throw new Refused(`refusing to migrate online, nothing was run: the plan could not be proved, because the migrations do not run on an empty scratch database (${(error as Error).message.split('\n')[0]}). ` +
+      'The proof replays the applied migrations (as stored in history) and then the pending files; a database whose tables were made outside sqlmig (stamped) cannot be rebuilt that way. Run the files without --online, or mark them -- sqlmig:offline.', { cause: error });
+  }
   const online = await build(true);
   const differences = compareSnapshots(plain, online);
   const real = differences.filter((d) => !isNote(d));
