@@ -179,7 +179,7 @@ test('an online type change under concurrent inserts, updates and deletes conver
   for (let i = 0; !finished; i++) {
     const id = 1 + ((i * 37) % 3000);
     const v = (i % 1000) + 1;
-    if (i % 3 === 0) { await db.sql`insert into payments values (${next}, ${v})`; expected.set(next++, v); }
+    if (i % 3 === 0) { await db.sql`insert into payments (id, amount) values (${next}, ${v})`; expected.set(next++, v); }
     else if (i % 3 === 1) { await db.sql`update payments set amount = ${v} where id = ${id}`; if (expected.has(id)) expected.set(id, v); }
     else if (i % 7 === 2) { await db.sql`delete from payments where id = ${id}`; expected.delete(id); }
     else { await db.sql`update payments set amount = ${v} where id = ${next - 1}`; if (expected.has(next - 1)) expected.set(next - 1, v); }
