@@ -12,7 +12,10 @@ insert into users select g, 'u' || g, 1 + g % 10 from generate_series(1, 2500) g
 
 async function leftovers(db: FreshDb): Promise<string[]> {
   const rows = await db.sql`select relname::text as name from pg_class where relname like 'sqlmig\\_tmp\\_%'
-    union all select conname::text from pg_constraint where conname like 'sqlmig\\_tmp\\_%'`;
+    union all select conname::text from pg_constraint where conname like 'sqlmig\\_tmp\\_%'
+    union all select attname::text from pg_attribute where attname like 'sqlmig\\_tmp\\_%' and not attisdropped
+    union all select tgname::text from pg_trigger where tgname like 'sqlmig\\_tmp\\_%'
+    union all select proname::text from pg_proc where proname like 'sqlmig\\_tmp\\_%'`;
   return rows.map((r) => r['name'] as string);
 }
 
