@@ -65,3 +65,21 @@ test('a type change on a column an index uses is refused, naming what the online
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /003_type\.up\.sql:1:1: .*\n.*does not rebuild the indexes, constraints, defaults or views that use team yet/);
 });
+
+test('down --online runs the down file in its online form and deletes the history row only at the end', async (t) => {
+  const { dir, db } = await based(t, {
+    '002_drop.up.sql': 'drop index if exists nothing_here;\nalter table users drop column email;',
+    '002_drop.down.sql': 'alter table users add column email text;\nupdate users set email = id::text;\nalter table users alter column email set not null;',
+  });
+  assert.equal((await runCli(['up', '--dir', dir, '--url', db.url])).code, 0);
+  const plan = await runCli(['down', '--online', '--dry-run', '--dir', dir, '--url', db.url]);
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.match(plan.stdout, /update every row in batches of 10000 by id/);
+  assert.match(plan.stdout, /add CHECK \(email IS NOT NULL\) NOT VALID/);
+  const r = await runCli(['down', '--online', '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(await versions(db), ['1']);
+  const [col] = await db.sql`select attnotnull from pg_attribute where attrelid = 'users'::regclass and attname = 'email'`;
+  assert.equal(col!['attnotnull'], true);
+  assert.deepEqual([...await db.sql`select count(*)::int as n from users where email is null`], [{ n: 0 }]);
+});
