@@ -4,7 +4,7 @@ import { alterCommands, as, columnConstraints, columnType, names, type Node } fr
 import { batches, constraintUsingIndex, notValidThenValidate, setNotNull, transactionStep } from './forms.js';
 import { expandContract } from './expand.js';
 import { chooseConstraintName } from './names.js';
-import type { Planned, StatementEnv } from './planner.js';
+import type { Planned, StatementEnv } from './statement-env.js';
 import { splitAlter, textBetween, qualified, quoteIdent, type CommandText } from './text.js';
 import type { OnlineStep } from './types.js';
 

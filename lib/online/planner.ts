@@ -10,6 +10,7 @@ import { planAlterTable } from './alter.js';
 import { batches, concurrentIndex } from './forms.js';
 import { chooseIndexName } from './names.js';
 import { insertAfter, qualified, quoteIdent, textBetween } from './text.js';
+import type { Planned, StatementEnv } from './statement-env.js';
 import type { OnlinePlan, OnlineRefusal, OnlineStep, PlannerOptions, TableFacts } from './types.js';
 
 type Parser = Awaited<ReturnType<typeof loadParser>>;
@@ -23,21 +24,6 @@ export interface PlannerInput {
   /** The schema before the migration; updated statement by statement as the plan is made. */
   known: KnownSchema;
   facts: ReadonlyMap<string, TableFacts>;
-  options: PlannerOptions;
-}
-
-/** One statement's online form: steps, a refusal, or null (run it as written). */
-export type Planned = { steps: OnlineStep[]; note?: string } | { refuse: string } | null;
-
-/** What a form needs to know about the statement and the table it changes. */
-export interface StatementEnv {
-  lib: Parser;
-  stmt: ParsedStatement;
-  /** A parse-tree location made relative to the statement's own text. */
-  at(location: number): number;
-  facts: TableFacts;
-  table: string;
-  known: KnownSchema;
   options: PlannerOptions;
 }
 
