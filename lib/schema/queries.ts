@@ -186,30 +186,42 @@ select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.
 
 
 /**
- * Names of what definitions can mention, by oid: relations (with their columns' names, tab-separated in
- * attnum order, '' for a dropped one), types, functions, schemas. A name that changed since the last
- * snapshot makes every remembered definition stale.
+ * Names of what definitions can mention, by oid: relations and indexes (with their columns' names,
+ * tab-separated in attnum order, '' for a dropped one; a sequence in nextval('…'::regclass) is one),
+ * types, functions, schemas, enum values (a default or a view prints a value by its label, which
+ * ALTER TYPE … RENAME VALUE changes without touching the default's own row) and roles ('…'::regrole).
+ * A name that changed since the last snapshot makes every remembered definition stale. The snapshot
+ * always runs with an empty search_path, so what a definition prints never depends on the session's.
  */
 export const NAMES = `
 select 'r' || c.oid as k,
        c.relnamespace || '.' || c.relname || (select coalesce(string_agg(e'\\t' || case when a.attisdropped then '' else a.attname::text end, '' order by a.attnum), '')
                                                 from pg_attribute a where a.attrelid = c.oid and a.attnum > 0) as v
-  from pg_class c where ${userOid('c.oid')} and c.relkind not in ('i', 'I', 't')
+  from pg_class c where ${userOid('c.oid')} and c.relkind <> 't'
 union all
 select 'y' || t.oid, t.typnamespace || '.' || t.typname from pg_type t where ${userOid('t.oid')} and t.typelem = 0 and t.typrelid = 0
 union all
 select 'p' || p.oid, p.pronamespace || '.' || p.proname from pg_proc p where ${userOid('p.oid')}
 union all
+select 'e' || e.oid, e.enumtypid || '.' || e.enumlabel from pg_enum e where ${userOid('e.oid')}
+union all
+select 'a' || r.oid, r.rolname::text from pg_roles r
+union all
 select 'n' || n.oid, n.nspname from pg_namespace n`;
 
 const rowVersions = (catalog: string) => `(select md5(coalesce(string_agg(x.oid || ':' || x.xmin, ',' order by x.oid), '')) from ${catalog} x where ${userOid('x.oid')})`;
 
-/** What else definitions depend on: the session settings that print literals, operators, operator classes, collations, extensions. */
+/**
+ * What else definitions depend on: the session settings that print literals, and operators, operator
+ * classes, collations, extensions, languages, access methods, text search configurations and
+ * dictionaries ('english'::regconfig), by the versions of their rows.
+ */
 export const EPOCH = `
 select concat_ws('|', current_setting('DateStyle'), current_setting('IntervalStyle'), current_setting('TimeZone'),
        current_setting('extra_float_digits'), current_setting('standard_conforming_strings'), current_setting('quote_all_identifiers'),
+       current_setting('bytea_output'), current_setting('lc_monetary'),
        ${rowVersions('pg_operator')}, ${rowVersions('pg_opclass')}, ${rowVersions('pg_opfamily')}, ${rowVersions('pg_collation')},
-       ${rowVersions('pg_extension')}, ${rowVersions('pg_language')})`;
+       ${rowVersions('pg_extension')}, ${rowVersions('pg_language')}, ${rowVersions('pg_am')}, ${rowVersions('pg_ts_config')}, ${rowVersions('pg_ts_dict')})`;
 
 const SECTIONS = {
   schemas: SCHEMAS, extensions: EXTENSIONS, tables: TABLES, columns: COLUMNS, constraints: CONSTRAINTS,
