@@ -3,7 +3,7 @@
  * a snapshot's cost, and a migration changes few objects. A definition is printed from its own catalog
  * rows (their xmin changes with any ALTER or CREATE OR REPLACE: the stamp) and the names of what it
  * mentions. So a remembered definition is used again while its stamp is the same, no relation, column,
- * index, type, enum value, function, role or schema has another name than when it was printed, and
+ * type, enum value, function, role or schema has another name than when it was printed, and
  * nothing else it can depend on changed (the epoch: settings that print literals, operators, operator
  * classes, collations, extensions, text search configurations). xmin is the creating transaction's id
  * even once the row is frozen (PostgreSQL 9.4+ keeps it), so a stamp never comes back for other text.

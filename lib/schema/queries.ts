@@ -186,8 +186,9 @@ select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.
 
 
 /**
- * Names of what definitions can mention, by oid: relations and indexes (with their columns' names,
- * tab-separated in attnum order, '' for a dropped one; a sequence in nextval('…'::regclass) is one),
+ * Names of what definitions can mention, by oid: relations (with their columns' names, tab-separated in
+ * attnum order, '' for a dropped one; a sequence in nextval('…'::regclass) is one; an index's name is
+ * printed only in its own definition, whose stamp has its pg_class row),
  * types, functions, schemas, enum values (a default or a view prints a value by its label, which
  * ALTER TYPE … RENAME VALUE changes without touching the default's own row) and roles ('…'::regrole).
  * A name that changed since the last snapshot makes every remembered definition stale. The snapshot
@@ -197,7 +198,7 @@ export const NAMES = `
 select 'r' || c.oid as k,
        c.relnamespace || '.' || c.relname || (select coalesce(string_agg(e'\\t' || case when a.attisdropped then '' else a.attname::text end, '' order by a.attnum), '')
                                                 from pg_attribute a where a.attrelid = c.oid and a.attnum > 0) as v
-  from pg_class c where ${userOid('c.oid')} and c.relkind <> 't'
+  from pg_class c where ${userOid('c.oid')} and c.relkind not in ('i', 'I', 't')
 union all
 select 'y' || t.oid, t.typnamespace || '.' || t.typname from pg_type t where ${userOid('t.oid')} and t.typelem = 0 and t.typrelid = 0
 union all
