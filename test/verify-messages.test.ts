@@ -1,4 +1,4 @@
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type CliResult } from './support/helpers.js';
 
@@ -17,7 +17,7 @@ function assertVerifyWords(r: CliResult): void {
   assert.doesNotMatch(r.stdout + r.stderr, /Completed:/);
 }
 
-async function interruptedAt(t: Parameters<Parameters<typeof test>[1]>[0] & object, files: Record<string, string>): Promise<CliResult> {
+async function interruptedAt(t: TestContext, files: Record<string, string>): Promise<CliResult> {
   const db = await freshDb(t);
   const { dir } = writeMigrations(t, files);
   const run = spawnCli(['verify', '--dir', dir, '--url', db.url]);
