@@ -5,9 +5,11 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { locateInMessage, oneMessage } from '../lib/db/one-message.js';
 import { historyInsert } from '../lib/runner/history.js';
-import { closeAdmin, exists, freshDb, runCli, versions, writeMigrations } from './support/helpers.js';
+import { closeAdmin, exists, freshDb, freshPglite, runCli, versions, writeMigrations } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -144,4 +146,25 @@ test('inline history SQL has no parameters; positions map back to their statemen
   assert.deepEqual(locateInMessage(message, String(position)), { index: 1, position: 13 });
   assert.equal(locateInMessage(message, undefined), null);
   assert.equal(locateInMessage(message, '2'), null, 'inside the opening');
+});
+
+test('PGlite: a file goes as one exec too; failures with and without a position name their line, and leave nothing', async (t) => {
+  const { text: bad, line } = bigFile(300, 150, 'insert into t values (150, (1 / 0)::text);');
+  const { root, dir } = writeMigrations(t, { '001_big.up.sql': bad });
+  const url = await freshPglite(root);
+  const r = await runCli(['up', '--dir', dir, '--url', url]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, new RegExp(`001_big\\.up\\.sql:${line}:1: division by zero`));
+
+  writeFileSync(join(dir, '001_big.up.sql'), bigFile(300, 200, 'insert into t (id, nope) values (200, 1);').text);
+  const positioned = await runCli(['up', '--dir', dir, '--url', url]);
+  assert.equal(positioned.code, 1, positioned.stderr);
+  assert.match(positioned.stderr, /001_big\.up\.sql:201:20: column "nope" of relation "t" does not exist/);
+
+  // Had either failure left its table or its row, this would fail or have nothing to do.
+  const { text: good } = bigFile(300, 0, '');
+  writeFileSync(join(dir, '001_big.up.sql'), `${good}create function f() returns int language plpgsql as $$ begin perform 1; return 2; end $$;\n`);
+  const ok = await runCli(['up', '--dir', dir, '--url', url]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout + ok.stderr, /001_big/);
 });

@@ -14,13 +14,13 @@ export interface OneMessage {
 }
 
 /**
- * The opening (BEGIN and settings), then each statement on its own. The separator starts with a line
+ * The opening (BEGIN and settings, or nothing), then each statement on its own. The separator starts with a line
  * break, so a statement ending in a `--` comment (the parser keeps it on the last one) cannot hide it.
  */
 export function oneMessage(opening: string, statements: readonly string[]): OneMessage {
-  const parts = [`${opening};\n`];
+  const parts = opening ? [`${opening};\n`] : [];
   const starts: number[] = [];
-  let length = parts[0]!.length;
+  let length = parts[0]?.length ?? 0;
   for (const statement of statements) {
     starts.push(length);
     parts.push(statement, '\n;\n');
