@@ -102,9 +102,11 @@ async function runStep(
  */
 function finishQueries(db: Db, step: PreparedStep, table: HistoryTable, options: { guard?: string; durationMs?: number }): ParameterizedQuery[] {
   const reset = { sql: options.guard ? `${db.resetSql} ${setGuardSql(options.guard)}` : db.resetSql, params: [] };
+  // On a server the row's values go inline: a query with parameters would cost the pipeline a round trip (literal.ts).
+  const inline = db.kind === 'server';
   const record = step.direction === 'up'
-    ? historyInsert(table, step.record!, options.guard ? { guard: options.guard } : { durationMs: options.durationMs })
-    : historyDelete(table, step.version, options.guard);
+    ? historyInsert(table, step.record!, options.guard ? { guard: options.guard, inline } : { durationMs: options.durationMs, inline })
+    : historyDelete(table, step.version, options.guard, { inline });
   return [reset, record];
 }
 
@@ -112,7 +114,7 @@ async function runFinish(db: Db, queries: ParameterizedQuery[], firstIndex: numb
   let rows: Row[] = [];
   for (const [i, q] of queries.entries()) {
     try {
-      if (q.params.length) rows = await db.query(q.sql, q.params);
+      if (q.params.length || i === queries.length - 1) rows = await db.query(q.sql, q.params);
       else await db.exec(q.sql);
     } catch (error) {
       throw new StatementFailed(firstIndex + i, error);
