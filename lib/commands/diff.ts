@@ -22,6 +22,7 @@ import { proveDown, proveUp } from '../schema/proof.js';
 import { prepareFileSteps } from '../schema/replay.js';
 import { readSchemaSource, schemaExtensions, schemaStatementKinds, type SchemaSource } from '../schema/schemafile.js';
 import { withScratch, type ScratchInfo } from '../schema/scratch.js';
+import { judgeStoredForms } from '../schema/stored-forms.js';
 import { holdsPrivileges } from '../schema/statements.js';
 import { describeChange, restate } from '../schema/wording.js';
 import { nextVersion, slugify } from './create.js';
@@ -105,11 +106,13 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
   const { schema, files } = inputs;
   const { migrated, desired } = await buildStates(ctx, db, engine, schema, inputs.ups);
   const keepPrivileges = holdsPrivileges(schemaStatementKinds(schema));
+  // One judgement for the notes, the plan and the proof: the scratch holds the migrated schema now.
+  const storedForms = await judgeStoredForms(db, migrated.snapshot, desired.snapshot);
   const draft = await draftMigrations({
     up: await planChange(migrated.model, desired.model, ctx.table), down: await planChange(desired.model, migrated.model, ctx.table),
-    migrated: migrated.snapshot, desired: desired.snapshot, keepPrivileges,
+    migrated: migrated.snapshot, desired: desired.snapshot, keepPrivileges, storedForms,
   });
-  const differences = compareSnapshots(migrated.snapshot, desired.snapshot);
+  const differences = compareSnapshots(migrated.snapshot, desired.snapshot, undefined, storedForms);
   const result: DiffResult = {
     schemaFile: schema.display, changed: false, written: false, migrations: [], up: null, down: null, destructive: [],
     unmodelled: unmodelled(desired.model.unmodelled, migrated.model.unmodelled, schema.display),
@@ -123,7 +126,7 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
   const slug = await slugify(options.name?.trim() || describeChange(differences));
   const versions = [nextVersion(files.migrations), nextVersion(files.migrations, 2n)];
   const migrations = nameMigrations(draft, { dir: ctx.options.dir, versions, slug, schemaFile: schema.display });
-  const proof = { migrations, migrated, desired, engine, schemaFile: schema.display, keepPrivileges };
+  const proof = { migrations, migrated, desired, engine, schemaFile: schema.display, keepPrivileges, storedForms };
   const up = await proveUp(ctx, db, proof);
   result.notes = unique([...result.notes, ...up.notes.map((n) => n.message)]);
   // All the up does is rewrite expressions PostgreSQL keeps in its own form: there is nothing to change.

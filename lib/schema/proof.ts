@@ -24,6 +24,7 @@ import { planChange, type EngineConnection } from './engine.js';
 import { usableStatements } from './generate.js';
 import type { GeneratedFile, GeneratedMigration } from './migration-files.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from './snapshot.js';
+import type { StoredForms } from './stored-forms.js';
 
 export interface ProofInput {
   migrations: GeneratedMigration[];
@@ -33,6 +34,8 @@ export interface ProofInput {
   /** The schema file as shown, for messages. */
   schemaFile: string;
   keepPrivileges: boolean;
+  /** The same judgement the plan was drafted with: a definition in another of PostgreSQL's forms is a note. */
+  storedForms: StoredForms;
 }
 
 export interface ProofResult {
@@ -58,7 +61,7 @@ export async function proveDown(ctx: Context, db: Db, input: ProofInput): Promis
 }
 
 async function converge(ctx: Context, db: Db, input: ProofInput, expected: SchemaState, what: string, writtenIn: string): Promise<ProofResult> {
-  const differences = compareSnapshots(expected.snapshot, await takeSchemaSnapshot(db, ctx.table));
+  const differences = compareSnapshots(expected.snapshot, await takeSchemaSnapshot(db, ctx.table), undefined, input.storedForms);
   const failing = differences.filter((d) => !isNote(d));
   if (failing.length === 0) return { notes: differences, residual: [] };
   const residual = await storedForms(ctx, db, input, expected);
@@ -76,7 +79,7 @@ async function converge(ctx: Context, db: Db, input: ProofInput, expected: Schem
 async function storedForms(ctx: Context, db: Db, input: ProofInput, expected: SchemaState): Promise<string[] | null> {
   const statements = async (from: SchemaSnapshot) => {
     const plan = await planChange(await input.engine.read(), expected.model, ctx.table);
-    return { plan, sqls: (await usableStatements(plan, from, input.keepPrivileges)).map((s) => s.engine.sql) };
+    return { plan, sqls: (await usableStatements(plan, from, input.keepPrivileges, input.storedForms)).map((s) => s.engine.sql) };
   };
   const before = await takeSchemaSnapshot(db, ctx.table);
   const first = await statements(before);
@@ -91,7 +94,7 @@ async function storedForms(ctx: Context, db: Db, input: ProofInput, expected: Sc
   }
   const after = await takeSchemaSnapshot(db, ctx.table);
   const second = await statements(after);
-  const unchanged = compareSnapshots(before, after).every(isNote) && second.sqls.join('\n') === first.sqls.join('\n');
+  const unchanged = compareSnapshots(before, after, undefined, input.storedForms).every(isNote) && second.sqls.join('\n') === first.sqls.join('\n');
   return unchanged ? first.sqls : null;
 }
 
