@@ -187,6 +187,7 @@ const NOTE_ENDINGS: Partial<Record<DifferenceKind, string>> = {
 };
 
 function changeSentence(label: string, attribute: string, was: unknown, now: unknown): string {
+  if (attribute === 'comment') return `${label} has ${commentWords(now)}, was ${commentWords(was)}`;
   if (typeof was === 'boolean' && typeof now === 'boolean') {
     const [about, yes, no] = BOOLEAN_WORDS[attribute] ?? [attribute, 'on', 'off'];
     return `${label}${about ? ` ${about}` : ''} ${now ? yes : no}, was ${was ? yes : no}`;
@@ -196,6 +197,11 @@ function changeSentence(label: string, attribute: string, was: unknown, now: unk
     return `${label} ${attribute} differs at line ${line}: "${value(nowLine)}", was "${value(wasLine)}"`;
   }
   return `${label} ${attribute} ${value(now)}, was ${value(was)}`;
+}
+
+/** "no comment", or "comment 'the text'": a bare text reads as part of the sentence. */
+function commentWords(c: unknown): string {
+  return c === null || c === undefined ? 'no comment' : `comment '${String(c).replace(/\s+/g, ' ').trim()}'`;
 }
 
 function firstDifferentLine(was: string, now: string): [number, string, string] {
