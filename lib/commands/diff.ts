@@ -25,6 +25,7 @@ import { prepareFileSteps } from '../schema/replay.js';
 import { readSchemaSource, schemaExtensions, schemaStatementKinds, type SchemaSource } from '../schema/schemafile.js';
 import { withScratch, type ScratchInfo } from '../schema/scratch.js';
 import { judgeStoredForms } from '../schema/stored-forms.js';
+import { findFromCurrent, fromCurrentNotes } from '../schema/session-defaults.js';
 import { holdsPrivileges } from '../schema/statements.js';
 import { describeChange, restate } from '../schema/wording.js';
 import { nextVersion, slugify } from './create.js';
@@ -128,7 +129,8 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
   const result: DiffResult = {
     schemaFile: schema.display, changed: false, written: false, migrations: [], up: null, down: null, destructive: [], unsafe: [], lint: [],
     unmodelled: unmodelled(desired.model.unmodelled, migrated.model.unmodelled, schema.display),
-    differences: differences.filter((d) => !isNote(d)).map((d) => restate(d, SIDES)), notes: differences.filter(isNote).map((d) => d.message),
+    differences: differences.filter((d) => !isNote(d)).map((d) => restate(d, SIDES)),
+    notes: [...differences.filter(isNote).map((d) => d.message), ...await sessionNotes(db, inputs, scratch)],
     scratch, durationMs: 0,
   };
   if (!draft.main && !draft.online) {
@@ -155,6 +157,12 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
 }
 
 const unique = (items: string[]) => [...new Set(items)];
+
+/** What the scratch's session defaults decided (SET … FROM CURRENT): said, since the user's server may decide otherwise. */
+async function sessionNotes(db: Db, inputs: Inputs, scratch: ScratchInfo): Promise<string[]> {
+  const found = await findFromCurrent([...inputs.schema.scripts, ...inputs.ups.map((s) => s.script)]);
+  return found.length ? fromCurrentNotes(db, found, scratch.kind === 'embedded' ? 'an embedded PGlite' : scratch.display) : [];
+}
 
 const diffFinding = (f: Finding): DiffFinding => ({ file: f.file, line: f.line, col: f.col, rule: f.rule, level: f.level, message: f.message, fix: f.recipe });
 
