@@ -60,6 +60,7 @@ async function lintFiles(migrations: GeneratedMigration[], earlier: readonly Pre
     // A down runs on tables its up may have filled: they count as existing.
     ...[...migrations].reverse().map((m) => ({ lint: source(m, m.down, `${m.version}_${m.name} (down)`) })),
   ];
+  // lock_timeout is the runner's setting (--ddl-lock-timeout), not the written file's; Squawk reads files on disk, and these are not written yet.
   const { findings } = await lintSources({ steps, schema: emptySchema(), fresh: false, lockTimeout: true, sizes: new Map(), squawk: false });
   return findings;
 }

@@ -7,8 +7,9 @@
  * One kind of difference is not the migration's fault: PostgreSQL keeps an expression in its own
  * form, and that form does not always read back the same (`units in ('a', 'b')` on a varchar column
  * becomes `= ANY ((ARRAY[…])::text[])`, which gives `= ANY (ARRAY[(…)::text, …])` when run again).
- * When the engine's own statements for what is left change nothing, what is left is such a form:
- * it is a note, not a failure.
+ * Checks and defaults are judged by stored-forms.ts, the same judgement the plan was drafted with.
+ * For the rest (views, index predicates…): when the engine's own statements for what is left change
+ * nothing, what is left is such a form: it is a note, not a failure.
  */
 import { checksum } from '../migrations/checksum.js';
 import type { Context } from '../runner/context.js';
