@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { adminUrl, closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type CliResult, type FreshDb, versions } from './support/helpers.js';
 import { findPgBin, TEST_PASSWORD } from './support/server.js';
+import { PGlite } from '@electric-sql/pglite';
 
 after(closeAdmin);
 
@@ -345,4 +346,36 @@ test('PGlite: backup writes plain SQL (0600), restore --force puts tables, rows 
   const down = await runCli(['down', ...args]);
   assert.equal(down.code, 0, down.stderr);
   assert.match(down.stdout, /reverted\s+004_user_names/);
+});
+
+test('PGlite: after backup and restore --force, drift finds no drift, also when a migration set or removed the public schema\'s comment; a comment that differs is said in plain words', async (t) => {
+  const { root, dir } = writeMigrations(t, users);
+  const url = await freshPglite(root);
+  const args = ['--backup-dir', join(root, 'backups'), '--dir', dir, '--url', url];
+  const roundTrip = async () => {
+    const b = JSON.parse((await runCli(['backup', '--json', ...args])).stdout);
+    const r = await runCli(['restore', b.file, '--force', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return runCli(['drift', ...args]);
+  };
+  assert.equal((await runCli(['up', ...args])).code, 0);
+  const drift = await roundTrip();
+  assert.equal(drift.code, 0, drift.stdout + drift.stderr);
+
+  // Changed by hand: drift says what each side has, in words.
+  const pg = new PGlite(url.slice('pglite:'.length));
+  await pg.exec('comment on schema public is null');
+  await pg.close();
+  const byHand = await runCli(['drift', ...args]);
+  assert.equal(byHand.code, 3, byHand.stdout);
+  assert.match(byHand.stdout, /schema public has no comment in the database, comment 'standard public schema' from the migrations/);
+
+  for (const [name, sql] of [['004_comment', "comment on schema public is 'the app'"], ['005_no_comment', 'comment on schema public is null']] as const) {
+    writeFileSync(join(dir, `${name}.up.sql`), `${sql};`);
+    writeFileSync(join(dir, `${name}.down.sql`), "comment on schema public is 'standard public schema';");
+    const up = await runCli(['up', ...args]);
+    assert.equal(up.code, 0, up.stderr);
+    const after = await roundTrip();
+    assert.equal(after.code, 0, `${name}: ${after.stdout}${after.stderr}`);
+  }
 });

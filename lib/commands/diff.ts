@@ -17,11 +17,15 @@ import { compareSnapshots, isNote } from '../schema/compare.js';
 import { buildStates } from '../schema/diff.js';
 import { planChange, withEngine, type EngineConnection } from '../schema/engine.js';
 import { draftMigrations, type Draft } from '../schema/generate.js';
-import { nameMigrations, type GeneratedMigration } from '../schema/migration-files.js';
+import type { GeneratedMigration } from '../schema/migration-files.js';
+import { lintDraft } from '../schema/draft-lint.js';
+import type { Finding } from '../lint/types.js';
 import { proveDown, proveUp } from '../schema/proof.js';
 import { prepareFileSteps } from '../schema/replay.js';
 import { readSchemaSource, schemaExtensions, schemaStatementKinds, type SchemaSource } from '../schema/schemafile.js';
 import { withScratch, type ScratchInfo } from '../schema/scratch.js';
+import { judgeStoredForms } from '../schema/stored-forms.js';
+import { findFromCurrent, fromCurrentNotes } from '../schema/session-defaults.js';
 import { holdsPrivileges } from '../schema/statements.js';
 import { describeChange, restate } from '../schema/wording.js';
 import { nextVersion, slugify } from './create.js';
@@ -41,6 +45,9 @@ export interface DiffOptions {
 
 export interface DestructiveStatement { file: string; statement: string; reason: string }
 
+/** A lint finding on a written file; `unsafe` ones (error level) fail on a table with rows and carry a comment in the file. */
+export interface DiffFinding { file: string; line: number; col: number; rule: string; level: 'error' | 'warning'; message: string; fix: string }
+
 export interface DiffResult {
   schemaFile: string;
   /** The migrations and the schema file disagree. */
@@ -53,6 +60,13 @@ export interface DiffResult {
   up: string | null;
   down: string | null;
   destructive: DestructiveStatement[];
+  /**
+   * Statements the proof cannot vouch for because scratch tables are empty (lint's error-level findings,
+   * e.g. ADD COLUMN … NOT NULL without a default on a table that exists): written with a comment, never silently.
+   */
+  unsafe: DiffFinding[];
+  /** Every lint finding on the written files (lock_timeout aside: that is the runner's setting). */
+  lint: DiffFinding[];
   /** Objects of kinds the schema engine does not model: listed, never silently skipped. */
   unmodelled: string[];
   /** What differs, in words: "column users.timezone is in schema.sql but no migration makes it". */
@@ -105,15 +119,18 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
   const { schema, files } = inputs;
   const { migrated, desired } = await buildStates(ctx, db, engine, schema, inputs.ups);
   const keepPrivileges = holdsPrivileges(schemaStatementKinds(schema));
+  // One judgement for the notes, the plan and the proof: the scratch holds the migrated schema now.
+  const storedForms = await judgeStoredForms(db, migrated.snapshot, desired.snapshot);
   const draft = await draftMigrations({
     up: await planChange(migrated.model, desired.model, ctx.table), down: await planChange(desired.model, migrated.model, ctx.table),
-    migrated: migrated.snapshot, desired: desired.snapshot, keepPrivileges,
+    migrated: migrated.snapshot, desired: desired.snapshot, keepPrivileges, storedForms,
   });
-  const differences = compareSnapshots(migrated.snapshot, desired.snapshot);
+  const differences = compareSnapshots(migrated.snapshot, desired.snapshot, undefined, storedForms);
   const result: DiffResult = {
-    schemaFile: schema.display, changed: false, written: false, migrations: [], up: null, down: null, destructive: [],
+    schemaFile: schema.display, changed: false, written: false, migrations: [], up: null, down: null, destructive: [], unsafe: [], lint: [],
     unmodelled: unmodelled(desired.model.unmodelled, migrated.model.unmodelled, schema.display),
-    differences: differences.filter((d) => !isNote(d)).map((d) => restate(d, SIDES)), notes: differences.filter(isNote).map((d) => d.message),
+    differences: differences.filter((d) => !isNote(d)).map((d) => restate(d, SIDES)),
+    notes: [...differences.filter(isNote).map((d) => d.message), ...await sessionNotes(db, inputs, scratch)],
     scratch, durationMs: 0,
   };
   if (!draft.main && !draft.online) {
@@ -122,13 +139,17 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
   }
   const slug = await slugify(options.name?.trim() || describeChange(differences));
   const versions = [nextVersion(files.migrations), nextVersion(files.migrations, 2n)];
-  const migrations = nameMigrations(draft, { dir: ctx.options.dir, versions, slug, schemaFile: schema.display });
-  const proof = { migrations, migrated, desired, engine, schemaFile: schema.display, keepPrivileges };
+  const linted = await lintDraft(draft, { dir: ctx.options.dir, versions, slug, schemaFile: schema.display }, inputs.ups);
+  const migrations = linted.migrations;
+  const proof = { migrations, migrated, desired, engine, schemaFile: schema.display, keepPrivileges, storedForms };
   const up = await proveUp(ctx, db, proof);
   result.notes = unique([...result.notes, ...up.notes.map((n) => n.message)]);
   // All the up does is rewrite expressions PostgreSQL keeps in its own form: there is nothing to change.
   if (draft.upStatements.every((s) => up.residual.includes(s))) return { ...result, differences: [] };
-  Object.assign(result, { changed: true, migrations, up: migrations[0]!.up.sql, down: migrations[0]!.down.sql, destructive: destructiveStatements(draft, migrations) });
+  Object.assign(result, {
+    changed: true, migrations, up: migrations[0]!.up.sql, down: migrations[0]!.down.sql, destructive: destructiveStatements(draft, migrations),
+    unsafe: linted.unsafe.map(diffFinding), lint: linted.findings.map(diffFinding),
+  });
   if (options.check) return result;
   const down = await proveDown(ctx, db, proof);
   result.notes = unique([...result.notes, ...down.notes.map((n) => n.message)]);
@@ -136,6 +157,14 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
 }
 
 const unique = (items: string[]) => [...new Set(items)];
+
+/** What the scratch's session defaults decided (SET … FROM CURRENT): said, since the user's server may decide otherwise. */
+async function sessionNotes(db: Db, inputs: Inputs, scratch: ScratchInfo): Promise<string[]> {
+  const found = await findFromCurrent([...inputs.schema.scripts, ...inputs.ups.map((s) => s.script)]);
+  return found.length ? fromCurrentNotes(db, found, scratch.kind === 'embedded' ? 'an embedded PGlite' : scratch.display) : [];
+}
+
+const diffFinding = (f: Finding): DiffFinding => ({ file: f.file, line: f.line, col: f.col, rule: f.rule, level: f.level, message: f.message, fix: f.recipe });
 
 /** What the engine cannot see, and where it comes from (the schema is built first, so what it made is also seen after it). */
 function unmodelled(desired: string[], migrated: string[], schemaFile: string): string[] {

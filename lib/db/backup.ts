@@ -186,7 +186,8 @@ export async function restorePglite(db: Db, file: string): Promise<void> {
     const schemas = await tx.query<{ name: string }>(
       `select quote_ident(nspname) as name from pg_namespace where nspname !~ '^pg_' and nspname <> 'information_schema'`);
     for (const { name } of schemas) await tx.exec(`drop schema ${name} cascade`);
-    await tx.exec('create schema public authorization pg_database_owner; grant usage on schema public to public');
+    // The public schema as a new database has it (pg_dump writes only what differs from that, its comment included).
+    await tx.exec(`create schema public authorization pg_database_owner; grant usage on schema public to public; comment on schema public is 'standard public schema'`);
     await tx.exec(text);
   }));
 }

@@ -25,9 +25,18 @@ export function diffWarnings(r: DiffResult, mode: DiffMode): string[] {
   const upFiles = new Set(mode.check ? [] : r.migrations.map((m) => m.up.path));
   return [
     ...r.destructive.filter((d) => upFiles.has(d.file)).map((d) => `${kleur.yellow('destructive')}: ${d.file}: ${d.reason}`),
+    ...(mode.check ? [] : r.unsafe.map((f) => `${kleur.red('unsafe')}: ${f.file}:${f.line}: ${f.message} (proved only on empty tables; the comment above it in the file says what to change)`)),
+    ...lintWarnings(r, mode),
     ...r.unmodelled.map((u) => `${kleur.yellow('warning')}: not modelled by the schema engine, so diff does not compare it (check it by hand): ${u}`),
     ...r.notes.map((n) => `${kleur.yellow('note')}: ${n}`),
   ];
+}
+
+function lintWarnings(r: DiffResult, mode: DiffMode): string[] {
+  const others = r.lint.filter((f) => !r.unsafe.some((u) => u.file === f.file && u.line === f.line && u.rule === f.rule));
+  if (mode.check || others.length === 0) return [];
+  const rules = [...new Set(others.map((f) => f.rule))].join(', ');
+  return [`${kleur.yellow('lint')}: ${others.length} finding${others.length === 1 ? '' : 's'} in the files diff ${mode.dryRun ? 'would write' : 'wrote'} (${rules}): \`sqlmig lint FILE\` says why and how to fix`];
 }
 
 export function formatDrift(r: DriftResult): string {

@@ -105,7 +105,8 @@ function renameHints(from: SchemaSnapshot, to: SchemaSnapshot): Map<string, stri
 }
 
 /** A table's key in a snapshot ("public.users", quoted where PostgreSQL quotes it). */
-function tableKey(s: SchemaSnapshot, t: TableName): string {
+/** The snapshot's key of a table named in a statement. */
+export function tableKey(s: SchemaSnapshot, t: TableName): string {
   const found = Object.entries(s.tables).find(([, x]) => x.schema === t.schema && x.name === t.name);
   return found ? found[0] : `${t.schema}.${t.name}`;
 }

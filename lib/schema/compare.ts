@@ -5,9 +5,10 @@
  * a date/time that PostgreSQL folded into a definition when it was created, whitespace in a function body.
  */
 import type { Equivalence } from './equivalence.js';
+import type { StoredForms } from './stored-forms.js';
 import { byKey, type ColumnEntry, type ConstraintEntry, type SchemaSnapshot, type TableEntry, type TypeEntry } from './snapshot.js';
 
-export type DifferenceKind = 'extra' | 'missing' | 'changed' | 'column-order' | 'folded-time' | 'whitespace';
+export type DifferenceKind = 'extra' | 'missing' | 'changed' | 'column-order' | 'folded-time' | 'whitespace' | 'stored-form';
 
 export interface SchemaDifference {
   kind: DifferenceKind;
@@ -18,15 +19,18 @@ export interface SchemaDifference {
   message: string;
 }
 
-const NOTE_KINDS: ReadonlySet<DifferenceKind> = new Set(['column-order', 'folded-time', 'whitespace']);
+const NOTE_KINDS: ReadonlySet<DifferenceKind> = new Set(['column-order', 'folded-time', 'whitespace', 'stored-form']);
 
 /** A difference that does not make a schema different in any way a query can see. */
 export const isNote = (d: SchemaDifference): boolean => NOTE_KINDS.has(d.kind);
 
-/** Without `equivalence`, a folded time or whitespace in a function body counts as a change. */
-export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot, equivalence?: Equivalence): SchemaDifference[] {
+/**
+ * Without `equivalence`, a folded time or whitespace in a function body counts as a change; without
+ * `storedForms` (stored-forms.ts), so does a definition PostgreSQL keeps in a form that reads back differently.
+ */
+export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot, equivalence?: Equivalence, storedForms?: StoredForms): SchemaDifference[] {
   const out: SchemaDifference[] = [];
-  const diff = new Differ(out, equivalence);
+  const diff = new Differ(out, equivalence, storedForms);
   diff.group(before.schemas, after.schemas, (k) => ['schema', `schema ${k}`], (k, b, a) => diff.comment(`schema ${k}`, k, b.comment, a.comment));
   diff.group(before.extensions, after.extensions, (k) => ['extension', `extension ${k}`], (k, b, a) => {
     diff.attrs('extension', k, `extension ${k}`, b, a, { version: 'version', schema: 'schema' });
@@ -58,7 +62,7 @@ export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot, 
 }
 
 class Differ {
-  constructor(private readonly out: SchemaDifference[], private readonly equivalence?: Equivalence) {}
+  constructor(private readonly out: SchemaDifference[], private readonly equivalence?: Equivalence, private readonly storedForms?: StoredForms) {}
 
   push(kind: DifferenceKind, objectType: string, object: string, message: string): void {
     this.out.push({ kind, objectType, object, message });
@@ -87,13 +91,19 @@ class Differ {
       const was = b[field];
       const now = a[field];
       if (same(was, now)) continue;
-      const kind = this.kindOfChange(objectType, field, was, now);
-      this.push(kind, objectType, object, changeSentence(label, word, was, now) + (NOTE_ENDINGS[kind] ?? ''));
+      const kind = this.kindOfChange(objectType, object, field, was, now);
+      // Said the same way in both directions: the diff and its proof compare the two schemas each way round.
+      const message = kind === 'stored-form'
+        ? `${label}: PostgreSQL keeps its ${word} in its own form, which reads back differently from the text that made it; it is the same, nothing to change`
+        : changeSentence(label, word, was, now) + (NOTE_ENDINGS[kind] ?? '');
+      this.push(kind, objectType, object, message);
     }
   }
 
-  private kindOfChange(objectType: string, field: string, was: unknown, now: unknown): DifferenceKind {
-    if (!this.equivalence || typeof was !== 'string' || typeof now !== 'string') return 'changed';
+  private kindOfChange(objectType: string, object: string, field: string, was: unknown, now: unknown): DifferenceKind {
+    if (typeof was !== 'string' || typeof now !== 'string') return 'changed';
+    if (this.storedForms?.same(objectType, object, field, was, now)) return 'stored-form';
+    if (!this.equivalence) return 'changed';
     if (this.equivalence.onlyFoldedTimes(was, now)) return 'folded-time';
     if (field === 'definition' && FUNCTION_WORDS.has(objectType) && this.equivalence.onlyWhitespace(was, now)) return 'whitespace';
     return 'changed';
@@ -177,6 +187,7 @@ const NOTE_ENDINGS: Partial<Record<DifferenceKind, string>> = {
 };
 
 function changeSentence(label: string, attribute: string, was: unknown, now: unknown): string {
+  if (attribute === 'comment') return `${label} has ${commentWords(now)}, was ${commentWords(was)}`;
   if (typeof was === 'boolean' && typeof now === 'boolean') {
     const [about, yes, no] = BOOLEAN_WORDS[attribute] ?? [attribute, 'on', 'off'];
     return `${label}${about ? ` ${about}` : ''} ${now ? yes : no}, was ${was ? yes : no}`;
@@ -186,6 +197,11 @@ function changeSentence(label: string, attribute: string, was: unknown, now: unk
     return `${label} ${attribute} differs at line ${line}: "${value(nowLine)}", was "${value(wasLine)}"`;
   }
   return `${label} ${attribute} ${value(now)}, was ${value(was)}`;
+}
+
+/** "no comment", or "comment 'the text'": a bare text reads as part of the sentence. */
+function commentWords(c: unknown): string {
+  return c === null || c === undefined ? 'no comment' : `comment '${String(c).replace(/\s+/g, ' ').trim()}'`;
 }
 
 function firstDifferentLine(was: string, now: string): [number, string, string] {

@@ -8,7 +8,8 @@
  */
 import { quoteIdent } from '../runner/history.js';
 import type { EnginePlan } from './engine.js';
-import { annotate, column, tableOf, type DraftStatement, type PlannedStatement as Planned } from './annotate.js';
+import { annotate, column, tableKey, tableOf, type DraftStatement, type PlannedStatement as Planned } from './annotate.js';
+import type { StoredForms } from './stored-forms.js';
 
 export type { DraftStatement } from './annotate.js';
 import type { SchemaSnapshot } from './snapshot.js';
@@ -35,11 +36,13 @@ export interface DraftInput {
   desired: SchemaSnapshot;
   /** The schema file grants or revokes privileges: keep the engine's GRANT/REVOKE statements. */
   keepPrivileges: boolean;
+  /** Definitions that are the same in PostgreSQL's own forms: the engine's statements that only rewrite them are left out. */
+  storedForms: StoredForms;
 }
 
 export async function draftMigrations(input: DraftInput): Promise<Draft> {
-  const up = await usableStatements(input.up, input.migrated, input.keepPrivileges);
-  const down = await usableStatements(input.down, input.desired, input.keepPrivileges);
+  const up = await usableStatements(input.up, input.migrated, input.keepPrivileges, input.storedForms);
+  const down = await usableStatements(input.down, input.desired, input.keepPrivileges, input.storedForms);
   const upStatements = up.map((s) => s.engine.sql);
   if (up.length === 0 && down.length === 0) return { main: null, online: null, upStatements };
   const split = splitOnline(up, input.migrated);
@@ -52,11 +55,16 @@ export async function draftMigrations(input: DraftInput): Promise<Draft> {
   return { main: main.up.statements.length ? main : null, online, upStatements };
 }
 
-/** The plan's statements without owner, role and (unless wanted) privilege noise, nor no-op DROP DEFAULTs. */
-export async function usableStatements(plan: EnginePlan, from: SchemaSnapshot, keepPrivileges: boolean): Promise<Planned[]> {
+/**
+ * The plan's statements without owner, role and (unless wanted) privilege noise, nor no-op DROP DEFAULTs,
+ * nor the ones that only rewrite a definition into another of PostgreSQL's forms of it.
+ */
+export async function usableStatements(plan: EnginePlan, from: SchemaSnapshot, keepPrivileges: boolean, storedForms: StoredForms): Promise<Planned[]> {
   const infos = await classifyStatements(plan.statements.map((s) => s.sql));
   return plan.statements.map((engine, i) => ({ engine, info: infos[i]! })).filter(({ info }) => {
     if (info.kind === 'owner' || info.kind === 'role') return false;
+    if ((info.kind === 'add-constraint' || info.kind === 'drop-constraint') && storedForms.constraints.has(`${tableKey(from, info.table)}.${info.constraint}`)) return false;
+    if (info.kind === 'set-default' && storedForms.defaults.has(`${tableKey(from, info.table)}.${info.column}`)) return false;
     if (info.kind === 'privilege') return keepPrivileges;
     // The engine drops a default before changing a column's type; when there is none, that is noise.
     if (info.kind === 'drop-default') return column(from, info.table, info.column)?.default != null;

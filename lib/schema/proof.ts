@@ -7,8 +7,9 @@
  * One kind of difference is not the migration's fault: PostgreSQL keeps an expression in its own
  * form, and that form does not always read back the same (`units in ('a', 'b')` on a varchar column
  * becomes `= ANY ((ARRAY[…])::text[])`, which gives `= ANY (ARRAY[(…)::text, …])` when run again).
- * When the engine's own statements for what is left change nothing, what is left is such a form:
- * it is a note, not a failure.
+ * Checks and defaults are judged by stored-forms.ts, the same judgement the plan was drafted with.
+ * For the rest (views, index predicates…): when the engine's own statements for what is left change
+ * nothing, what is left is such a form: it is a note, not a failure.
  */
 import { checksum } from '../migrations/checksum.js';
 import type { Context } from '../runner/context.js';
@@ -24,6 +25,7 @@ import { planChange, type EngineConnection } from './engine.js';
 import { usableStatements } from './generate.js';
 import type { GeneratedFile, GeneratedMigration } from './migration-files.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from './snapshot.js';
+import type { StoredForms } from './stored-forms.js';
 
 export interface ProofInput {
   migrations: GeneratedMigration[];
@@ -33,6 +35,8 @@ export interface ProofInput {
   /** The schema file as shown, for messages. */
   schemaFile: string;
   keepPrivileges: boolean;
+  /** The same judgement the plan was drafted with: a definition in another of PostgreSQL's forms is a note. */
+  storedForms: StoredForms;
 }
 
 export interface ProofResult {
@@ -58,7 +62,7 @@ export async function proveDown(ctx: Context, db: Db, input: ProofInput): Promis
 }
 
 async function converge(ctx: Context, db: Db, input: ProofInput, expected: SchemaState, what: string, writtenIn: string): Promise<ProofResult> {
-  const differences = compareSnapshots(expected.snapshot, await takeSchemaSnapshot(db, ctx.table));
+  const differences = compareSnapshots(expected.snapshot, await takeSchemaSnapshot(db, ctx.table), undefined, input.storedForms);
   const failing = differences.filter((d) => !isNote(d));
   if (failing.length === 0) return { notes: differences, residual: [] };
   const residual = await storedForms(ctx, db, input, expected);
@@ -76,7 +80,7 @@ async function converge(ctx: Context, db: Db, input: ProofInput, expected: Schem
 async function storedForms(ctx: Context, db: Db, input: ProofInput, expected: SchemaState): Promise<string[] | null> {
   const statements = async (from: SchemaSnapshot) => {
     const plan = await planChange(await input.engine.read(), expected.model, ctx.table);
-    return { plan, sqls: (await usableStatements(plan, from, input.keepPrivileges)).map((s) => s.engine.sql) };
+    return { plan, sqls: (await usableStatements(plan, from, input.keepPrivileges, input.storedForms)).map((s) => s.engine.sql) };
   };
   const before = await takeSchemaSnapshot(db, ctx.table);
   const first = await statements(before);
@@ -91,7 +95,7 @@ async function storedForms(ctx: Context, db: Db, input: ProofInput, expected: Sc
   }
   const after = await takeSchemaSnapshot(db, ctx.table);
   const second = await statements(after);
-  const unchanged = compareSnapshots(before, after).every(isNote) && second.sqls.join('\n') === first.sqls.join('\n');
+  const unchanged = compareSnapshots(before, after, undefined, input.storedForms).every(isNote) && second.sqls.join('\n') === first.sqls.join('\n');
   return unchanged ? first.sqls : null;
 }
 

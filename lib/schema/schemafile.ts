@@ -61,9 +61,26 @@ export async function buildSchema(db: Db, source: SchemaSource): Promise<void> {
     } catch (error) {
       if (!(error instanceof StatementFailed)) throw error;
       if (error.cause instanceof SqlmigError) throw error.cause; // a lost connection, an interruption: not the file's fault
-      throw new Refused(`${describeSqlError(script, script.statements ? error.index : null, error.cause)}\n${script.path} does not build on the scratch database; nothing was written.`, { cause: error.cause });
+      const hint = await inliningHint(db, error.cause);
+      throw new Refused(`${describeSqlError(script, script.statements ? error.index : null, error.cause)}\n${hint}${script.path} does not build on the scratch database; nothing was written.`, { cause: error.cause });
     }
   }
+}
+
+/**
+ * pg_dump's preamble empties search_path for the whole file, so when PostgreSQL inlines an SQL function
+ * (an index expression, say) it reads the function's body with no schema on the path: a name in it that
+ * is not schema-qualified is not found. psql fails on the same file in the same way; say why, and the fix.
+ */
+async function inliningHint(db: Db, cause: unknown): Promise<string> {
+  const where = String((cause as { where?: unknown })?.where ?? '');
+  const fn = /SQL function "([^"]+)" during inlining/.exec(where)?.[1];
+  if (!fn) return '';
+  const [row] = await db.query<{ path: string }>('select current_setting($1) as path', ['search_path']).catch(() => []);
+  if (row && row.path !== '' && row.path !== '""') return '';
+  return `The schema file sets search_path to '' (as pg_dump's preamble does), so PostgreSQL reads the body of SQL function ${fn} with no schema ` +
+    'on the path when it inlines it here, and a name in the body that is not schema-qualified is not found; psql fails on this file the same way. ' +
+    `Fix the function where it is defined (the database you dumped, or this file): qualify the names in its body (public.…), or give it SET search_path = public; then dump again.\n`;
 }
 
 /**

@@ -16,6 +16,8 @@ export type StatementInfo =
   | { kind: 'add-constraint'; table: TableName; constraint: string; type: 'foreign key' | 'check' | 'other'; notValid: boolean }
   | { kind: 'alter-column-type'; table: TableName; column: string }
   | { kind: 'drop-default'; table: TableName; column: string }
+  | { kind: 'set-default'; table: TableName; column: string }
+  | { kind: 'drop-constraint'; table: TableName; constraint: string }
   | { kind: 'drop-column'; table: TableName; column: string }
   | { kind: 'add-column'; table: TableName; column: string }
   | { kind: 'drop-table'; table: TableName }
@@ -75,7 +77,8 @@ function classifyAlterTable(body: Node): StatementInfo {
     case 'AT_AlterColumnType': return { kind: 'alter-column-type', table, column };
     case 'AT_DropColumn': return { kind: 'drop-column', table, column };
     case 'AT_AddColumn': return { kind: 'add-column', table, column: String(cmd['def']?.['ColumnDef']?.['colname'] ?? '') };
-    case 'AT_ColumnDefault': return cmd['def'] ? { kind: 'other' } : { kind: 'drop-default', table, column };
+    case 'AT_ColumnDefault': return cmd['def'] ? { kind: 'set-default', table, column } : { kind: 'drop-default', table, column };
+    case 'AT_DropConstraint': return { kind: 'drop-constraint', table, constraint: column };
     case 'AT_AddConstraint': {
       const c = (cmd['def']?.['Constraint'] ?? {}) as Node;
       const type = c['contype'] === 'CONSTR_FOREIGN' ? 'foreign key' : c['contype'] === 'CONSTR_CHECK' ? 'check' : 'other';

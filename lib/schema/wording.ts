@@ -4,7 +4,7 @@
  * only in the database", "column users.status type varchar(30) in the database, varchar(20) from
  * the migrations". Pure.
  */
-import { show, type SchemaDifference } from './compare.js';
+import { isNote, show, type SchemaDifference } from './compare.js';
 
 export interface Sides {
   /** What holds `after`, e.g. "in the database". */
@@ -32,7 +32,7 @@ const NAMING = ['table', 'column', 'view', 'materialized view', 'enum', 'functio
 
 /** A short description of the change, for the migration's name: "add column users.timezone". */
 export function describeChange(differences: SchemaDifference[]): string {
-  const real = differences.filter((d) => d.kind !== 'column-order');
+  const real = differences.filter((d) => !isNote(d));
   const rank = (d: SchemaDifference) => (NAMING.includes(d.objectType) ? NAMING.indexOf(d.objectType) : NAMING.length);
   const first = [...real].sort((a, b) => rank(a) - rank(b))[0];
   if (!first) return 'schema change';
