@@ -250,5 +250,14 @@ test('a real hot standby (a pg_basebackup copy of the test server) is refused wi
   assert.match(r.stderr, new RegExp(`postgres://\\S+:\\*\\*\\*@127\\.0\\.0\\.1:${port}/\\S* is a read-only standby \\(pg_is_in_recovery\\(\\) is true\\); nothing was run\\. Point sqlmig at the primary\\.`));
   const status = await runCli(['status', '--url', standby.toString(), '--dir', dir]);
   assert.equal(status.code, 0, status.stderr);
+  const nothingPending = await runCli(['up', '--url', standby.toString(), '--dir', writeMigrations(t, {}).dir]);
+  assert.equal(nothingPending.code, 3, nothingPending.stdout + nothingPending.stderr);
+  const dryRun = await runCli(['up', '--dry-run', '--url', standby.toString(), '--dir', dir]);
+  assert.equal(dryRun.code, 0, dryRun.stderr);
+  for (const command of ['verify', 'drift']) {
+    const r = await runCli([command, '--url', standby.toString(), '--dir', dir]);
+    assert.equal(r.code, 0, `${command}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /is a read-only standby, so no temporary database can be made there; using an embedded PGlite/, command);
+  }
 });
 

@@ -5,7 +5,7 @@ import { editedDiff } from '../report/editdiff.js';
 import { Refused, UsageError } from '../errors.js';
 import { executePlan, type PreparedStep, type StepResult, type WithCompleted } from '../runner/execute.js';
 import { ensureHistory } from '../runner/history.js';
-import { withLock } from '../runner/lock.js';
+import { refuseReadOnly, withLock } from '../runner/lock.js';
 import { findVersion, label, nearestVersions, planDown, planUp, upRefusals, type DownRequest, type MigrationStatus } from '../runner/plan.js';
 import { loadNeededExtensions, prepareDown, prepareUp, refuseNoTransactionInBatch } from '../runner/steps.js';
 import type { BackupResult } from './backup.js';
@@ -49,12 +49,14 @@ export async function up(ctx: Context, options: UpOptions = {}): Promise<Migrate
     throw new UsageError('--step: expected a whole number of migrations, 1 or more');
   }
   return withDb(ctx, async (db) => {
+    // A write command is refused on a standby even when it would have nothing to do; --dry-run only reads.
+    if (!options.dryRun) await refuseReadOnly(db);
     // Nothing pending and nothing wrong, as of a committed snapshot: no need to queue for the lock.
     const glance = await takeSnapshot(ctx, db);
     const idle = upRefusals(glance.statuses, glance.files.problems, options.allowOutOfOrder ?? false).length === 0 &&
       planUp(glance.statuses, { to, step: options.step }).length === 0 && (to === undefined || findVersion(glance.statuses, to).length > 0);
     if (idle) return { applied: [], reverted: [], ...(options.dryRun ? { dryRun: [] } : {}) };
-    return withLock(db, ctx.table, ctx.lockTimeoutMs, () => upLocked(ctx, db, glance.files, to, options));
+    return withLock(db, ctx.table, ctx.lockTimeoutMs, () => upLocked(ctx, db, glance.files, to, options), 'read'); // writability: checked above
   });
 }
 
@@ -84,7 +86,7 @@ export async function down(ctx: Context, options: DownOptions = {}): Promise<Mig
     const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
     const reverted = await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
     return { applied: [], reverted, ...backup };
-  }));
+  }, options.dryRun ? 'read' : 'write'));
 }
 
 /** Revert the newest applied migration and apply it again, under one lock. */

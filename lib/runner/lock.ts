@@ -85,7 +85,7 @@ async function acquire(session: Db, key: string, timeoutMs: number, mode: LockMo
 }
 
 /** A standby, or a database whose sessions are read-only, is refused before anything runs (exit 3). */
-async function refuseReadOnly(db: Db): Promise<void> {
+export async function refuseReadOnly(db: Db): Promise<void> {
   const [row] = await db.query<{ recovery: boolean; readonly: string }>(
     `select pg_catalog.pg_is_in_recovery() as recovery, pg_catalog.current_setting('default_transaction_read_only') as readonly`);
   if (row?.recovery) {
