@@ -41,7 +41,12 @@ export interface MigrateResult {
   dryRun?: PlannedSql[];
   /** --backup: the backup taken before anything changed. */
   backup?: BackupResult;
+  /** The newest applied version when the run started, as read once it held the lock (after any wait for another runner). */
+  before?: string | null;
 }
+
+/** Thrown from up/down with the version read under the lock, so a report never shows one from before a lock wait. */
+export interface WithBefore { before: string | null }
 
 export async function up(ctx: Context, options: UpOptions = {}): Promise<MigrateResult> {
   const to = options.to === undefined ? undefined : parseVersion(options.to, '--to');
@@ -55,37 +60,41 @@ export async function up(ctx: Context, options: UpOptions = {}): Promise<Migrate
     const glance = await takeSnapshot(ctx, db);
     const idle = upRefusals(glance.statuses, glance.files.problems, options.allowOutOfOrder ?? false).length === 0 &&
       planUp(glance.statuses, { to, step: options.step }).length === 0 && (to === undefined || findVersion(glance.statuses, to).length > 0);
-    if (idle) return { applied: [], reverted: [], ...(options.dryRun ? { dryRun: [] } : {}) };
+    if (idle) return { applied: [], reverted: [], before: newestApplied(glance), ...(options.dryRun ? { dryRun: [] } : {}) };
     return withLock(db, ctx.table, ctx.lockTimeoutMs, () => upLocked(ctx, db, glance.files, to, options), 'read'); // writability: checked above
   });
 }
 
 async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigint | undefined, options: UpOptions): Promise<MigrateResult> {
   const snap = await takeSnapshot(ctx, db, files);
-  await refuseUnsafeUp(ctx, db, snap, options.allowOutOfOrder ?? false);
-  if (to !== undefined) requireKnownVersion(snap.statuses, to, '--to');
-  const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
-  if (options.singleTransaction) refuseNoTransactionInBatch(steps);
-  if (steps.length && ctx.options.lint !== 'off') await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps);
-  if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
-  const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
-  await loadNeededExtensions(db, steps);
-  await ensureHistory(db, ctx.table);
-  const applied = await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep });
-  return { applied, reverted: [], ...backup };
+  return withBefore(newestApplied(snap), async () => {
+    await refuseUnsafeUp(ctx, db, snap, options.allowOutOfOrder ?? false);
+    if (to !== undefined) requireKnownVersion(snap.statuses, to, '--to');
+    const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
+    if (options.singleTransaction) refuseNoTransactionInBatch(steps);
+    if (steps.length && ctx.options.lint !== 'off') await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps);
+    if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
+    const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
+    await loadNeededExtensions(db, steps);
+    await ensureHistory(db, ctx.table);
+    const applied = await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep });
+    return { applied, reverted: [], ...backup };
+  });
 }
 
 export async function down(ctx: Context, options: DownOptions = {}): Promise<MigrateResult> {
   const request = downRequest(options);
   return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () => {
     const snap = await takeSnapshot(ctx, db);
-    refuseBadFiles(snap);
-    if ('to' in request && request.to !== 0n) requireKnownVersion(snap.statuses, request.to, '--to');
-    const steps = await prepareDown(ctx, db, planDown(snap.statuses, request));
-    if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
-    const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
-    const reverted = await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
-    return { applied: [], reverted, ...backup };
+    return withBefore(newestApplied(snap), async () => {
+      refuseBadFiles(snap);
+      if ('to' in request && request.to !== 0n) requireKnownVersion(snap.statuses, request.to, '--to');
+      const steps = await prepareDown(ctx, db, planDown(snap.statuses, request));
+      if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
+      const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
+      const reverted = await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
+      return { applied: [], reverted, ...backup };
+    });
   }, options.dryRun ? 'read' : 'write'));
 }
 
@@ -112,6 +121,18 @@ export async function redo(ctx: Context): Promise<MigrateResult> {
       throw Object.assign(e, { completed: reverted });
     }
   }));
+}
+
+function newestApplied(snap: Snapshot): string | null {
+  return snap.statuses.filter((s) => s.applied).at(-1)?.versionText ?? null;
+}
+
+async function withBefore(before: string | null, fn: () => Promise<MigrateResult>): Promise<MigrateResult> {
+  try {
+    return { ...await fn(), before };
+  } catch (error) {
+    throw Object.assign(error as Error, { before } satisfies WithBefore);
+  }
 }
 
 async function refuseUnsafeUp(ctx: Context, db: Db, snap: Snapshot, allowOutOfOrder: boolean): Promise<void> {
