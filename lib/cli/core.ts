@@ -22,9 +22,10 @@ export const registerCore: Register = (cli, run) => cli
     .option('to', { type: 'string', describe: 'revert everything above this version' })
     .option('all', { type: 'boolean', describe: 'revert every applied migration' })
     .option('dry-run', { type: 'boolean', describe: 'print the SQL that would run; change nothing' })
-    .option('backup', { type: 'boolean', describe: 'pg_dump into --backup-dir first; if it fails, nothing is reverted (exit 6)' }),
+    .option('backup', { type: 'boolean', describe: 'pg_dump into --backup-dir first; if it fails, nothing is reverted (exit 6)' })
+    .option('stored-down', { type: 'boolean', describe: 'where a .down.sql was edited since it was applied, run the down SQL stored then (default: the file, with a warning)' }),
   run(async (a, m, out) => {
-    const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean, backup: a['backup'] as boolean });
+    const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean, backup: a['backup'] as boolean, storedDown: a['storedDown'] as boolean });
     out.result(withBackupLine(r, formatMigrate(r)), r);
   }))
   .command('redo', 'revert the newest applied migration and apply it again', {}, run(async (_a, m, out) => {

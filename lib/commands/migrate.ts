@@ -5,7 +5,7 @@ import { editedDiff } from '../report/editdiff.js';
 import { Refused, UsageError } from '../errors.js';
 import { executePlan, type PreparedStep, type StepResult, type WithCompleted } from '../runner/execute.js';
 import { ensureHistory } from '../runner/history.js';
-import { refuseReadOnly, withLock } from '../runner/lock.js';
+import { refuseReadOnly, withLock, type HeldLock } from '../runner/lock.js';
 import { findVersion, label, nearestVersions, planDown, planUp, upRefusals, type DownRequest, type MigrationStatus } from '../runner/plan.js';
 import { loadNeededExtensions, prepareDown, prepareUp, refuseNoTransactionInBatch } from '../runner/steps.js';
 import type { BackupResult } from './backup.js';
@@ -30,6 +30,8 @@ export interface DownOptions {
   dryRun?: boolean;
   /** Take a backup before reverting anything; none when nothing is to be reverted or on --dry-run. */
   backup?: boolean;
+  /** Where a .down.sql was edited since it was applied, run the down SQL stored then instead of the file. */
+  storedDown?: boolean;
 }
 
 export interface PlannedSql { direction: 'up' | 'down'; version: string; name: string; path: string; sql: string }
@@ -61,11 +63,11 @@ export async function up(ctx: Context, options: UpOptions = {}): Promise<Migrate
     const idle = upRefusals(glance.statuses, glance.files.problems, options.allowOutOfOrder ?? false).length === 0 &&
       planUp(glance.statuses, { to, step: options.step }).length === 0 && (to === undefined || findVersion(glance.statuses, to).length > 0);
     if (idle) return { applied: [], reverted: [], before: newestApplied(glance), ...(options.dryRun ? { dryRun: [] } : {}) };
-    return withLock(db, ctx.table, ctx.lockTimeoutMs, () => upLocked(ctx, db, glance.files, to, options), 'read'); // writability: checked above
+    return withLock(db, ctx.table, ctx.lockTimeoutMs, (lock) => upLocked(ctx, db, glance.files, to, options, lock), 'read'); // writability: checked above
   });
 }
 
-async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigint | undefined, options: UpOptions): Promise<MigrateResult> {
+async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigint | undefined, options: UpOptions, lock: HeldLock | undefined): Promise<MigrateResult> {
   const snap = await takeSnapshot(ctx, db, files);
   return withBefore(newestApplied(snap), async () => {
     await refuseUnsafeUp(ctx, db, snap, options.allowOutOfOrder ?? false);
@@ -77,22 +79,22 @@ async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigi
     const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
     await loadNeededExtensions(db, steps);
     await ensureHistory(db, ctx.table);
-    const applied = await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep });
+    const applied = await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep, lock });
     return { applied, reverted: [], ...backup };
   });
 }
 
 export async function down(ctx: Context, options: DownOptions = {}): Promise<MigrateResult> {
   const request = downRequest(options);
-  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () => {
+  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async (lock) => {
     const snap = await takeSnapshot(ctx, db);
     return withBefore(newestApplied(snap), async () => {
       refuseBadFiles(snap);
       if ('to' in request && request.to !== 0n) requireKnownVersion(snap.statuses, request.to, '--to');
-      const steps = await prepareDown(ctx, db, planDown(snap.statuses, request));
+      const steps = await prepareDown(ctx, db, planDown(snap.statuses, request), { storedDown: options.storedDown });
       if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
       const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
-      const reverted = await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
+      const reverted = await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep, lock });
       return { applied: [], reverted, ...backup };
     });
   }, options.dryRun ? 'read' : 'write'));
@@ -100,7 +102,7 @@ export async function down(ctx: Context, options: DownOptions = {}): Promise<Mig
 
 /** Revert the newest applied migration and apply it again, under one lock. */
 export async function redo(ctx: Context): Promise<MigrateResult> {
-  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () => {
+  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async (lock) => {
     const snap = await takeSnapshot(ctx, db);
     refuseBadFiles(snap);
     const downSteps = planDown(snap.statuses, { count: 1 });
@@ -110,7 +112,7 @@ export async function redo(ctx: Context): Promise<MigrateResult> {
     if (target.state === 'edited') throw new Refused(`cannot redo ${label(target)}: it was edited after it was applied; revert with the stored down SQL via \`sqlmig down\`, or accept the edit with \`sqlmig repair ${target.versionText}\`.`);
     const reverting = await prepareDown(ctx, db, downSteps);
     const reapplying = await prepareUp(ctx, [{ direction: 'up', status: { ...target, state: 'pending', applied: null } }]);
-    const run = (steps: PreparedStep[]) => executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
+    const run = (steps: PreparedStep[]) => executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep, lock });
     const reverted = await run(reverting);
     try {
       return { applied: await run(reapplying), reverted };

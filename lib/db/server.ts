@@ -133,7 +133,7 @@ function wrap(
       return (await query) as T;
     } catch (error) {
       if (isConnectionLoss(error)) {
-        session.lost ??= new ConnectionLost(`lost the connection to ${session.display}: ${lossReason(error)}`, { cause: error });
+        session.lost ??= new ConnectionLost(`lost the connection to ${session.display}: ${lossReason(error)}${session.pooled ? POOLER_LOSS : ''}`, { cause: error });
         throw session.lost;
       }
       throw error;
@@ -207,6 +207,10 @@ function wrap(
   };
   return db;
 }
+
+/** A pooler closes client connections of its own accord too; say which of its settings do. */
+const POOLER_LOSS = '. Through a pooler this is also what its timeouts do: PgBouncer\'s idle_transaction_timeout or query_timeout shorter than a migration, ' +
+  'or query_wait_timeout when the pool has no free server connection (a run needs two per database and user; see default_pool_size)';
 
 const LOST_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 
