@@ -160,6 +160,64 @@ test('a pool of one server connection: up --lock-timeout exits 4 saying the pool
   assert.equal((await db.sql`select to_regclass('one') as t`)[0]!['t'], null);
 });
 
+test('through PgBouncer, a transactional migration that would leave session state is refused; one that clears it runs and leaves nothing', { skip }, async (t) => {
+  const two = await otherBouncer({ default_pool_size: '2' });
+  const db = await freshDb(t);
+  const leaky = writeMigrations(t, {
+    '000_table.up.sql': 'create table kept (v int);',
+    '001_prepare.up.sql': 'prepare p1 as select 1;',
+    '002_listen.up.sql': 'listen chan;',
+    '003_cursor.up.sql': 'declare c cursor with hold for select 1;',
+    '004_temp.up.sql': 'create table other (id int);\ncreate temp table scratch as select 1 as v;',
+  });
+  const refused = await runCli(['up', '--dir', leaky.dir, '--url', pooled(db, two)]);
+  assert.equal(refused.code, 3, refused.stdout + refused.stderr);
+  assert.match(refused.stderr, /001_prepare\.up\.sql:1: `prepare p1 as select 1` leaves a prepared statement .*DEALLOCATE/);
+  assert.match(refused.stderr, /002_listen\.up\.sql:1: `listen chan` leaves the server connection listening: UNLISTEN/);
+  assert.match(refused.stderr, /003_cursor\.up\.sql:1: .*WITH HOLD cursor .*CLOSE/);
+  assert.match(refused.stderr, /004_temp\.up\.sql:2: `create temp table scratch as select 1 as v` leaves a temporary table .*ON COMMIT DROP/);
+  assert.equal((await db.sql`select to_regclass('kept') as t`)[0]!['t'], null, 'something ran before the refusal');
+
+  const clean = writeMigrations(t, {
+    '001_clean.up.sql': [
+      'create table kept (v int);',
+      'create temp table scratch as select 1 as v;', 'insert into kept select v from scratch;', 'drop table scratch;',
+      'create temp table gone_at_commit (id int) on commit drop;',
+      'create temp table discarded (id int);', 'discard temp;',
+      'prepare p2 as select 1;', 'deallocate p2;',
+      'listen chan;', 'unlisten chan;',
+      'declare c cursor with hold for select 1;', 'close c;',
+      "set search_path = pg_catalog, public; set statement_timeout = '7s'; set application_name = 'leaked';",
+    ].join('\n'),
+  });
+  const ran = await runCli(['up', '--dir', clean.dir, '--url', pooled(db, two)]);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.deepEqual((await db.sql`select v from kept`).map((r) => r['v']), [1]);
+  // Both server connections of the pool at once: nothing of the migration is left on either.
+  const clients = [0, 1].map(() => postgres(pooled(db, two), { max: 1, prepare: false, onnotice: () => {} }));
+  try {
+    let release!: () => void;
+    const hold = new Promise<void>((r) => { release = r; });
+    const seen: unknown[] = [];
+    const checks = clients.map((c) => c.begin(async (tx) => {
+      const [row] = await tx.unsafe(`select (select count(*)::int from pg_prepared_statements) as prepared,
+        (select count(*)::int from pg_listening_channels()) as listening, (select count(*)::int from pg_cursors) as cursors,
+        pg_my_temp_schema() = 0 or not exists (select from pg_class where relnamespace = pg_my_temp_schema()) as no_temp,
+        current_setting('statement_timeout') as st, current_setting('search_path') as path, current_setting('application_name') as app`);
+      seen.push(row);
+      if (seen.length === 2) release();
+      await hold;
+    }));
+    await Promise.all(checks);
+    for (const row of seen) {
+      assert.deepEqual(row, { prepared: 0, listening: 0, cursors: 0, no_temp: true, st: '0', path: '"$user", public', app: (row as { app: string }).app });
+      assert.notEqual((row as { app: string }).app, 'leaked');
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.end({ timeout: 1 })));
+  }
+});
+
 /** PgBouncer in transaction mode on a free port, in front of the test server; it refuses to run as root. */
 async function startPgbouncer(bin: string, settings: Record<string, string> = {}): Promise<Bouncer> {
   const server = new URL(await adminUrl());

@@ -33,6 +33,9 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
     return postgres({
       ...driver,
       max: 1,
+      // No named prepared statements (postgres.js would name its own type query and every parameterized
+      // one): through a pooler they would stay on a shared server connection for its next clients.
+      prepare: false,
       onnotice: () => {},
       // libpq's connect_timeout=0 waits for ever; postgres.js needs a number.
       connect_timeout: driver.connect_timeout || 2_147_483,
