@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { adminUrl, closeAdmin, freshDb, runCli, spawnCli, writeMigrations, type FreshDb } from './support/helpers.js';
 import { freePort } from './support/server.js';
+import { lockKey } from '../lib/runner/lock.js';
 
 const pgbouncerBin = ['pgbouncer', '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer']
   .map((c) => (c.startsWith('/') ? (existsSync(c) ? c : '') : spawnSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8' }).stdout.trim()))
@@ -215,6 +216,21 @@ test('through PgBouncer, a transactional migration that would leave session stat
     }
   } finally {
     await Promise.all(clients.map((c) => c.end({ timeout: 1 })));
+  }
+});
+
+test('through PgBouncer, a lock held by another runner past --lock-timeout is reported as such (exit 4), not as a full pool', { skip }, async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, { '001_one.up.sql': 'create table one (id int);' });
+  const other = await db.sql.reserve();
+  try {
+    await other`select pg_advisory_lock(${lockKey({ schema: 'public', table: 'sqlmig_history' }).toString()}::bigint)`;
+    const r = await runCli(['up', '--dir', dir, '--url', pooled(db), '--lock-timeout', '1s']);
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stderr, /another sqlmig run holds the lock on this history table: pid \d+/);
+    assert.doesNotMatch(r.stderr, /pool for this database and user is full/);
+  } finally {
+    other.release();
   }
 });
 

@@ -12,6 +12,8 @@ import { answerWithin, isPoolWait, poolTooSmall } from './pooler.js';
 import { qualifiedName, type HistoryTable } from './history.js';
 
 const POLL_MS = 150;
+/** The last attempt, made at the deadline, still gets this long to find a server connection before the pool is called full. */
+const POOL_GRACE_MS = 2000;
 
 /** A stable 64-bit key from the table's name; advisory locks are per database, so that part is implicit. */
 export function lockKey(t: HistoryTable): bigint {
@@ -121,7 +123,7 @@ async function acquire(db: Db, session: Db, key: string, timeoutMs: number, mode
 async function pooledTry(db: Db, session: Db, key: string, mode: LockMode, deadline: number, timeoutMs: number): Promise<number | null> {
   const answer = await answerWithin(mode.tryLock(session, key).catch((error: unknown) => {
     throw isPoolWait(error) ? poolTooSmall(db, 'lock', 'query_wait_timeout') : error;
-  }), deadline - Date.now());
+  }), Math.max(deadline - Date.now(), POOL_GRACE_MS));
   if (!answer) throw poolTooSmall(db, 'lock', timeoutMs);
   return answer.value;
 }
