@@ -28,6 +28,9 @@ export class LockTimeout extends SqlmigError {
   constructor(message: string, options?: ErrorOptions) { super(message, 4, options); }
 }
 
+/** 4, mid-run: the lock was lost (its session was closed, by a pooler's timeout for one); the run stopped. */
+export class LockLost extends LockTimeout {}
+
 /** 5: cannot connect or authenticate. */
 export class ConnectionFailed extends SqlmigError {
   constructor(message: string, options?: ErrorOptions) { super(message, 5, options); }

@@ -5,7 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminUrl, closeAdmin, freshDb, runCli, writeMigrations, type FreshDb } from './support/helpers.js';
+import { adminUrl, closeAdmin, freshDb, runCli, spawnCli, writeMigrations, type FreshDb } from './support/helpers.js';
+import { checksum, normalizeText } from '../lib/migrations/checksum.js';
+import { lockKey } from '../lib/runner/lock.js';
 import { findPgBin, freePort } from './support/server.js';
 
 after(closeAdmin);
@@ -250,5 +252,46 @@ test('a real hot standby (a pg_basebackup copy of the test server) is refused wi
   assert.match(r.stderr, new RegExp(`postgres://\\S+:\\*\\*\\*@127\\.0\\.0\\.1:${port}/\\S* is a read-only standby \\(pg_is_in_recovery\\(\\) is true\\); nothing was run\\. Point sqlmig at the primary\\.`));
   const status = await runCli(['status', '--url', standby.toString(), '--dir', dir]);
   assert.equal(status.code, 0, status.stderr);
+  const nothingPending = await runCli(['up', '--url', standby.toString(), '--dir', writeMigrations(t, {}).dir]);
+  assert.equal(nothingPending.code, 3, nothingPending.stdout + nothingPending.stderr);
+  const dryRun = await runCli(['up', '--dry-run', '--url', standby.toString(), '--dir', dir]);
+  assert.equal(dryRun.code, 0, dryRun.stderr);
+  for (const command of ['verify', 'drift']) {
+    const r = await runCli([command, '--url', standby.toString(), '--dir', dir]);
+    assert.equal(r.code, 0, `${command}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /is a read-only standby, so no temporary database can be made there; using an embedded PGlite/, command);
+  }
 });
 
+
+test('a target whose up waited for another runner reports the version read once it held the lock (fleet and single target)', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, MIGRATIONS);
+  const first = await runCli(['up', '--url', db.url, '--dir', dir, '--to', '001']);
+  assert.equal(first.code, 0, first.stderr);
+  const url = new URL(db.url);
+  url.searchParams.set('application_name', 'fleet_waiter');
+  for (const fleet of [true, false]) {
+    // Another runner: holds the lock, and by the time it lets go it has applied 002 (then reverted for the next round).
+    const other = await db.sql.reserve();
+    await other`select pg_advisory_lock(${lockKey({ schema: 'public', table: 'sqlmig_history' }).toString()}::bigint)`;
+    const args = fleet ? ['--targets', targetsFile(t, [`waiter=${url}`])] : ['--url', url.toString(), '--json'];
+    const waiting = spawnCli(['up', '--dir', dir, '--lock-timeout', '60s', ...args]);
+    // Its lock session is open: it has read the version (001) and now polls for the lock.
+    for (;;) {
+      const [row] = await db.sql`select count(*)::int as n from pg_stat_activity where application_name = 'fleet_waiter'`;
+      if (row!['n'] >= 2) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await other.unsafe(`create table two (id int);
+      insert into sqlmig_history (version, name, checksum, up_sql, down_sql)
+      values (2, 'two', '${checksum(normalizeText(MIGRATIONS['002_two.up.sql']))}', '${MIGRATIONS['002_two.up.sql']}', '${MIGRATIONS['002_two.down.sql']}')`);
+    await other`select pg_advisory_unlock_all()`;
+    other.release();
+    const r = await waiting.done;
+    assert.equal(r.code, 0, r.stderr);
+    if (fleet) assert.match(r.stdout, /^ok\s+waiter\s+.*002 → 002\s+0 applied/m);
+    else assert.deepEqual(JSON.parse(r.stdout), { applied: [], reverted: [], before: '002' });
+    await db.sql.unsafe('drop table two; delete from sqlmig_history where version = 2');
+  }
+});

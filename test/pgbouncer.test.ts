@@ -11,27 +11,38 @@ import { join } from 'node:path';
 import postgres from 'postgres';
 import { adminUrl, closeAdmin, freshDb, runCli, spawnCli, writeMigrations, type FreshDb } from './support/helpers.js';
 import { freePort } from './support/server.js';
+import { lockKey } from '../lib/runner/lock.js';
 
 const pgbouncerBin = ['pgbouncer', '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer']
   .map((c) => (c.startsWith('/') ? (existsSync(c) ? c : '') : spawnSync('sh', ['-c', `command -v ${c}`], { encoding: 'utf8' }).stdout.trim()))
   .find(Boolean);
 const skip = pgbouncerBin ? false : 'no pgbouncer binary: install it (apt-get install pgbouncer) to run these tests';
 
-let bouncer: { port: number; stop(): void } | null = null;
+type Bouncer = { port: number; stop(): void };
+let bouncer: Bouncer | null = null;
+const others: Bouncer[] = [];
 
 before(async () => {
   if (pgbouncerBin) bouncer = await startPgbouncer(pgbouncerBin);
 });
 after(async () => {
   bouncer?.stop();
+  for (const b of others) b.stop();
   await closeAdmin();
 });
 
 /** The fresh database's URL through PgBouncer (same user and password). */
-function pooled(db: FreshDb): string {
+function pooled(db: FreshDb, through: Bouncer = bouncer!): string {
   const url = new URL(db.url);
-  url.port = String(bouncer!.port);
+  url.port = String(through.port);
   return url.toString();
+}
+
+/** A PgBouncer of its own, with these settings changed. */
+async function otherBouncer(settings: Record<string, string>): Promise<Bouncer> {
+  const b = await startPgbouncer(pgbouncerBin!, settings);
+  others.push(b);
+  return b;
 }
 
 test('four runners through PgBouncer at once apply each migration exactly once and leave no lock behind', { skip }, async (t) => {
@@ -111,7 +122,118 @@ test('a no-transaction migration that cannot be run safely through PgBouncer is 
 });
 
 
-/** PgBouncer in transaction mode on a free port, in front of the test server; it refuses to run as root. */
+test('a lock the pooler dropped (idle_transaction_timeout shorter than the run) stops the run with exit 4 naming the setting', { skip }, async (t) => {
+  const short = await otherBouncer({ idle_transaction_timeout: '1' });
+  const db = await freshDb(t);
+  // Each migration is shorter than the timeout (a statement running longer would have its own connection closed
+  // too: PgBouncer counts a pipelined transaction as idle); the lock's transaction, idle all along, is not.
+  const files: Record<string, string> = {};
+  for (let i = 1; i <= 8; i++) files[`00${i}_step.up.sql`] = `create table step_${i} (id int); select pg_sleep(0.4);`;
+  const { dir } = writeMigrations(t, files);
+  const r = await runCli(['up', '--dir', dir, '--url', pooled(db, short)]);
+  assert.equal(r.code, 4, r.stdout + r.stderr);
+  assert.match(r.stderr, /the runner's lock was lost during the run/);
+  assert.match(r.stderr, /00\d_step (was rolled back and not recorded|was not started)/);
+  assert.match(r.stderr, /idle_transaction_timeout/);
+  assert.doesNotMatch(r.stderr, /check that the user (running sqlmig )?can write/);
+  const recorded = (await db.sql`select version::int as v from sqlmig_history order by 1`).map((row) => row['v'] as number);
+  assert.ok(recorded.length < 8, 'it went on after the lock was lost');
+  // What is recorded is what was done, and nothing more.
+  const made = await db.sql`select count(*)::int as n from pg_tables where tablename like 'step_%'`;
+  assert.equal(made[0]!['n'], recorded.length);
+});
+
+test('a pool of one server connection: up --lock-timeout exits 4 saying the pool is too small; four runners at once never crash', { skip }, async (t) => {
+  const tiny = await otherBouncer({ default_pool_size: '1', query_wait_timeout: '20' });
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, { '001_one.up.sql': 'create table one (id int);' });
+  const r = await runCli(['up', '--dir', dir, '--url', pooled(db, tiny), '--lock-timeout', '3s']);
+  assert.equal(r.code, 4, r.stdout + r.stderr);
+  assert.match(r.stderr, /pool for this database and user is full/);
+  assert.match(r.stderr, /two server connections per database and user/);
+  assert.match(r.stderr, /default_pool_size/);
+  const runs = await Promise.all(Array.from({ length: 4 }, () => spawnCli(['up', '--dir', dir, '--url', pooled(db, tiny), '--lock-timeout', '3s']).done));
+  for (const run of runs) {
+    assert.ok(run.code === 4 || run.code === 5, `exit ${run.code}: ${run.stderr}`);
+    assert.match(run.stderr, /default_pool_size/);
+    assert.doesNotMatch(run.stderr, /^\s+at /m, 'a stack trace');
+  }
+  assert.equal((await db.sql`select to_regclass('one') as t`)[0]!['t'], null);
+});
+
+test('through PgBouncer, a transactional migration that would leave session state is refused; one that clears it runs and leaves nothing', { skip }, async (t) => {
+  const two = await otherBouncer({ default_pool_size: '2' });
+  const db = await freshDb(t);
+  const leaky = writeMigrations(t, {
+    '000_table.up.sql': 'create table kept (v int);',
+    '001_prepare.up.sql': 'prepare p1 as select 1;',
+    '002_listen.up.sql': 'listen chan;',
+    '003_cursor.up.sql': 'declare c cursor with hold for select 1;',
+    '004_temp.up.sql': 'create table other (id int);\ncreate temp table scratch as select 1 as v;',
+  });
+  const refused = await runCli(['up', '--dir', leaky.dir, '--url', pooled(db, two)]);
+  assert.equal(refused.code, 3, refused.stdout + refused.stderr);
+  assert.match(refused.stderr, /001_prepare\.up\.sql:1: `prepare p1 as select 1` leaves a prepared statement .*DEALLOCATE/);
+  assert.match(refused.stderr, /002_listen\.up\.sql:1: `listen chan` leaves the server connection listening: UNLISTEN/);
+  assert.match(refused.stderr, /003_cursor\.up\.sql:1: .*WITH HOLD cursor .*CLOSE/);
+  assert.match(refused.stderr, /004_temp\.up\.sql:2: `create temp table scratch as select 1 as v` leaves a temporary table .*ON COMMIT DROP/);
+  assert.equal((await db.sql`select to_regclass('kept') as t`)[0]!['t'], null, 'something ran before the refusal');
+
+  const clean = writeMigrations(t, {
+    '001_clean.up.sql': [
+      'create table kept (v int);',
+      'create temp table scratch as select 1 as v;', 'insert into kept select v from scratch;', 'drop table scratch;',
+      'create temp table gone_at_commit (id int) on commit drop;',
+      'create temp table discarded (id int);', 'discard temp;',
+      'prepare p2 as select 1;', 'deallocate p2;',
+      'listen chan;', 'unlisten chan;',
+      'declare c cursor with hold for select 1;', 'close c;',
+      "set search_path = pg_catalog, public; set statement_timeout = '7s'; set application_name = 'leaked';",
+    ].join('\n'),
+  });
+  const ran = await runCli(['up', '--dir', clean.dir, '--url', pooled(db, two)]);
+  assert.equal(ran.code, 0, ran.stderr);
+  assert.deepEqual((await db.sql`select v from kept`).map((r) => r['v']), [1]);
+  // Both server connections of the pool at once: nothing of the migration is left on either.
+  const clients = [0, 1].map(() => postgres(pooled(db, two), { max: 1, prepare: false, onnotice: () => {} }));
+  try {
+    let release!: () => void;
+    const hold = new Promise<void>((r) => { release = r; });
+    const seen: unknown[] = [];
+    const checks = clients.map((c) => c.begin(async (tx) => {
+      const [row] = await tx.unsafe(`select (select count(*)::int from pg_prepared_statements) as prepared,
+        (select count(*)::int from pg_listening_channels()) as listening, (select count(*)::int from pg_cursors) as cursors,
+        pg_my_temp_schema() = 0 or not exists (select from pg_class where relnamespace = pg_my_temp_schema()) as no_temp,
+        current_setting('statement_timeout') as st, current_setting('search_path') as path, current_setting('application_name') as app`);
+      seen.push(row);
+      if (seen.length === 2) release();
+      await hold;
+    }));
+    await Promise.all(checks);
+    for (const row of seen) {
+      assert.deepEqual(row, { prepared: 0, listening: 0, cursors: 0, no_temp: true, st: '0', path: '"$user", public', app: (row as { app: string }).app });
+      assert.notEqual((row as { app: string }).app, 'leaked');
+    }
+  } finally {
+    await Promise.all(clients.map((c) => c.end({ timeout: 1 })));
+  }
+});
+
+test('through PgBouncer, a lock held by another runner past --lock-timeout is reported as such (exit 4), not as a full pool', { skip }, async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, { '001_one.up.sql': 'create table one (id int);' });
+  const other = await db.sql.reserve();
+  try {
+    await other`select pg_advisory_lock(${lockKey({ schema: 'public', table: 'sqlmig_history' }).toString()}::bigint)`;
+    const r = await runCli(['up', '--dir', dir, '--url', pooled(db), '--lock-timeout', '1s']);
+    assert.equal(r.code, 4, r.stdout + r.stderr);
+    assert.match(r.stderr, /another sqlmig run holds the lock on this history table: pid \d+/);
+    assert.doesNotMatch(r.stderr, /pool for this database and user is full/);
+  } finally {
+    other.release();
+  }
+});
+
 test('up --online runs its plan through PgBouncer in transaction mode: CONCURRENTLY outside a transaction, lock_timeout per transaction', { skip }, async (t) => {
   const db = await freshDb(t);
   const { dir } = writeMigrations(t, {
@@ -127,26 +249,31 @@ test('up --online runs its plan through PgBouncer in transaction mode: CONCURREN
   assert.equal(nn!['attnotnull'], true);
 });
 
-async function startPgbouncer(bin: string): Promise<{ port: number; stop(): void }> {
+/** PgBouncer in transaction mode on a free port, in front of the test server; it refuses to run as root. */
+async function startPgbouncer(bin: string, settings: Record<string, string> = {}): Promise<Bouncer> {
   const server = new URL(await adminUrl());
   const root = mkdtempSync(join(tmpdir(), 'sqlmig-pgbouncer-'));
   const port = await freePort();
   const user = decodeURIComponent(server.username);
   const password = decodeURIComponent(server.password);
   writeFileSync(join(root, 'users.txt'), `"${user}" "${password.replace(/"/g, '""')}"\n`, { mode: 0o600 });
+  const ini: Record<string, string> = {
+    listen_addr: '127.0.0.1',
+    listen_port: String(port),
+    unix_socket_dir: '',
+    auth_type: 'scram-sha-256',
+    auth_file: join(root, 'users.txt'),
+    pool_mode: 'transaction',
+    default_pool_size: '20',
+    max_client_conn: '200',
+    logfile: join(root, 'pgbouncer.log'),
+    ...settings,
+  };
   writeFileSync(join(root, 'pgbouncer.ini'), [
     '[databases]',
     `* = host=${server.hostname.replace(/^\[|\]$/g, '')} port=${server.port || 5432}`,
     '[pgbouncer]',
-    'listen_addr = 127.0.0.1',
-    `listen_port = ${port}`,
-    'unix_socket_dir =',
-    'auth_type = scram-sha-256',
-    `auth_file = ${join(root, 'users.txt')}`,
-    'pool_mode = transaction',
-    'default_pool_size = 20',
-    'max_client_conn = 200',
-    `logfile = ${join(root, 'pgbouncer.log')}`,
+    ...Object.entries(ini).map(([k, v]) => `${k} = ${v}`),
   ].join('\n') + '\n');
   const asRoot = process.getuid?.() === 0;
   if (asRoot) for (const f of ['', 'users.txt', 'pgbouncer.ini']) chownSync(join(root, f), 65534, 65534);

@@ -6,6 +6,7 @@ import type { Argv } from 'yargs';
 import type { Settings } from '../config.js';
 import { UsageError } from '../errors.js';
 import type { WithCompleted } from '../runner/execute.js';
+import type { MigrateResult, WithBefore } from '../commands/migrate.js';
 import { targetFacts, FLEET_COLUMNS } from '../fleet/facts.js';
 import { fleetJson, formatFleetFailures, formatFleetSummary, formatProgress, formatTargetLine, leftBehind, rerunCommand, type TargetFacts } from '../fleet/report.js';
 import { fleetExitCode, runFleet, type FleetProgress, type TargetOutcome, type WorkResult } from '../fleet/run.js';
@@ -97,15 +98,18 @@ export async function runFleetCommand(run: FleetRun): Promise<number> {
     });
     const captured = new CapturedOutput(args);
     const versions = command === 'up' || command === 'down';
-    const before = versions ? await migrator.current() : undefined;
+    const glance = versions ? await migrator.current() : undefined;
+    // The run reads the version again once it holds the lock: after a wait for another runner, that is the true one.
+    const before = (locked: { before?: string | null } | undefined) =>
+      glance && locked?.before !== undefined ? { ...glance, current: locked.before } : glance;
     const after = async () => (command === 'down' ? migrator.current().catch(() => null) : undefined);
     try {
       const exitCode = (await run.handler(args, migrator, captured, t.display)) ?? 0;
-      const facts = targetFacts({ command, data: captured.data, before, after: await after() });
+      const facts = targetFacts({ command, data: captured.data, before: before(captured.data as MigrateResult | undefined), after: await after() });
       return { exitCode, result: facts, message: mask(failureMessage(command, captured, facts)) };
     } catch (error) {
-      const e = error as Error & Partial<WithCompleted> & { result?: TargetFacts };
-      e.result = targetFacts({ command, before, after: await after(), completed: e.completed });
+      const e = error as Error & Partial<WithCompleted> & Partial<WithBefore> & { result?: TargetFacts };
+      e.result = targetFacts({ command, before: before(e), after: await after(), completed: e.completed });
       e.message = mask(e.message);
       throw e;
     }

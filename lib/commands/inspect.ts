@@ -1,5 +1,7 @@
 /** Read-only views: status, current, history. They never create the history table. */
+import { createHash } from 'node:crypto';
 import { takeSnapshot, withDbReading, type Context } from '../runner/context.js';
+import { readStoredDownDigests } from '../runner/history.js';
 import { isCommentsOnly, type FileProblem } from '../migrations/files.js';
 import { label, type MigrationState, type MigrationStatus } from '../runner/plan.js';
 
@@ -11,6 +13,8 @@ export interface StatusEntry {
   file?: string;
   /** Its .down.sql holds only comments: reverting it only deletes its history row. */
   noOpDown?: boolean;
+  /** Applied, and its .down.sql differs from the down SQL stored then (`down` runs the file unless --stored-down). */
+  downEdited?: boolean;
 }
 
 export interface StatusResult {
@@ -26,12 +30,16 @@ export interface StatusResult {
 
 export async function status(ctx: Context): Promise<StatusResult> {
   return withDbReading(ctx, async (db) => {
-    const snap = await takeSnapshot(ctx, db);
-    return summarize(ctx.options.dir, snap.statuses, snap.files.problems);
+    const [snap, downDigests] = await Promise.all([takeSnapshot(ctx, db), readStoredDownDigests(db, ctx.table)]);
+    return summarize(ctx.options.dir, snap.statuses, snap.files.problems, downDigests);
   });
 }
 
-export function summarize(dir: string, statuses: readonly MigrationStatus[], problems: readonly FileProblem[]): StatusResult {
+export function summarize(dir: string, statuses: readonly MigrationStatus[], problems: readonly FileProblem[], downDigests = new Map<bigint, string>()): StatusResult {
+  const downEdited = (s: MigrationStatus) => {
+    const stored = s.applied && s.file?.downSql != null ? downDigests.get(s.version) : undefined;
+    return stored !== undefined && stored !== createHash('md5').update(s.file!.downSql!, 'utf8').digest('hex');
+  };
   const applied = statuses.filter((s) => s.applied);
   const onDisk = statuses.filter((s) => s.file);
   return {
@@ -45,6 +53,7 @@ export function summarize(dir: string, statuses: readonly MigrationStatus[], pro
       ...(s.applied ? { appliedAt: s.applied.appliedAt.toISOString() } : {}),
       ...(s.file ? { file: s.file.upFile } : {}),
       ...(s.file?.downSql != null && isCommentsOnly(s.file.downSql) ? { noOpDown: true } : {}),
+      ...(downEdited(s) ? { downEdited: true } : {}),
     })),
     problems: problems.map((p) => p.message),
     pending: statuses.filter((s) => s.state === 'pending' || s.state === 'out-of-order').length,

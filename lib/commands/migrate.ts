@@ -5,7 +5,7 @@ import { editedDiff } from '../report/editdiff.js';
 import { Refused, UsageError } from '../errors.js';
 import { executePlan, type PreparedStep, type StepResult, type WithCompleted } from '../runner/execute.js';
 import { ensureHistory } from '../runner/history.js';
-import { withLock } from '../runner/lock.js';
+import { refuseReadOnly, withLock, type HeldLock } from '../runner/lock.js';
 import { findVersion, label, nearestVersions, planDown, planUp, upRefusals, type DownRequest, type MigrationStatus } from '../runner/plan.js';
 import { loadNeededExtensions, prepareDown, prepareUp, refuseNoTransactionInBatch } from '../runner/steps.js';
 import type { BackupResult } from './backup.js';
@@ -33,6 +33,8 @@ export interface DownOptions {
   /** Take a backup before reverting anything; none when nothing is to be reverted or on --dry-run. */
   backup?: boolean;
   online?: boolean;
+  /** Where a .down.sql was edited since it was applied, run the down SQL stored then instead of the file. */
+  storedDown?: boolean;
 }
 
 export interface PlannedSql { direction: 'up' | 'down'; version: string; name: string; path: string; sql: string; online?: boolean }
@@ -44,7 +46,12 @@ export interface MigrateResult {
   dryRun?: PlannedSql[];
   /** --backup: the backup taken before anything changed. */
   backup?: BackupResult;
+  /** The newest applied version when the run started, as read once it held the lock (after any wait for another runner). */
+  before?: string | null;
 }
+
+/** Thrown from up/down with the version read under the lock, so a report never shows one from before a lock wait. */
+export interface WithBefore { before: string | null }
 
 export async function up(ctx: Context, options: UpOptions = {}): Promise<MigrateResult> {
   const to = options.to === undefined ? undefined : parseVersion(options.to, '--to');
@@ -52,51 +59,59 @@ export async function up(ctx: Context, options: UpOptions = {}): Promise<Migrate
     throw new UsageError('--step: expected a whole number of migrations, 1 or more');
   }
   return withDb(ctx, async (db) => {
+    // A write command is refused on a standby even when it would have nothing to do; --dry-run only reads.
+    if (!options.dryRun) await refuseReadOnly(db);
     // Nothing pending and nothing wrong, as of a committed snapshot: no need to queue for the lock.
     const glance = await takeSnapshot(ctx, db);
     const idle = upRefusals(glance.statuses, glance.files.problems, options.allowOutOfOrder ?? false).length === 0 &&
       planUp(glance.statuses, { to, step: options.step }).length === 0 && (to === undefined || findVersion(glance.statuses, to).length > 0);
-    if (idle) return { applied: [], reverted: [], ...(options.dryRun ? { dryRun: [] } : {}) };
-    return withLock(db, ctx.table, ctx.lockTimeoutMs, () => upLocked(ctx, db, glance.files, to, options));
+    if (idle) return { applied: [], reverted: [], before: newestApplied(glance), ...(options.dryRun ? { dryRun: [] } : {}) };
+    return withLock(db, ctx.table, ctx.lockTimeoutMs, (lock) => upLocked(ctx, db, glance.files, to, options, lock), 'read'); // writability: checked above
   });
 }
 
-async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigint | undefined, options: UpOptions): Promise<MigrateResult> {
+async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigint | undefined, options: UpOptions, lock: HeldLock | undefined): Promise<MigrateResult> {
   const snap = await takeSnapshot(ctx, db, files);
-  await refuseUnsafeUp(ctx, db, snap, options.allowOutOfOrder ?? false);
-  if (to !== undefined) requireKnownVersion(snap.statuses, to, '--to');
-  const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
-  if (options.singleTransaction) refuseNoTransactionInBatch(steps);
-  if (steps.length && ctx.options.lint !== 'off') await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps);
-  const online = await onlineHook(ctx, db, steps, options.online, options.singleTransaction);
-  if (options.dryRun) return { applied: [], reverted: [], dryRun: online ? online.dryRun(steps) : steps.map(toPlannedSql) };
-  const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
-  await loadNeededExtensions(db, steps);
-  await ensureHistory(db, ctx.table);
-  const applied = online
-    ? await online.execute(steps)
-    : await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep });
-  return { applied, reverted: [], ...backup };
+  return withBefore(newestApplied(snap), async () => {
+    await refuseUnsafeUp(ctx, db, snap, options.allowOutOfOrder ?? false);
+    if (to !== undefined) requireKnownVersion(snap.statuses, to, '--to');
+    const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
+    if (options.singleTransaction) refuseNoTransactionInBatch(steps);
+    if (steps.length && ctx.options.lint !== 'off') await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps);
+    const online = await onlineHook(ctx, db, steps, options.online, options.singleTransaction);
+    if (options.dryRun) return { applied: [], reverted: [], dryRun: online ? online.dryRun(steps) : steps.map(toPlannedSql) };
+    const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
+    await loadNeededExtensions(db, steps);
+    await ensureHistory(db, ctx.table);
+    const applied = online
+      ? await online.execute(steps)
+      : await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep, lock });
+    return { applied, reverted: [], ...backup };
+  });
 }
 
 export async function down(ctx: Context, options: DownOptions = {}): Promise<MigrateResult> {
   const request = downRequest(options);
-  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () => {
+  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async (lock) => {
     const snap = await takeSnapshot(ctx, db);
-    refuseBadFiles(snap);
-    if ('to' in request && request.to !== 0n) requireKnownVersion(snap.statuses, request.to, '--to');
-    const steps = await prepareDown(ctx, db, planDown(snap.statuses, request));
-    const online = await onlineHook(ctx, db, steps, options.online, false);
-    if (options.dryRun) return { applied: [], reverted: [], dryRun: online ? online.dryRun(steps) : steps.map(toPlannedSql) };
-    const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
-    const reverted = online ? await online.execute(steps) : await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
-    return { applied: [], reverted, ...backup };
-  }));
+    return withBefore(newestApplied(snap), async () => {
+      refuseBadFiles(snap);
+      if ('to' in request && request.to !== 0n) requireKnownVersion(snap.statuses, request.to, '--to');
+      const steps = await prepareDown(ctx, db, planDown(snap.statuses, request), { storedDown: options.storedDown });
+      const online = await onlineHook(ctx, db, steps, options.online, false);
+      if (options.dryRun) return { applied: [], reverted: [], dryRun: online ? online.dryRun(steps) : steps.map(toPlannedSql) };
+      const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
+      const reverted = online
+        ? await online.execute(steps)
+        : await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep, lock });
+      return { applied: [], reverted, ...backup };
+    });
+  }, options.dryRun ? 'read' : 'write'));
 }
 
 /** Revert the newest applied migration and apply it again, under one lock. */
 export async function redo(ctx: Context): Promise<MigrateResult> {
-  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async () => {
+  return withDb(ctx, (db) => withLock(db, ctx.table, ctx.lockTimeoutMs, async (lock) => {
     const snap = await takeSnapshot(ctx, db);
     refuseBadFiles(snap);
     const downSteps = planDown(snap.statuses, { count: 1 });
@@ -106,7 +121,7 @@ export async function redo(ctx: Context): Promise<MigrateResult> {
     if (target.state === 'edited') throw new Refused(`cannot redo ${label(target)}: it was edited after it was applied; revert with the stored down SQL via \`sqlmig down\`, or accept the edit with \`sqlmig repair ${target.versionText}\`.`);
     const reverting = await prepareDown(ctx, db, downSteps);
     const reapplying = await prepareUp(ctx, [{ direction: 'up', status: { ...target, state: 'pending', applied: null } }]);
-    const run = (steps: PreparedStep[]) => executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
+    const run = (steps: PreparedStep[]) => executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep, lock });
     const reverted = await run(reverting);
     try {
       return { applied: await run(reapplying), reverted };
@@ -117,6 +132,18 @@ export async function redo(ctx: Context): Promise<MigrateResult> {
       throw Object.assign(e, { completed: reverted });
     }
   }));
+}
+
+function newestApplied(snap: Snapshot): string | null {
+  return snap.statuses.filter((s) => s.applied).at(-1)?.versionText ?? null;
+}
+
+async function withBefore(before: string | null, fn: () => Promise<MigrateResult>): Promise<MigrateResult> {
+  try {
+    return { ...await fn(), before };
+  } catch (error) {
+    throw Object.assign(error as Error, { before } satisfies WithBefore);
+  }
 }
 
 async function refuseUnsafeUp(ctx: Context, db: Db, snap: Snapshot, allowOutOfOrder: boolean): Promise<void> {

@@ -34,6 +34,9 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
     return postgres({
       ...driver,
       max: 1,
+      // No named prepared statements (postgres.js would name its own type query and every parameterized
+      // one): through a pooler they would stay on a shared server connection for its next clients.
+      prepare: false,
       onnotice: () => {},
       // libpq's connect_timeout=0 waits for ever; postgres.js needs a number.
       connect_timeout: driver.connect_timeout || 2_147_483,
@@ -141,7 +144,7 @@ function wrap(
       return (await query) as T;
     } catch (error) {
       if (isConnectionLoss(error)) {
-        session.lost ??= new ConnectionLost(`lost the connection to ${session.display}: ${lossReason(error)}`, { cause: error });
+        session.lost ??= new ConnectionLost(`lost the connection to ${session.display}: ${lossReason(error)}${session.pooled ? POOLER_LOSS : ''}`, { cause: error });
         throw session.lost;
       }
       throw error;
@@ -235,6 +238,10 @@ function wrap(
   };
   return db;
 }
+
+/** A pooler closes client connections of its own accord too; say which of its settings do. */
+const POOLER_LOSS = '. Through a pooler this is also what its timeouts do: PgBouncer\'s idle_transaction_timeout or query_timeout shorter than a migration, ' +
+  'or query_wait_timeout when the pool has no free server connection (a run needs two per database and user; see default_pool_size)';
 
 const LOST_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
 

@@ -2,6 +2,7 @@
  * Splitting and locating SQL with the real PostgreSQL parser (libpg-query, WASM).
  * Loaded lazily: it costs a WASM compile, so only commands that run or inspect files pay for it.
  */
+import { sessionEffect, type SessionEffect, type SessionNode } from './session-effects.js';
 import type { ScanToken } from 'libpg-query';
 
 type LibPgQuery = typeof import('libpg-query');
@@ -29,7 +30,11 @@ export interface Statement {
   transaction?: string;
   /** COPY that moves data from or to the client, which a migration runner cannot do. */
   copy?: 'from stdin' | 'to stdout';
+  /** What it leaves in the session past the end of its transaction, or clears of it (null names: all). */
+  session?: SessionEffect;
 }
+
+export type { SessionObject } from './session-effects.js';
 
 export interface ParsedScript {
   /** null when the parser rejects the text: the server then reports the error with its position. */
@@ -79,7 +84,7 @@ class TextCursor {
   }
 }
 
-type StatementNode = Record<string, { extname?: string; kind?: string; filename?: string; is_program?: boolean; is_from?: boolean }>;
+type StatementNode = Record<string, { extname?: string; kind?: string; filename?: string; is_program?: boolean; is_from?: boolean } & SessionNode>;
 
 /** Split a file into statements, each with its position, using the PostgreSQL grammar. Linear in the file's size. */
 export function splitStatements(lib: LibPgQuery, text: string): ParsedScript {
@@ -107,13 +112,14 @@ export function splitStatements(lib: LibPgQuery, text: string): ParsedScript {
   return { statements, syntaxError: null };
 }
 
-function describe(node: StatementNode): Pick<Statement, 'kind' | 'extension' | 'transaction' | 'copy'> {
+function describe(node: StatementNode): Pick<Statement, 'kind' | 'extension' | 'transaction' | 'copy' | 'session'> {
   const kind = Object.keys(node)[0] ?? 'Unknown';
   const extension = node['CreateExtensionStmt']?.extname;
   const transaction = node['TransactionStmt']?.kind?.replace(/^TRANS_STMT_/, '').toLowerCase();
   const copyNode = node['CopyStmt'];
   const copy = copyNode && !copyNode.filename && !copyNode.is_program ? (copyNode.is_from ? 'from stdin' : 'to stdout') : undefined;
-  return { kind, ...(extension ? { extension } : {}), ...(transaction ? { transaction } : {}), ...(copy ? { copy } : {}) };
+  const session = sessionEffect(kind, node[kind] ?? {});
+  return { kind, ...(extension ? { extension } : {}), ...(transaction ? { transaction } : {}), ...(copy ? { copy } : {}), ...(session ? { session } : {}) };
 }
 
 /** What is not SQL in a text the parser rejected, when that explains it. */

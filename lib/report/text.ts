@@ -45,7 +45,8 @@ export function formatStatus(result: StatusResult, target: string): string {
   for (const m of result.migrations) {
     const when = m.appliedAt ? kleur.dim(`  ${m.appliedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}`) : '';
     const noOp = m.noOpDown ? kleur.dim('  (no-op down)') : '';
-    lines.push(`  ${STATE_COLOR[m.state](m.state.padEnd(width))}  ${m.version}_${m.name}${when}${noOp}`);
+    const downEdited = m.downEdited ? kleur.yellow('  (down edited)') : '';
+    lines.push(`  ${STATE_COLOR[m.state](m.state.padEnd(width))}  ${m.version}_${m.name}${when}${noOp}${downEdited}`);
   }
   if (result.migrations.length === 0) lines.push('  (no migrations: create one with sqlmig create "description")');
   lines.push('', `current: ${result.current ?? '(none)'}   head: ${result.head ?? '(none)'}   pending: ${result.pending}`);

@@ -2,9 +2,10 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { StatementFailed, type Db, type ParameterizedQuery, type Row } from '../db/index.js';
-import { ConnectionLost, Interrupted, MigrationFailed } from '../errors.js';
+import { ConnectionLost, Interrupted, LockLost, MigrationFailed } from '../errors.js';
 import { historyDelete, historyInsert, qualifiedName, setGuardSql, type HistoryTable, type NewHistoryRow } from './history.js';
 import type { Direction } from './plan.js';
+import { isLockLost, type HeldLock } from './lock.js';
 import { refuseUnsafeThroughPooler } from './pooler.js';
 import type { PreparedStep } from './prepared-step.js';
 
@@ -33,6 +34,8 @@ export interface ExecuteOptions {
   withinTransaction?: boolean;
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void;
+  /** The runner's lock: checked inside each migration's transaction before its history row (and before each step behind a pooler, or without a transaction). */
+  lock?: HeldLock;
 }
 
 /** Thrown with what completed before the failure, so reports can say what stays applied. */
@@ -73,21 +76,25 @@ async function runStep(
   const statements = step.script.statements?.map((s) => s.sql) ?? [step.script.text];
   try {
     let written: Row[];
+    // Without a transaction to roll back, nothing may start once the lock is gone; behind a pooler, whose timeouts can take it, nothing either.
+    if (options.lock && (db.pooled || !step.script.transactional)) {
+      await db.exec(options.lock.checkSql).catch((e: unknown) => { throw isLockLost(e) ? new StatementFailed(-1, e) : e; });
+    }
     if (!single && step.script.transactional) {
       // BEGIN, the file, session reset, the history row, COMMIT: one pipeline, all or nothing.
       const guard = randomUUID();
-      written = await db.runTransaction(statements, finishQueries(db, step, options.table, { guard }));
+      written = await db.runTransaction(statements, finishQueries(db, step, options.table, { guard, lock: options.lock }));
     } else {
       // Inside --single-transaction, or a no-transaction file: statements first, the row only after all succeeded.
       await db.runStatements(statements);
       const guard = single ? randomUUID() : undefined;
-      written = await runFinish(db, finishQueries(db, step, options.table, { guard, durationMs: elapsed() }), statements.length);
+      written = await runFinish(db, finishQueries(db, step, options.table, { guard, durationMs: elapsed(), lock: options.lock }), statements.length);
     }
     if (written.length !== 1) throw new TransactionEndedByFile();
   } catch (error) {
     options.onStep?.({ type: 'failed', step, durationMs: elapsed() });
     if (options.signal?.aborted && !(error instanceof TransactionEndedByFile)) throw interrupted(options.signal, all, completed, step, single);
-    throw failure(step, error, completed, single, options.table, Boolean(options.singleTransaction));
+    throw failure(step, error, completed, single, options.table, Boolean(options.singleTransaction), options.lock?.lostHint ?? '');
   }
   const result: StepResult = { direction: step.direction, version: step.versionText, name: step.name, durationMs: elapsed() };
   if (step.fromStoredSql) result.fromStoredSql = true;
@@ -100,8 +107,9 @@ async function runStep(
  * reach the next migration or the history row), then write or delete the row, which returns its version.
  * With a guard, the row is written only inside the transaction that ran the migration.
  */
-function finishQueries(db: Db, step: PreparedStep, table: HistoryTable, options: { guard?: string; durationMs?: number }): ParameterizedQuery[] {
-  const reset = { sql: options.guard ? `${db.resetSql} ${setGuardSql(options.guard)}` : db.resetSql, params: [] };
+function finishQueries(db: Db, step: PreparedStep, table: HistoryTable, options: { guard?: string; durationMs?: number; lock?: HeldLock }): ParameterizedQuery[] {
+  const parts = [db.resetSql.replace(/;\s*$/, ''), ...(options.guard ? [setGuardSql(options.guard)] : []), ...(options.lock ? [options.lock.checkSql] : [])];
+  const reset = { sql: parts.join('; '), params: [] };
   // On a server the row's values go inline: a query with parameters would cost the pipeline a round trip (literal.ts).
   const inline = db.kind === 'server';
   const record = step.direction === 'up'
@@ -127,7 +135,7 @@ async function runFinish(db: Db, queries: ParameterizedQuery[], firstIndex: numb
 class TransactionEndedByFile extends Error {}
 
 /** batch: the user asked for --single-transaction (else a single transaction is the caller's, and its words are the caller's too). */
-function failure(step: PreparedStep, error: unknown, completed: StepResult[], single: boolean, table: HistoryTable, batch: boolean): Error {
+function failure(step: PreparedStep, error: unknown, completed: StepResult[], single: boolean, table: HistoryTable, batch: boolean, hint: string): Error {
   const index = error instanceof StatementFailed ? error.index : null;
   const cause = error instanceof StatementFailed ? error.cause : error;
   const id = `${step.versionText}_${step.name}`;
@@ -135,6 +143,7 @@ function failure(step: PreparedStep, error: unknown, completed: StepResult[], si
   const statementCount = step.script.statements?.length ?? 1;
   const kept = completed.map((r) => `${r.version}_${r.name}`);
   const keptText = kept.length && !single ? ` Done before it and kept: ${kept.join(', ')}.` : '';
+  if (isLockLost(cause)) return lockLost(step, index, keptText, single, hint);
   if (cause instanceof ConnectionLost) return connectionLost(step, cause, index, keptText, batch);
   if (error instanceof TransactionEndedByFile) {
     return new MigrationFailed(`${id}: its transaction had already ended when sqlmig came to record it (a COMMIT or ROLLBACK in the file?), so it was NOT recorded as ${step.direction === 'up' ? 'applied' : 'reverted'}. ` +
@@ -164,6 +173,17 @@ function failure(step: PreparedStep, error: unknown, completed: StepResult[], si
     lines.push(`could not ${verb} ${id}; it was rolled back.${keptText}`);
   }
   return new MigrationFailed(lines.join('\n'), { cause });
+}
+
+function lockLost(step: PreparedStep, index: number | null, keptText: string, single: boolean, hint: string): LockLost {
+  const id = `${step.versionText}_${step.name}`;
+  let fate: string;
+  if (index === -1) fate = `${id} was not started.`;
+  else if (single) fate = 'The whole batch (--single-transaction) was rolled back; nothing of it stays.';
+  else if (step.script.transactional) fate = `${id} was rolled back and not recorded.`;
+  else fate = `${id} runs without a transaction: its statements ran and stay, but it was NOT recorded as ${step.direction === 'up' ? 'applied' : 'reverted'}.`;
+  return new LockLost(`the runner's lock was lost during the run, so another runner may be migrating this database now; stopped. ${fate}${keptText}\n` +
+    `Why: ${hint}. Then run sqlmig again (\`sqlmig status\` shows where it stands).`);
 }
 
 function connectionLost(step: PreparedStep, lost: ConnectionLost, index: number | null, keptText: string, single: boolean): ConnectionLost {

@@ -86,6 +86,14 @@ export async function readAppliedText(db: Db, t: HistoryTable, version: bigint):
   return { upSql: row?.up_sql ?? '', downSql: row?.down_sql ?? null };
 }
 
+/** md5 of the down SQL stored for each applied migration that has one (to spot an edited .down.sql cheaply). */
+export async function readStoredDownDigests(db: Db, t: HistoryTable): Promise<Map<bigint, string>> {
+  if (!(await historyExists(db, t))) return new Map();
+  const rows = await db.query<{ version: string; digest: string }>(
+    `select version::text as version, pg_catalog.md5(down_sql) as digest from ${qualifiedName(t)} where down_sql is not null`);
+  return new Map(rows.map((r) => [BigInt(r.version), r.digest]));
+}
+
 /**
  * The history setting a migration's transaction carries just before its row is written. A row is
  * written only where it holds: if a file ended sqlmig's transaction itself (its own COMMIT), the write

@@ -8,9 +8,12 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../db/index.js';
 import { LockTimeout, Refused } from '../errors.js';
+import { answerWithin, isPoolWait, poolTooSmall } from './pooler.js';
 import { qualifiedName, type HistoryTable } from './history.js';
 
 const POLL_MS = 150;
+/** The last attempt, made at the deadline, still gets this long to find a server connection before the pool is called full. */
+const POOL_GRACE_MS = 2000;
 
 /** A stable 64-bit key from the table's name; advisory locks are per database, so that part is implicit. */
 export function lockKey(t: HistoryTable): bigint {
@@ -21,15 +24,26 @@ export function lockKey(t: HistoryTable): bigint {
 /** `write` (the default): the database must accept writes, else the run is refused before anything runs. */
 export type LockPurpose = 'write' | 'read';
 
-export async function withLock<T>(db: Db, t: HistoryTable, timeoutMs: number, fn: () => Promise<T>, purpose: LockPurpose = 'write'): Promise<T> {
+/**
+ * The lock as held, for the run to check that it still is: `checkSql` can run on any session of the
+ * database and fails (see isLockLost) unless the lock session's backend still holds the lock.
+ */
+export interface HeldLock {
+  readonly checkSql: string;
+  /** Why the lock may have gone, and the setting to change. */
+  readonly lostHint: string;
+}
+
+export async function withLock<T>(db: Db, t: HistoryTable, timeoutMs: number, fn: (lock: HeldLock | undefined) => Promise<T>, purpose: LockPurpose = 'write'): Promise<T> {
   if (purpose === 'write') await refuseReadOnly(db);
   const session = await db.openLockSession();
   const key = lockKey(t).toString();
   const mode = db.pooled ? TRANSACTION_LOCK : SESSION_LOCK;
   try {
-    await acquire(session, key, timeoutMs, mode);
+    const pid = await acquire(db, session, key, timeoutMs, mode);
     try {
-      return await fn();
+      if (db.pooled) await secondConnection(db, timeoutMs);
+      return await fn(db.kind === 'server' ? heldLock(key, pid, Boolean(db.pooled)) : undefined);
     } finally {
       await mode.release(session, key).catch(() => {});
     }
@@ -38,15 +52,35 @@ export async function withLock<T>(db: Db, t: HistoryTable, timeoutMs: number, fn
   }
 }
 
+const LOST_SETTING = 'sqlmig.lock_lost';
+
+function heldLock(key: string, pid: number, pooled: boolean): HeldLock {
+  const unsigned = BigInt.asUintN(64, BigInt(key));
+  // current_setting of a parameter nobody sets raises, at run time only (a constant error would be raised while planning).
+  const checkSql = `select case when exists (select from pg_catalog.pg_locks where locktype = 'advisory' and granted and pid = ${pid}
+      and classid = ${unsigned >> 32n} and objid = ${unsigned & 0xffffffffn} and objsubid = 1) then '' else pg_catalog.current_setting('${LOST_SETTING}') end`;
+  const lostHint = pooled
+    ? 'the pooler closed the session holding it: PgBouncer\'s idle_transaction_timeout (or a server timeout) is shorter than the run. ' +
+      'Set idle_transaction_timeout = 0 (or longer than any run) for this database, or run migrations with a URL that reaches PostgreSQL directly'
+    : 'the session holding it was closed (idle_session_timeout on the server, pg_terminate_backend, or the network). Check idle_session_timeout for this user';
+  return { checkSql, lostHint };
+}
+
+/** The error checkSql raises when the lock is no longer held. */
+export function isLockLost(error: unknown): boolean {
+  return String((error as Error)?.message ?? '').includes(`"${LOST_SETTING}"`);
+}
+
 interface LockMode {
-  tryLock(session: Db, key: string): Promise<boolean>;
+  /** The backend's process id when the lock was taken, else null. */
+  tryLock(session: Db, key: string): Promise<number | null>;
   release(session: Db, key: string): Promise<void>;
 }
 
 const SESSION_LOCK: LockMode = {
   async tryLock(session, key) {
-    const [row] = await session.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
-    return Boolean(row?.locked);
+    const [row] = await session.query<{ locked: boolean; pid: number }>('select pg_try_advisory_lock($1::bigint) as locked, pg_catalog.pg_backend_pid() as pid', [key]);
+    return row?.locked ? row.pid : null;
   },
   async release(session, key) {
     await session.query('select pg_advisory_unlock($1::bigint)', [key]);
@@ -65,27 +99,45 @@ const TRANSACTION_LOCK: LockMode = {
       select pg_catalog.set_config('transaction_timeout', '0', true) where pg_catalog.current_setting('server_version_num')::int >= 170000`);
     // The simple protocol: an extended-protocol portal would keep its snapshot (and CREATE INDEX
     // CONCURRENTLY would wait for it) until the transaction ends. The key is a number of ours.
-    const [row] = await session.query<{ locked: boolean }>(`select pg_try_advisory_xact_lock(${BigInt(key)}::bigint) as locked`);
-    if (row?.locked) return true;
+    const [row] = await session.query<{ locked: boolean; pid: number }>(`select pg_try_advisory_xact_lock(${BigInt(key)}::bigint) as locked, pg_catalog.pg_backend_pid() as pid`);
+    if (row?.locked) return row.pid;
     await session.exec('rollback'); // not holding a server connection while waiting
-    return false;
+    return null;
   },
   async release(session) {
     await session.exec('rollback');
   },
 };
 
-async function acquire(session: Db, key: string, timeoutMs: number, mode: LockMode): Promise<void> {
+async function acquire(db: Db, session: Db, key: string, timeoutMs: number, mode: LockMode): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await mode.tryLock(session, key)) return;
+    const pid = db.pooled ? await pooledTry(db, session, key, mode, deadline, timeoutMs) : await mode.tryLock(session, key);
+    if (pid !== null) return pid;
     if (Date.now() >= deadline) throw new LockTimeout(await describeHolder(session, key, timeoutMs));
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
   }
 }
 
+/** Behind a pooler, the attempt itself may wait for a server connection: never longer than the lock timeout. */
+async function pooledTry(db: Db, session: Db, key: string, mode: LockMode, deadline: number, timeoutMs: number): Promise<number | null> {
+  const answer = await answerWithin(mode.tryLock(session, key).catch((error: unknown) => {
+    throw isPoolWait(error) ? poolTooSmall(db, 'lock', 'query_wait_timeout') : error;
+  }), Math.max(deadline - Date.now(), POOL_GRACE_MS));
+  if (!answer) throw poolTooSmall(db, 'lock', timeoutMs);
+  return answer.value;
+}
+
+/** The lock's transaction keeps a server connection: the migrations need another one, within the lock timeout. */
+async function secondConnection(db: Db, timeoutMs: number): Promise<void> {
+  const answer = await answerWithin(db.query('select 1').catch((error: unknown) => {
+    throw isPoolWait(error) ? poolTooSmall(db, 'migrations', 'query_wait_timeout') : error;
+  }), timeoutMs);
+  if (!answer) throw poolTooSmall(db, 'migrations', timeoutMs);
+}
+
 /** A standby, or a database whose sessions are read-only, is refused before anything runs (exit 3). */
-async function refuseReadOnly(db: Db): Promise<void> {
+export async function refuseReadOnly(db: Db): Promise<void> {
   const [row] = await db.query<{ recovery: boolean; readonly: string }>(
     `select pg_catalog.pg_is_in_recovery() as recovery, pg_catalog.current_setting('default_transaction_read_only') as readonly`);
   if (row?.recovery) {

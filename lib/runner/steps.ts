@@ -51,10 +51,24 @@ export async function prepareUp(ctx: Context, steps: readonly Step[]): Promise<P
   });
 }
 
-export async function prepareDown(ctx: Context, db: Db, steps: readonly Step[]): Promise<PreparedStep[]> {
+/**
+ * The down SQL of each step: its file's, or the one stored at apply time when the file is gone. A .down.sql
+ * edited since it was applied still wins (it is what the user sees and reviews), but never silently:
+ * `storedDown` runs the stored one instead.
+ */
+export async function prepareDown(ctx: Context, db: Db, steps: readonly Step[], options: { storedDown?: boolean } = {}): Promise<PreparedStep[]> {
   const irreversible: string[] = [];
   const sources: (ScriptSource & { fromStoredSql: boolean })[] = [];
   for (const { status } of steps) {
+    const stored = status.file?.downSql != null && status.applied ? (await readAppliedText(db, ctx.table, status.version)).downSql : null;
+    if (status.file && stored !== null && stored !== status.file.downSql) {
+      const path = displayPath(ctx, status.file.downFile!);
+      if (options.storedDown) {
+        sources.push({ path: `${label(status)}.down.sql (stored in history, --stored-down)`, text: stored, noTransaction: readDirectives(stored, label(status)).noTransaction, direction: 'down', fromStoredSql: true });
+        continue;
+      }
+      ctx.options.onNotice?.(`warning: ${path} was edited since ${label(status)} was applied: running the file as it is now, not the down SQL stored then. Add --stored-down to run the stored one.`);
+    }
     if (status.file) {
       if (status.file.downSql === null) irreversible.push(`${status.file.upFile} has no .down.sql (irreversible)`);
       sources.push({ path: displayPath(ctx, status.file.downFile ?? status.file.upFile), text: status.file.downSql ?? '', noTransaction: status.file.directives.downNoTransaction, direction: 'down', fromStoredSql: false });

@@ -105,9 +105,17 @@ export async function temporaryScratch(ctx: Context, url: string, texts: string[
   let cluster: ClusterObjects;
   let version: number;
   try {
-    const [role] = await admin.query<{ allowed: boolean; version: number }>(
-      `select (rolcreatedb or rolsuper) as allowed, current_setting('server_version_num')::int as version from pg_roles where rolname = current_user`,
+    const [role] = await admin.query<{ allowed: boolean; version: number; standby: boolean; readonly: string }>(
+      `select (rolcreatedb or rolsuper) as allowed, current_setting('server_version_num')::int as version,
+              pg_catalog.pg_is_in_recovery() as standby, pg_catalog.current_setting('default_transaction_read_only') as readonly
+         from pg_roles where rolname = current_user`,
     );
+    if (role?.standby || role?.readonly === 'on') {
+      const why = role.standby ? 'is a read-only standby' : 'accepts no writes (default_transaction_read_only is on)';
+      ctx.options.onNotice?.(`${admin.display} ${why}, so no temporary database can be made there; using an embedded PGlite (PostgreSQL 18) as the scratch database instead (give --scratch-url to use a server)`);
+      await admin.close();
+      return null;
+    }
     if (!role?.allowed) {
       ctx.options.onNotice?.(`the role of ${admin.display} may not create databases; using an embedded PGlite (PostgreSQL 18) as the scratch database instead (give --scratch-url to use a server)`);
       await admin.close();
