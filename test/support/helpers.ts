@@ -86,12 +86,24 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-export interface RunOptions { cwd?: string; env?: Record<string, string>; input?: string }
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  input?: string;
+  /** A command that runs the CLI (as `prefix... node bin/sqlmig args...`), e.g. setpriv from ./unprivileged.js. */
+  prefix?: string[];
+}
+
+function command(args: string[], prefix: string[] = []): [string, string[]] {
+  const full = [...prefix, process.execPath, binPath, ...args];
+  return [full[0]!, full.slice(1)];
+}
 
 /** Run the real bin/sqlmig, as users do, and collect its exit code and output. */
 export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [binPath, ...args], {
+    const [file, argv] = command(args, options.prefix);
+    const child = execFile(file, argv, {
       cwd: options.cwd ?? tmpdir(), env: cleanEnv(options.env), maxBuffer: 64 * 1024 * 1024,
     }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -104,7 +116,8 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRes
 
 /** Start the CLI without waiting, for signal and concurrency tests. */
 export function spawnCli(args: string[], options: RunOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [binPath, ...args], { cwd: options.cwd ?? tmpdir(), env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file, argv] = command(args, options.prefix);
+  const child = spawn(file, argv, { cwd: options.cwd ?? tmpdir(), env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => { stdout += d; });
