@@ -1,6 +1,7 @@
 /** Where `lint --trace` runs: the scratch database verify uses (embedded PGlite when no server is given). */
 import type { Context } from '../runner/context.js';
 import { Interrupted } from '../errors.js';
+import { scratchFate, signalName } from '../schema/interrupted.js';
 import { withScratch, type ScratchInfo } from '../schema/scratch.js';
 import { loadParser } from '../migrations/sql.js';
 import { parseText } from './parse.js';
@@ -40,8 +41,7 @@ export async function traceScope(ctx: Context, order: Planned[], linted: LintedF
  */
 function stopIfInterrupted(signal: AbortSignal | undefined, scratch: ScratchInfo | null): void {
   if (!signal?.aborted) return;
-  const name: NodeJS.Signals = signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
-  const fate = { given: 'is emptied again', temporary: 'is dropped', embedded: 'is discarded' };
-  const removed = scratch ? `; its scratch database ${scratch.display} ${fate[scratch.kind]}` : '';
+  const name = signalName(signal);
+  const removed = scratch ? `; its scratch database ${scratch.display} ${scratchFate(scratch)}` : '';
   throw new Interrupted(name, `interrupted by ${name}: lint --trace did not finish, so nothing is reported${removed}.`);
 }
