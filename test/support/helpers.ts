@@ -114,8 +114,15 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRes
   });
 }
 
+export interface SpawnedCli {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+  /** What it has printed so far: a marker to wait for before acting (see waitFor). */
+  printed(): { stdout: string; stderr: string };
+}
+
 /** Start the CLI without waiting, for signal and concurrency tests. */
-export function spawnCli(args: string[], options: RunOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
+export function spawnCli(args: string[], options: RunOptions = {}): SpawnedCli {
   const [file, argv] = command(args, options.prefix);
   const child = spawn(file, argv, { cwd: options.cwd ?? tmpdir(), env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -125,7 +132,7 @@ export function spawnCli(args: string[], options: RunOptions = {}): { child: Chi
   const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr }));
   });
-  return { child, done };
+  return { child, done, printed: () => ({ stdout, stderr }) };
 }
 
 /** Wait until a condition holds (polling), for tests that must act while a child is mid-migration. */
