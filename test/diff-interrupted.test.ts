@@ -28,9 +28,9 @@ for (const { signal, code, where, sleepsIn } of cases) {
   test(`diff interrupted by ${signal} ${where}: exit ${code}, says the target is unchanged, nothing written, scratch dropped`, async (t) => {
     const db = await freshDb(t);
     const marker = `nap_${randomBytes(4).toString('hex')}`;
-    const sleep = `select pg_sleep(60), '${marker}' as marker`;
+    const sleep = `select pg_sleep(600), '${marker}' as marker`;
     // A schema file may not call pg_sleep itself: a materialized view over a function that does is filled when it is made.
-    const slowSchema = `create function ${marker}() returns text language sql as $$ select 'x' from pg_sleep(60) $$;\ncreate materialized view slow as select ${marker}() as marker;\n`;
+    const slowSchema = `create function ${marker}() returns text language sql as $$ select 'x' from pg_sleep(600) $$;\ncreate materialized view slow as select ${marker}() as marker;\n`;
     const { root, dir } = writeMigrations(t, {
       '001_m1.up.sql': 'create table m1 (id int);', '001_m1.down.sql': 'drop table m1;',
       '002_m2.up.sql': 'create table m2 (id int);', '002_m2.down.sql': 'drop table m2;',

@@ -90,7 +90,7 @@ async function scratchRunning(db: FreshDb, marker: string): Promise<string> {
   return name;
 }
 
-const sleepOnScratch = (marker: string) => `select pg_sleep(case when current_database() like 'sqlmig\\_verify\\_%' then 60 else 0 end), '${marker}';`;
+const sleepOnScratch = (marker: string) => `select pg_sleep(case when current_database() like 'sqlmig\\_verify\\_%' then 600 else 0 end), '${marker}';`;
 
 for (const [signal, code, where] of [['SIGTERM', 143, 'a traced migration'], ['SIGINT', 130, 'an earlier migration applied before the traced one']] as const) {
   test(`--trace interrupted by ${signal} in ${where}: exit ${code}, nothing reported, the scratch database dropped`, async (t) => {

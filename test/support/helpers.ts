@@ -135,8 +135,8 @@ export function spawnCli(args: string[], options: RunOptions = {}): SpawnedCli {
   return { child, done, printed: () => ({ stdout, stderr }) };
 }
 
-/** Wait until a condition holds (polling), for tests that must act while a child is mid-migration. */
-export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+/** Wait until a condition holds (polling), for tests that must act while a child is mid-migration. The default bound only ends a run that is stuck: on a loaded machine the CLI may take tens of seconds to get there. */
+export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;
