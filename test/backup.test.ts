@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
-import { adminUrl, closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type CliResult, type FreshDb, versions } from './support/helpers.js';
+import { adminUrl, closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type CliResult, type FreshDb, type RunOptions, versions } from './support/helpers.js';
+import { permissionsHold } from './support/unprivileged.js';
 import { findPgBin, TEST_PASSWORD } from './support/server.js';
 import { PGlite } from '@electric-sql/pglite';
 
@@ -112,8 +113,8 @@ test('a backup folder that cannot be created fails with exit 6: nothing applied,
 });
 
 /** Run the CLI, but never wait longer than `limitMs`: a hang ends as a SIGKILL (code 137), not as a stuck test. */
-async function runBounded(args: string[], limitMs = 60_000): Promise<CliResult> {
-  const { child, done } = spawnCli(args);
+async function runBounded(args: string[], limitMs = 60_000, options: RunOptions = {}): Promise<CliResult> {
+  const { child, done } = spawnCli(args, options);
   const timer = setTimeout(() => child.kill('SIGKILL'), limitMs);
   try {
     return await done;
@@ -147,13 +148,14 @@ test('a backup folder where folders may not be made fails with exit 6 naming the
   assert.deepEqual(await versions(db), []);
 });
 
-test('a backup folder that exists but cannot be written fails with exit 6: nothing applied', { skip: process.getuid?.() === 0 && 'root may write anywhere' }, async (t) => {
+test('a backup folder that exists but cannot be written fails with exit 6: nothing applied', async (t) => {
+  const how = permissionsHold();
+  if (typeof how === 'string') return t.skip(how);
   const db = await freshDb(t);
   const { root, dir } = writeMigrations(t, users);
   const locked = join(root, 'locked');
   mkdirSync(locked, { mode: 0o500 });
-  t.after(() => chmodSync(locked, 0o700));
-  const r = await runBounded(['up', '--backup', '--backup-dir', join(locked, 'backups'), '--dir', dir, '--url', db.url]);
+  const r = await runBounded(['up', '--backup', '--backup-dir', join(locked, 'backups'), '--dir', dir, '--url', db.url], 60_000, { prefix: how.prefix });
   assert.equal(r.code, 6, r.stderr);
   assert.match(r.stderr, /cannot create folders in .*locked: permission denied \(EACCES\)\. Choose a folder you can write to with --backup-dir DIR/);
   assert.deepEqual(await versions(db), []);

@@ -25,10 +25,11 @@ test('six runners started at once apply each migration exactly once', async (t) 
 
 test('a runner that finds the lock held waits up to --lock-timeout, then exits 4 naming the holder', async (t) => {
   const db = await freshDb(t);
-  const { dir } = writeMigrations(t, { '001_slow.up.sql': 'select pg_sleep(20);', '002_next.up.sql': 'create table next (id int);' });
+  // The first runner holds the lock for as long as the test needs, however slow the machine (it is killed at the end).
+  const { dir } = writeMigrations(t, { '001_slow.up.sql': 'select pg_sleep(600);', '002_next.up.sql': 'create table next (id int);' });
   const first = spawnCli(['up', '--dir', dir, '--url', db.url]);
   t.after(() => { first.child.kill('SIGKILL'); });
-  await waitFor(async () => (await db.sql`select 1 from pg_stat_activity where query like '%pg_sleep(20)%' and pid <> pg_backend_pid()`).length > 0, 'the first runner to start its migration');
+  await waitFor(async () => (await db.sql`select 1 from pg_stat_activity where datname = current_database() and query like '%pg_sleep(600)%' and pid <> pg_backend_pid()`).length > 0, 'the first runner to start its migration');
   const second = await runCli(['up', '--lock-timeout', '500ms', '--dir', dir, '--url', db.url]);
   assert.equal(second.code, 4, second.stderr);
   assert.match(second.stderr, /holds the lock on this history table: pid \d+ \(application_name "sqlmig", user postgres, client 127\.0\.0\.1/);

@@ -1,11 +1,11 @@
 /** What the migrations folder may hold: symlinks are followed, anything else named like a migration is refused. */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { binPath, cleanEnv, closeAdmin, freshDb, runCli, writeMigrations, type CliResult, type FreshDb, versions } from './support/helpers.js';
+import { permissionsHold } from './support/unprivileged.js';
+import { closeAdmin, freshDb, runCli, writeMigrations, type FreshDb, versions } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -67,30 +67,13 @@ test('a UTF-16 file, with or without a byte order mark, is refused: save it as U
   assert.deepEqual(await versions(db), []);
 });
 
-/** The CLI run as an unprivileged user when the tests run as root (root reads any file). */
-function runAsUser(args: string[], uid: number): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [binPath, ...args], { cwd: tmpdir(), env: cleanEnv(), uid, gid: uid }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
 test('an unreadable migration file: exit 3 naming the file and the fix, not a bare EACCES', async (t) => {
+  const how = permissionsHold();
+  if (typeof how === 'string') return t.skip(how);
   const db = await freshDb(t);
-  const { dir, root } = writeMigrations(t, { '001_a.up.sql': 'create table a (id int);\n', '002_secret.up.sql': 'create table s (id int);\n' });
+  const { dir } = writeMigrations(t, { '001_a.up.sql': 'create table a (id int);\n', '002_secret.up.sql': 'create table s (id int);\n' });
   chmodSync(join(dir, '002_secret.up.sql'), 0o000);
-  const args = ['up', '--dir', dir, '--url', db.url];
-  let r: CliResult;
-  if (process.getuid?.() === 0) {
-    // Root reads any file: run as nobody, who may list the folder but not read the file.
-    chmodSync(root, 0o755);
-    chmodSync(dir, 0o755);
-    chmodSync(join(dir, '001_a.up.sql'), 0o644);
-    r = await runAsUser(args, 65534);
-  } else {
-    r = await runCli(args);
-  }
+  const r = await runCli(['up', '--dir', dir, '--url', db.url], { prefix: how.prefix });
   assert.equal(r.code, 3, r.stderr);
   assert.match(r.stderr, /002_secret\.up\.sql: cannot read it \(permission denied\); make it readable for the user running sqlmig, e\.g\. chmod a\+r /);
   assert.deepEqual(await versions(db), []);

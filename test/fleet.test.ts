@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { adminUrl, closeAdmin, freshDb, runCli, spawnCli, writeMigrations, type FreshDb } from './support/helpers.js';
 import { checksum, normalizeText } from '../lib/migrations/checksum.js';
 import { lockKey } from '../lib/runner/lock.js';
-import { findPgBin, freePort } from './support/server.js';
+import { findPgBin, freePort, onFreePort, tmpdirForNobody } from './support/server.js';
 
 after(closeAdmin);
 
@@ -226,7 +226,7 @@ test('a real hot standby (a pg_basebackup copy of the test server) is refused wi
     return t.skip('no pg_basebackup / pg_ctl here: the simulated standby above covers the refusal');
   }
   const server = new URL(await adminUrl());
-  const root = mkdtempSync(join(tmpdir(), 'sqlmig-standby-'));
+  const root = mkdtempSync(join(tmpdirForNobody(), 'sqlmig-standby-'));
   const owner = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
   if (owner.uid !== undefined) chownSync(root, owner.uid, owner.gid!);
   const data = join(root, 'data');
@@ -236,13 +236,14 @@ test('a real hot standby (a pg_basebackup copy of the test server) is refused wi
     rmSync(root, { recursive: true, force: true });
     return t.skip(`pg_basebackup could not copy the test server (${copy.stderr.trim().split('\n')[0]}): the simulated standby above covers the refusal`);
   }
-  const port = await freePort();
-  const started = run(pgCtl, ['-D', data, '-o', `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${root} -c max_connections=500 -c fsync=off`, '-l', join(root, 'log'), '-w', '-t', '30', 'start']);
   t.after(() => {
     run(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
     rmSync(root, { recursive: true, force: true });
   });
-  assert.equal(started.status, 0, started.stderr + readFileSync(join(root, 'log'), 'utf8'));
+  const port = await onFreePort(join(root, 'log'), (p) => {
+    const started = run(pgCtl, ['-D', data, '-o', `-p ${p} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${root} -c max_connections=500 -c fsync=off`, '-l', join(root, 'log'), '-w', '-t', '30', 'start']);
+    if (started.status !== 0) throw new Error(`the standby did not start: ${started.stderr}${readFileSync(join(root, 'log'), 'utf8')}`);
+  });
   const standby = new URL(server.toString());
   standby.hostname = '127.0.0.1';
   standby.port = String(port);

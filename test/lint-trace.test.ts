@@ -1,7 +1,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Finding } from '../lib/index.js';
-import { closeAdmin, freshDb, runCli, writeMigrations } from './support/helpers.js';
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { closeAdmin, freshDb, runCli, spawnCli, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -74,4 +77,58 @@ test('--trace: a migration that fails on the scratch database is an error findin
   const r = await runCli(['lint', '--all', '--trace', '--dir', dir]);
   assert.equal(r.code, 3, r.stdout + r.stderr);
   assert.match(r.stdout, /002_bad\.up\.sql:3:1 {2}trace-failed {2}failed on the scratch database: column "nope" of relation "orders" does not exist/);
+});
+
+/** The scratch database (on the test server) where a statement holding `marker` runs, once it shows. */
+async function scratchRunning(db: FreshDb, marker: string): Promise<string> {
+  let name = '';
+  await waitFor(async () => {
+    const rows = await db.sql`select datname from pg_stat_activity where datname like 'sqlmig\\_verify\\_%' and state = 'active' and query like ${`%${marker}%`}`;
+    name = (rows[0]?.['datname'] as string | undefined) ?? '';
+    return name !== '';
+  }, `a statement with ${marker} to run on the scratch database`);
+  return name;
+}
+
+const sleepOnScratch = (marker: string) => `select pg_sleep(case when current_database() like 'sqlmig\\_verify\\_%' then 600 else 0 end), '${marker}';`;
+
+for (const [signal, code, where] of [['SIGTERM', 143, 'a traced migration'], ['SIGINT', 130, 'an earlier migration applied before the traced one']] as const) {
+  test(`--trace interrupted by ${signal} in ${where}: exit ${code}, nothing reported, the scratch database dropped`, async (t) => {
+    const db = await freshDb(t);
+    const marker = `trace-${signal}-${randomBytes(4).toString('hex')}`;
+    const files: Record<string, string> = { '001_base.up.sql': MIGRATIONS['001_base.up.sql'], '002_widen.up.sql': MIGRATIONS['002_widen.up.sql'] };
+    if (signal === 'SIGTERM') files['002_widen.up.sql'] = `${sleepOnScratch(marker)}\n${files['002_widen.up.sql']}`;
+    else files['001_base.up.sql'] = `${files['001_base.up.sql']}\n${sleepOnScratch(marker)}`;
+    const { dir } = writeMigrations(t, files);
+    // SIGINT: 001 is applied on the target (where it does not sleep), so the trace replays it before tracing 002.
+    if (signal === 'SIGINT') assert.equal((await runCli(['up', '--to', '001', '--dir', dir, '--url', db.url])).code, 0);
+    const run = spawnCli(['lint', '--trace', ...(signal === 'SIGTERM' ? ['--all'] : []), '--dir', dir, '--url', db.url]);
+    t.after(() => { run.child.kill('SIGKILL'); });
+    const scratch = await scratchRunning(db, marker);
+    run.child.kill(signal);
+    const r = await run.done;
+    assert.equal(r.code, code, r.stdout + r.stderr);
+    assert.match(r.stderr, new RegExp(`interrupted by ${signal}: lint --trace did not finish, so nothing is reported; its scratch database \\S+/${scratch} is dropped\\.`));
+    assert.equal(r.stdout, '', 'an interrupted trace reports no finding and no "lint ok"');
+    assert.doesNotMatch(r.stderr, /trace-failed|canceling statement|lint ok/);
+    assert.equal((await db.sql`select datname from pg_database where datname = ${scratch}`).length, 0, 'the scratch database is dropped');
+  });
+}
+
+test('--trace interrupted before it reaches the scratch database (SIGTERM while Squawk runs): exit 143, nothing reported', async (t) => {
+  const { root, dir } = writeMigrations(t, MIGRATIONS);
+  const squawk = join(root, 'squawk');
+  // A Squawk that says it started, then waits for the test's word (or for the test's folder to go) before it reports nothing.
+  writeFileSync(squawk, `#!/bin/sh\ntouch '${root}/started'\nwhile [ ! -e '${root}/go' ] && [ -d '${root}' ]; do sleep 0.05; done\necho '[]'\n`, { mode: 0o755 });
+  const run = spawnCli(['lint', '--all', '--trace', '--dir', dir], { env: { SQLMIG_SQUAWK_BIN: squawk } });
+  t.after(() => { run.child.kill('SIGKILL'); });
+  await waitFor(async () => existsSync(join(root, 'started')), 'Squawk to start');
+  run.child.kill('SIGTERM');
+  // Squawk ends after the SIGTERM was sent, so sqlmig sees the signal first (Node takes both signals,
+  // SIGTERM then Squawk's SIGCHLD, through one queue) and must notice it afterwards, before the trace.
+  writeFileSync(join(root, 'go'), '');
+  const r = await run.done;
+  assert.equal(r.code, 143, r.stdout + r.stderr);
+  assert.match(r.stderr, /interrupted by SIGTERM: lint --trace did not finish, so nothing is reported\./);
+  assert.equal(r.stdout, '');
 });

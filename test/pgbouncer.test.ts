@@ -6,11 +6,10 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { adminUrl, closeAdmin, freshDb, runCli, spawnCli, writeMigrations, type FreshDb } from './support/helpers.js';
-import { freePort } from './support/server.js';
+import { onFreePort, tmpdirForNobody } from './support/server.js';
 import { lockKey } from '../lib/runner/lock.js';
 
 const pgbouncerBin = ['pgbouncer', '/usr/sbin/pgbouncer', '/usr/bin/pgbouncer']
@@ -59,7 +58,7 @@ test('four runners through PgBouncer at once apply each migration exactly once a
   assert.equal(appliedLines.reduce((a, b) => a + b, 0), 6, 'each migration reported applied by exactly one runner');
   const [index] = await db.sql`select indisvalid from pg_index where indexrelid = 'applied_log_v'::regclass`;
   assert.equal(index!['indisvalid'], true);
-  const [locks] = await db.sql`select count(*)::int as n from pg_locks where locktype = 'advisory'`;
+  const [locks] = await db.sql`select count(*)::int as n from pg_locks where locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`;
   assert.equal(locks!['n'], 0, 'an advisory lock stayed on a pooled server connection');
   const again = await runCli(['up', '--dir', dir, '--url', pooled(db), '--lock-timeout', '2s']);
   assert.equal(again.code, 0, again.stderr);
@@ -71,10 +70,14 @@ test('--ddl-lock-timeout and --statement-timeout apply through PgBouncer, per tr
   await db.sql`create table busy (id int)`;
   let release!: () => void;
   const released = new Promise<void>((r) => { release = r; });
+  let locked!: () => void;
+  const isLocked = new Promise<void>((r) => { locked = r; });
   const holding = db.sql.begin(async (tx) => {
     await tx`lock table busy in access exclusive mode`;
+    locked();
     await released;
   });
+  await isLocked; // else the migration can run before the lock is taken
   const { dir } = writeMigrations(t, { '001_alter.up.sql': 'alter table busy add column note text;' });
   const blocked = await runCli(['up', '--dir', dir, '--url', pooled(db), '--ddl-lock-timeout', '300ms']);
   release();
@@ -249,11 +252,17 @@ test('up --online runs its plan through PgBouncer in transaction mode: CONCURREN
   assert.equal(nn!['attnotnull'], true);
 });
 
-/** PgBouncer in transaction mode on a free port, in front of the test server; it refuses to run as root. */
+/** PgBouncer in transaction mode on a free port, in front of the test server (another port when someone takes that one first). */
 async function startPgbouncer(bin: string, settings: Record<string, string> = {}): Promise<Bouncer> {
+  let started: Bouncer | undefined;
+  await onFreePort(null, async (port) => { started = await startPgbouncerOn(bin, port, settings); });
+  return started!;
+}
+
+/** PgBouncer in transaction mode on `port`; it refuses to run as root. */
+async function startPgbouncerOn(bin: string, port: number, settings: Record<string, string>): Promise<Bouncer> {
   const server = new URL(await adminUrl());
-  const root = mkdtempSync(join(tmpdir(), 'sqlmig-pgbouncer-'));
-  const port = await freePort();
+  const root = mkdtempSync(join(tmpdirForNobody(), 'sqlmig-pgbouncer-'));
   const user = decodeURIComponent(server.username);
   const password = decodeURIComponent(server.password);
   writeFileSync(join(root, 'users.txt'), `"${user}" "${password.replace(/"/g, '""')}"\n`, { mode: 0o600 });
@@ -284,17 +293,20 @@ async function startPgbouncer(bin: string, settings: Record<string, string> = {}
   };
   const probe = new URL(server.toString());
   probe.port = String(port);
-  const deadline = Date.now() + 15_000;
+  const readLog = () => (existsSync(join(root, 'pgbouncer.log')) ? readFileSync(join(root, 'pgbouncer.log'), 'utf8') : '');
+  const deadline = Date.now() + 60_000;
   for (;;) {
     const sql = postgres(probe.toString(), { max: 1, prepare: false, connect_timeout: 2, onnotice: () => {} });
     try {
+      // Only ours: another test run's server on that port would answer the same user and password.
+      if (!readLog().includes(`listening on 127.0.0.1:${port}`)) throw new Error('not listening yet');
       await sql.unsafe('select 1');
       await sql.end({ timeout: 1 });
       return { port, stop };
     } catch (error) {
       await sql.end({ timeout: 0 }).catch(() => {});
       if (Date.now() > deadline || child.exitCode !== null) {
-        const log = existsSync(join(root, 'pgbouncer.log')) ? readFileSync(join(root, 'pgbouncer.log'), 'utf8') : '';
+        const log = readLog();
         stop();
         throw new Error(`pgbouncer did not start: ${(error as Error).message}\n${log}`);
       }

@@ -52,8 +52,20 @@ async function dropRoles(roles: string[]): Promise<void> {
   }
 }
 
+/**
+ * Scratch databases left on the test server. Other test files running meanwhile have theirs for a while:
+ * a name counts as left only if it is still there after they have had time to finish.
+ */
 async function scratchDatabases(db: FreshDb): Promise<string[]> {
-  return (await db.sql`select datname from pg_database where datname like 'sqlmig\\_verify\\_%'`).map((r) => r['datname'] as string);
+  const now = async () => (await db.sql`select datname from pg_database where datname like 'sqlmig\\_verify\\_%'`).map((r) => r['datname'] as string);
+  const seen = await now();
+  let left = seen;
+  await waitFor(async () => {
+    const current = await now();
+    left = seen.filter((name) => current.includes(name));
+    return left.length === 0;
+  }, 'scratch databases to go', 120_000).catch(() => {});
+  return left;
 }
 
 test('verify on a server: reversible migrations round-trip in a temporary database that is dropped; the target is untouched', async (t) => {

@@ -26,6 +26,8 @@ import { readSchemaSource, schemaExtensions, schemaStatementKinds, type SchemaSo
 import { withScratch, type ScratchInfo } from '../schema/scratch.js';
 import { judgeStoredForms } from '../schema/stored-forms.js';
 import { findFromCurrent, fromCurrentNotes } from '../schema/session-defaults.js';
+import { interruptedOnScratch } from '../schema/interrupted.js';
+import { maskUrl } from '../db/url.js';
 import { holdsPrivileges } from '../schema/statements.js';
 import { describeChange, restate } from '../schema/wording.js';
 import { nextVersion, slugify } from './create.js';
@@ -90,13 +92,25 @@ export async function diff(ctx: Context, options: DiffOptions = {}): Promise<Dif
   const scratchCtx: Context = ctx.target ? ctx : { ...ctx, target: { kind: 'pglite', path: null, url: 'pglite:memory' } };
   if (!scratchUrl && scratchCtx.target!.kind === 'pglite') await refuseMissingExtensions(inputs.extensions, inputs.schema);
   const texts = [...inputs.schema.scripts.map((s) => s.text), ...inputs.files.migrations.map((m) => m.upSql)];
-  const result = await withScratch(scratchCtx, { scratchUrl, extensions: inputs.extensions, texts }, ({ db, info, target }) =>
-    withEngine(db, target, (engine) => diffOnScratch(ctx, db, engine, inputs, options, info)));
+  const seen: { scratch: ScratchInfo | null } = { scratch: null };
+  // Whatever the scratch run says when a signal stops it ("Completed: 001_m1 …") is about the scratch database, not the target.
+  const interrupted = (signal: AbortSignal) => interruptedOnScratch(signal, 'diff', seen.scratch, `${untouched(ctx)}, and no migration file was written.`);
+  const signal = ctx.options.signal;
+  const result = await withScratch(scratchCtx, { scratchUrl, extensions: inputs.extensions, texts }, ({ db, info, target }) => {
+    seen.scratch = info;
+    if (signal?.aborted) throw interrupted(signal); // it came while the scratch database was being made
+    return withEngine(db, target, (engine) => diffOnScratch(ctx, db, engine, inputs, options, info));
+  }).catch((error: unknown) => { throw signal?.aborted ? interrupted(signal) : error; });
   if (result.changed && !options.check && !options.dryRun) {
+    if (signal?.aborted) throw interrupted(signal);
     await writeMigrations(ctx.options.dir, result.migrations);
     result.written = true;
   }
   return { ...result, durationMs: Math.round(performance.now() - started) };
+}
+
+function untouched(ctx: Context): string {
+  return ctx.target ? `Nothing of the database at ${maskUrl(ctx.target.url)} changed (diff never migrates it)` : 'No database was changed';
 }
 
 interface Inputs {

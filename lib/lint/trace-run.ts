@@ -1,5 +1,7 @@
 /** Where `lint --trace` runs: the scratch database verify uses (embedded PGlite when no server is given). */
 import type { Context } from '../runner/context.js';
+import { Interrupted } from '../errors.js';
+import { scratchFate, signalName } from '../schema/interrupted.js';
 import { withScratch, type ScratchInfo } from '../schema/scratch.js';
 import { loadParser } from '../migrations/sql.js';
 import { parseText } from './parse.js';
@@ -19,8 +21,27 @@ export async function traceScope(ctx: Context, order: Planned[], linted: LintedF
   // With no database given, the scratch database is an embedded one, as for a pglite: target.
   const scratchCtx: Context = ctx.target ? ctx : { ...ctx, target: { kind: 'pglite', path: null, url: 'pglite:memory' } };
   const texts = order.map((p) => p.source.text);
-  return withScratch(scratchCtx, { scratchUrl: scratchUrl ?? ctx.options.scratchUrl, extensions, texts }, async (scratch) => ({
-    findings: await traceMigrations(scratch.db, steps, sizes),
-    scratch: scratch.info,
-  }));
+  stopIfInterrupted(ctx.options.signal, null);
+  return withScratch(scratchCtx, { scratchUrl: scratchUrl ?? ctx.options.scratchUrl, extensions, texts }, async (scratch) => {
+    const stop = () => stopIfInterrupted(ctx.options.signal, scratch.info);
+    try {
+      const findings = await traceMigrations(scratch.db, steps, sizes, stop);
+      stop();
+      return { findings, scratch: scratch.info };
+    } catch (error) {
+      stop(); // what a signal cancelled is no finding and no failure of the migration
+      throw error;
+    }
+  });
+}
+
+/**
+ * A trace stopped by a signal reports nothing (its findings would describe a run that did not finish);
+ * withScratch removes the scratch database on the way out.
+ */
+function stopIfInterrupted(signal: AbortSignal | undefined, scratch: ScratchInfo | null): void {
+  if (!signal?.aborted) return;
+  const name = signalName(signal);
+  const removed = scratch ? `; its scratch database ${scratch.display} ${scratchFate(scratch)}` : '';
+  throw new Interrupted(name, `interrupted by ${name}: lint --trace did not finish, so nothing is reported${removed}.`);
 }

@@ -35,13 +35,20 @@ const OBSERVE_SQL = `select relation::int8 as oid, mode, null::int8 as file from
 
 class Stop extends Error {}
 
-export async function traceMigrations(db: Db, steps: TraceStep[], sizes: Map<string, TableSize>): Promise<Finding[]> {
+/**
+ * Throws when the run was interrupted: a statement cancelled by a signal is not a finding, and a trace
+ * that stopped half-way has nothing true to report.
+ */
+export type StopIfInterrupted = () => void;
+
+export async function traceMigrations(db: Db, steps: TraceStep[], sizes: Map<string, TableSize>, stopIfInterrupted: StopIfInterrupted = () => {}): Promise<Finding[]> {
   const lib = await loadParser();
   const findings: Finding[] = [];
   try {
     for (const step of steps) {
-      if (step.mode === 'apply') await apply(db, step, parseText(lib, step.text).statements, findings);
-      else if (step.linted.statements) await trace(db, step.linted, step.linted.statements, sizes, findings);
+      stopIfInterrupted();
+      if (step.mode === 'apply') await apply(db, step, parseText(lib, step.text).statements, findings, stopIfInterrupted);
+      else if (step.linted.statements) await trace(db, step.linted, step.linted.statements, sizes, findings, stopIfInterrupted);
     }
   } catch (error) {
     if (!(error instanceof Stop)) throw error;
@@ -49,17 +56,18 @@ export async function traceMigrations(db: Db, steps: TraceStep[], sizes: Map<str
   return findings;
 }
 
-async function apply(db: Db, step: Extract<TraceStep, { mode: 'apply' }>, statements: ParsedStatement[] | null, findings: Finding[]): Promise<void> {
+async function apply(db: Db, step: Extract<TraceStep, { mode: 'apply' }>, statements: ParsedStatement[] | null, findings: Finding[], stopIfInterrupted: StopIfInterrupted): Promise<void> {
   try {
     if (step.transactional || !statements) await db.exec(step.text);
-    else for (const s of statements) await db.exec(s.sql);
+    else for (const s of statements) { stopIfInterrupted(); await db.exec(s.sql); }
   } catch (error) {
+    stopIfInterrupted();
     findings.push(finding(TRACE_FAILED, { message: `an earlier migration failed on the scratch database, so nothing after it was traced: ${(error as Error).message}` }, step.path, 1, 1));
     throw new Stop();
   }
 }
 
-async function trace(db: Db, linted: LintedFile, statements: ParsedStatement[], sizes: Map<string, TableSize>, findings: Finding[]): Promise<void> {
+async function trace(db: Db, linted: LintedFile, statements: ParsedStatement[], sizes: Map<string, TableSize>, findings: Finding[], stopIfInterrupted: StopIfInterrupted): Promise<void> {
   const tables = new Map((await db.query<{ oid: string; key: string; file: string }>(TABLES_SQL)).map((r) => [String(r.oid), { key: r.key, file: String(r.file) }]));
   const oids = `{${[...tables.keys()].join(',')}}`;
   const silenced = new Set(linted.ignores.map((i) => `${i.statement}:${i.rule}`));
@@ -74,9 +82,11 @@ async function trace(db: Db, linted: LintedFile, statements: ParsedStatement[], 
 
   const run = async (q: Db, index: number, inTransaction: boolean) => {
     const stmt = statements[index]!;
+    stopIfInterrupted();
     try {
       await q.exec(stmt.sql);
     } catch (error) {
+      stopIfInterrupted();
       add(TRACE_FAILED, index, { message: `failed on the scratch database: ${(error as Error).message}` });
       throw new Stop();
     }

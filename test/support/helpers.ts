@@ -86,12 +86,24 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra };
 }
 
-export interface RunOptions { cwd?: string; env?: Record<string, string>; input?: string }
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  input?: string;
+  /** A command that runs the CLI (as `prefix... node bin/sqlmig args...`), e.g. setpriv from ./unprivileged.js. */
+  prefix?: string[];
+}
+
+function command(args: string[], prefix: string[] = []): [string, string[]] {
+  const full = [...prefix, process.execPath, binPath, ...args];
+  return [full[0]!, full.slice(1)];
+}
 
 /** Run the real bin/sqlmig, as users do, and collect its exit code and output. */
 export function runCli(args: string[], options: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [binPath, ...args], {
+    const [file, argv] = command(args, options.prefix);
+    const child = execFile(file, argv, {
       cwd: options.cwd ?? tmpdir(), env: cleanEnv(options.env), maxBuffer: 64 * 1024 * 1024,
     }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
@@ -102,9 +114,17 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRes
   });
 }
 
+export interface SpawnedCli {
+  child: ChildProcess;
+  done: Promise<CliResult>;
+  /** What it has printed so far: a marker to wait for before acting (see waitFor). */
+  printed(): { stdout: string; stderr: string };
+}
+
 /** Start the CLI without waiting, for signal and concurrency tests. */
-export function spawnCli(args: string[], options: RunOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [binPath, ...args], { cwd: options.cwd ?? tmpdir(), env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], options: RunOptions = {}): SpawnedCli {
+  const [file, argv] = command(args, options.prefix);
+  const child = spawn(file, argv, { cwd: options.cwd ?? tmpdir(), env: cleanEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => { stdout += d; });
@@ -112,11 +132,11 @@ export function spawnCli(args: string[], options: RunOptions = {}): { child: Chi
   const done = new Promise<CliResult>((resolve) => {
     child.on('close', (code, signal) => resolve({ code: code ?? (signal === 'SIGKILL' ? 137 : 1), stdout, stderr }));
   });
-  return { child, done };
+  return { child, done, printed: () => ({ stdout, stderr }) };
 }
 
-/** Wait until a condition holds (polling), for tests that must act while a child is mid-migration. */
-export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
+/** Wait until a condition holds (polling), for tests that must act while a child is mid-migration. The default bound only ends a run that is stuck: on a loaded machine the CLI may take tens of seconds to get there. */
+export async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await check()) return;

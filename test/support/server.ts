@@ -5,10 +5,10 @@
  * available), with its Unix socket in its own temporary folder and password (SCRAM) authentication everywhere.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 export interface TestServer {
   /** A superuser URL on the maintenance database, with a password. */
@@ -73,6 +73,26 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Start a server on a port that was free a moment ago; when someone else took it in between (tests and
+ * other test runs share the machine), try another one. `log` is where the server says why it stopped
+ * (else the error thrown by `start` must say it).
+ */
+export async function onFreePort(log: string | null, start: (port: number) => unknown, attempts = 5): Promise<number> {
+  const read = () => (log && existsSync(log) ? readFileSync(log, 'utf8') : '');
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const logged = read().length;
+    try {
+      await start(port);
+      return port;
+    } catch (error) {
+      const said = read().slice(logged);
+      if (attempt >= attempts || !/address already in use/i.test(`${said}\n${(error as Error).message}`)) throw error;
+    }
+  }
+}
+
 /** Whether a server can listen on this address here (IPv6 loopback is missing in some containers). */
 export function canBind(address: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -85,12 +105,12 @@ export function canBind(address: string): Promise<boolean> {
 async function startLocalCluster(): Promise<TestServer> {
   const initdb = findPgBin('initdb');
   const pgCtl = findPgBin('pg_ctl');
-  const root = mkdtempSync(join(tmpdir(), 'sqlmig-pg-'));
+  const asRoot = process.getuid?.() === 0;
+  const root = mkdtempSync(join(tmpdirForNobody(), 'sqlmig-pg-'));
   const data = join(root, 'data');
   const pwfile = join(root, 'pw');
   writeFileSync(pwfile, TEST_PASSWORD + '\n');
   // initdb refuses to run as root: run the cluster as an unprivileged user.
-  const asRoot = process.getuid?.() === 0;
   const uid = asRoot ? 65534 : undefined;
   const gid = asRoot ? 65534 : undefined;
   if (asRoot) {
@@ -100,11 +120,12 @@ async function startLocalCluster(): Promise<TestServer> {
   }
   const run = (file: string, args: string[]) => execFileSync(file, args, { uid, gid, cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
   run(initdb, ['--no-sync', '-D', data, '-U', 'postgres', '--auth=scram-sha-256', `--pwfile=${pwfile}`, '-E', 'UTF8', '--locale=C']);
-  const port = await freePort();
   // Also on IPv6 loopback where this machine has it, so [::1] URLs can be tested; the socket lives in `root`.
   const listen = (await canBind('::1')) ? '127.0.0.1,::1' : '127.0.0.1';
-  const options = `-p ${port} -c listen_addresses=${listen} -c unix_socket_directories=${root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
-  run(pgCtl, ['-D', data, '-o', options, '-l', join(root, 'log'), '-w', '-t', '60', 'start']);
+  const port = await onFreePort(join(root, 'log'), (p) => {
+    const options = `-p ${p} -c listen_addresses=${listen} -c unix_socket_directories=${root} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+    run(pgCtl, ['-D', data, '-o', options, '-l', join(root, 'log'), '-w', '-t', '60', 'start']);
+  });
   return {
     adminUrl: `postgres://postgres:${TEST_PASSWORD}@127.0.0.1:${port}/postgres`,
     how: 'local',
@@ -113,4 +134,25 @@ async function startLocalCluster(): Promise<TestServer> {
       rmSync(root, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A temporary folder for what a process run as nobody (when the tests run as root) must reach: the
+ * temporary folder when every folder above it lets others in (a TMPDIR inside a 0700 checkout does
+ * not), else /tmp.
+ */
+export function tmpdirForNobody(): string {
+  if (process.getuid?.() !== 0) return tmpdir();
+  for (const candidate of [tmpdir(), '/tmp']) {
+    let path = resolve(candidate);
+    let open = true;
+    for (;;) {
+      if ((statSync(path).mode & 0o001) === 0) open = false;
+      const parent = dirname(path);
+      if (parent === path) break;
+      path = parent;
+    }
+    if (open) return resolve(candidate);
+  }
+  throw new Error(`neither ${tmpdir()} nor /tmp can be entered by other users, so the test cluster (run as nobody: initdb refuses root) has nowhere to live; set TMPDIR to such a folder, or set SQLMIG_TEST_DATABASE_URL`);
 }

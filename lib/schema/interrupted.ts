@@ -1,0 +1,24 @@
+/**
+ * The words for a command stopped by a signal while it worked on a scratch database: what happened to
+ * the scratch database, never the scratch run's own report (which reads as if the target had been migrated).
+ */
+import { Interrupted } from '../errors.js';
+import type { ScratchInfo } from './scratch-databases.js';
+
+export function signalName(signal: AbortSignal): NodeJS.Signals {
+  return signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+}
+
+const FATE: Record<ScratchInfo['kind'], string> = { given: 'is emptied again', temporary: 'is dropped', embedded: 'is discarded' };
+
+/** What withScratch does with the scratch database on the way out: "is dropped". */
+export function scratchFate(scratch: ScratchInfo): string {
+  return FATE[scratch.kind];
+}
+
+/** `interrupted by SIGTERM: <command> stopped before it finished[, on its scratch database X, which is dropped]. <outcome>` */
+export function interruptedOnScratch(signal: AbortSignal, command: string, scratch: ScratchInfo | null, outcome: string): Interrupted {
+  const name = signalName(signal);
+  const where = scratch ? `, on its scratch database ${scratch.display}, which ${scratchFate(scratch)}` : '';
+  return new Interrupted(name, `interrupted by ${name}: ${command} stopped before it finished${where}. ${outcome}`);
+}
