@@ -46,7 +46,11 @@ export const registerCore: Register = (cli, run) => cli
     const r = await m.history();
     out.result(formatHistory(r), { history: r });
   }))
-  .command('create <description..>', 'new NNN_slug.up.sql + .down.sql with the next version', {}, run(async (a, m, out) => {
-    const r = await m.create((a['description'] as string[]).join(' '));
+  .command('create [description..]', 'new NNN_slug.up.sql + .down.sql with the next version (to fill in, or with --up/--down)', (y: Argv) => y
+    .positional('description', { type: 'string', describe: 'what the migration does, in words: names the files' })
+    .option('up', { type: 'string', describe: 'the SQL of the up file (else a comment to replace with it)' })
+    .option('down', { type: 'string', describe: 'the SQL of the down file that undoes --up' }),
+  run(async (a, m, out) => {
+    const r = await m.create(((a['description'] as string[] | undefined) ?? []).join(' '), { up: a['up'] as string | undefined, down: a['down'] as string | undefined });
     out.result(formatCreate(r), r);
   }));
