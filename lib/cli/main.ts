@@ -45,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       const settings = resolveSettings(args as Flags);
       for (const warning of settings.warnings) out.info(`warning: ${warning}`);
+      for (const note of settings.notes) out.debug(note);
       const targets = await fleetTargets(args, settings);
       if (targets) {
         exitCode = await runFleetCommand({ targets, handler, args, argv, settings, out, signal: controller.signal });
