@@ -38,6 +38,8 @@ export interface PackageConfig {
   statementTimeout?: string | number;
   ddlLockTimeout?: string | number;
   schemaFile?: string;
+  /** The lock_timeout diff writes at the top of files that change existing tables; false or "off" for none. */
+  diffLockTimeout?: string | number | false;
   lint?: unknown;
   targets?: unknown;
 }
@@ -55,6 +57,8 @@ export interface Settings {
   lint: LintMode;
   /** diff: the desired schema (--schema-file, else "schemaFile" next to the config, else ./schema.sql). */
   schemaFile: string;
+  /** diff: `SET lock_timeout = '…'` in the files it writes (config "diffLockTimeout", else --ddl-lock-timeout's, else 5s); null for none. */
+  diffLockTimeout: string | null;
   /** The package.json the config came from, if any. */
   configFile: string | null;
   /** Its "targets" as written (a fleet; checked by lib/fleet/targets.ts). */
@@ -225,6 +229,7 @@ export function resolveSettings(flags: Flags, processEnv: Env = process.env, cwd
     ddlLockTimeoutMs: ddlLockTimeout === undefined ? undefined : parseDuration(ddlLockTimeout, '--ddl-lock-timeout'),
     lint: lintMode(flags.lint ?? config('lint'), flags.lint !== undefined ? '--lint' : keyName(found, 'lint')),
     schemaFile: resolve(cwd, flags.schemaFile ?? fromConfig(config('schemaFile') ?? 'schema.sql')),
+    diffLockTimeout: fileLockTimeout(config('diffLockTimeout'), ddlLockTimeout, keyName(found, 'diffLockTimeout')),
     configFile: found?.file ?? null,
     ...(raw.targets !== undefined ? { configTargets: raw.targets } : {}),
     warnings,
@@ -248,6 +253,14 @@ export function checkName(name: unknown, source: string): string {
   if (name.includes('\0')) throw new UsageError(`${source}: a name cannot contain a NUL character`);
   if (Buffer.byteLength(name) > 63) throw new UsageError(`${source}: "${name}" is longer than PostgreSQL's 63-byte limit for names`);
   return name;
+}
+
+/** As PostgreSQL reads it: whole seconds as '5s', else milliseconds. */
+function fileLockTimeout(value: string | number | false | undefined, session: string | number | undefined, where: string): string | null {
+  if (value === false || value === 'off') return null;
+  const ms = value !== undefined ? parseDuration(value, where) : session !== undefined ? parseDuration(session, '--ddl-lock-timeout') : 5000;
+  if (ms <= 0) return null;
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 function lintMode(value: unknown, where: string): LintMode {

@@ -37,6 +37,8 @@ export interface DiffOptions {
   check?: boolean;
   /** An empty database to build the schemas on (else a temporary database on the --url server, else an embedded PGlite). */
   scratchUrl?: string;
+  /** `SET lock_timeout` written at the top of files that change existing objects (default '5s'; null: none). */
+  lockTimeout?: string | null;
 }
 
 export interface DestructiveStatement { file: string; statement: string; reason: string }
@@ -122,7 +124,7 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
   }
   const slug = await slugify(options.name?.trim() || describeChange(differences));
   const versions = [nextVersion(files.migrations), nextVersion(files.migrations, 2n)];
-  const migrations = nameMigrations(draft, { dir: ctx.options.dir, versions, slug, schemaFile: schema.display });
+  const migrations = nameMigrations(draft, { dir: ctx.options.dir, versions, slug, schemaFile: schema.display, lockTimeout: options.lockTimeout === undefined ? '5s' : options.lockTimeout });
   const proof = { migrations, migrated, desired, engine, schemaFile: schema.display, keepPrivileges };
   const up = await proveUp(ctx, db, proof);
   result.notes = unique([...result.notes, ...up.notes.map((n) => n.message)]);

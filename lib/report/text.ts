@@ -17,7 +17,7 @@ const STATE_COLOR: Record<MigrationState, (s: string) => string> = {
 export function formatStepEvent(event: StepEvent): string | null {
   if (event.type === 'start') return null;
   const id = `${event.step.versionText}_${event.step.name}`;
-  if (event.type === 'failed') return `${kleur.red('FAILED ')}  ${id}  ${kleur.dim(`${event.durationMs} ms`)}`;
+  if (event.type === 'failed') return `${kleur.red('FAILED  ')}  ${id}  ${kleur.dim(`${event.durationMs} ms`)}`;
   const verb = event.step.direction === 'up' ? kleur.green('applied ') : kleur.cyan('reverted');
   const note = event.result.fromStoredSql ? kleur.yellow('  (file missing: ran the down SQL stored in history)') : '';
   return `${verb}  ${id}  ${kleur.dim(`${event.result.durationMs} ms`)}${note}`;
@@ -42,10 +42,12 @@ export function formatDryRun(planned: PlannedSql[]): string {
 export function formatStatus(result: StatusResult, target: string): string {
   const lines = [`${kleur.bold('database')}  ${target}`, `${kleur.bold('folder')}    ${result.dir} (${plural(result.migrations.filter((m) => m.file).length, 'migration file')})`, ''];
   const width = Math.max(0, ...result.migrations.map((m) => m.state.length));
+  const idWidth = Math.max(0, ...result.migrations.map((m) => `${m.version}_${m.name}`.length));
   for (const m of result.migrations) {
     const when = m.appliedAt ? kleur.dim(`  ${m.appliedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}`) : '';
     const noOp = m.noOpDown ? kleur.dim('  (no-op down)') : '';
-    lines.push(`  ${STATE_COLOR[m.state](m.state.padEnd(width))}  ${m.version}_${m.name}${when}${noOp}`);
+    const id = `${m.version}_${m.name}`;
+    lines.push(`  ${STATE_COLOR[m.state](m.state.padEnd(width))}  ${when || noOp ? id.padEnd(idWidth) : id}${when}${noOp}`);
   }
   if (result.migrations.length === 0) lines.push('  (no migrations: create one with sqlmig create "description")');
   lines.push('', `current: ${result.current ?? '(none)'}   head: ${result.head ?? '(none)'}   pending: ${result.pending}`);
