@@ -270,9 +270,18 @@ function lintMode(value: unknown, where: string): LintMode {
 }
 
 /** A relative pglite: path in package.json is relative to that package.json, not to where sqlmig runs. */
-function configUrl(url: string, fromConfig: (p: string) => string): string {
+function configUrl(given: string, fromConfig: (p: string) => string): string {
+  const url = slashlessPglite(given);
   if (url.startsWith('pglite:') && url !== 'pglite:memory') return `pglite:${fromConfig(url.slice(7))}`;
   return url;
+}
+
+/**
+ * `pglite://./db` written like a server URL means the folder ./db, not /db at the filesystem root:
+ * what follows `//` is the path as given (`pglite:///abs` is /abs, as file:/// URLs are).
+ */
+function slashlessPglite(url: string): string {
+  return url.startsWith('pglite://') ? `pglite:${url.slice('pglite://'.length)}` : url;
 }
 
 /** libpq's variables, used only when PGHOST or PGDATABASE says the user means them; the rest of PG* applies when connecting. */
@@ -283,7 +292,8 @@ function libpqUrl(env: Env): string | undefined {
 }
 
 /** Check a database URL as given; `source` names where it came from in messages. */
-export function parseTarget(url: string, source = '--url'): Target {
+export function parseTarget(given: string, source = '--url'): Target {
+  const url = slashlessPglite(given);
   if (url.startsWith('pglite:')) {
     const path = url.slice('pglite:'.length);
     if (!path) throw new UsageError(`${source}: pglite: needs a folder (pglite:./.sqlmig/dev) or pglite:memory`);
