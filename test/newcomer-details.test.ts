@@ -43,3 +43,21 @@ test('diff\'s files start with SET lock_timeout when they change existing object
   const concurrently = nameMigrations({ main: null, online: { up: draft(['CREATE INDEX CONCURRENTLY i ON users (tz)'], true), down: draft(['DROP INDEX CONCURRENTLY i'], true) }, upStatements: [] }, { ...naming, lockTimeout: '5s' });
   assert.doesNotMatch(concurrently[0]!.up.sql, /lock_timeout/, 'no-transaction files are left as they are');
 });
+
+test('down and redo with nothing applied say "nothing to revert"; FORCE_COLOR colours output off a terminal, NO_COLOR and --no-color still win', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'sqlmig-empty-'));
+  t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  for (const command of ['down', 'redo']) {
+    const r = await runCli([command, '--url', 'pglite:memory', '--dir', '.'], { cwd });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, 'nothing to revert: no migration is applied\n');
+  }
+  const forced = await runCli(['status', '--url', 'pglite:memory', '--dir', '.'], { cwd, env: { FORCE_COLOR: '1' } });
+  assert.match(forced.stdout, /\x1b\[1mdatabase/);
+  const plain = await runCli(['status', '--url', 'pglite:memory', '--dir', '.'], { cwd });
+  assert.doesNotMatch(plain.stdout, /\x1b\[/);
+  for (const env of [{ FORCE_COLOR: '1', NO_COLOR: '1' }, { FORCE_COLOR: '0' }]) {
+    assert.doesNotMatch((await runCli(['status', '--url', 'pglite:memory', '--dir', '.'], { cwd, env })).stdout, /\x1b\[/);
+  }
+  assert.doesNotMatch((await runCli(['status', '--no-color', '--url', 'pglite:memory', '--dir', '.'], { cwd, env: { FORCE_COLOR: '1' } })).stdout, /\x1b\[/);
+});

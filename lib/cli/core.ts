@@ -25,11 +25,11 @@ export const registerCore: Register = (cli, run) => cli
     .option('backup', { type: 'boolean', describe: 'pg_dump into --backup-dir first; if it fails, nothing is reverted (exit 6)' }),
   run(async (a, m, out) => {
     const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean, backup: a['backup'] as boolean });
-    out.result(withBackupLine(r, formatMigrate(r)), r);
+    out.result(withBackupLine(r, formatMigrate(r, 'down')), r);
   }))
   .command('redo', 'revert the newest applied migration and apply it again', {}, run(async (_a, m, out) => {
     const r = await m.redo();
-    out.result(formatMigrate(r), r);
+    out.result(formatMigrate(r, 'down'), r);
   }))
   .command('status', 'every migration with its state', (y: Argv) => y
     .option('check', { type: 'boolean', describe: 'exit 7 when migrations are pending' }),

@@ -23,13 +23,13 @@ export function formatStepEvent(event: StepEvent): string | null {
   return `${verb}  ${id}  ${kleur.dim(`${event.result.durationMs} ms`)}${note}`;
 }
 
-export function formatMigrate(result: MigrateResult): string {
+export function formatMigrate(result: MigrateResult, direction: 'up' | 'down' = 'up'): string {
   if (result.dryRun) return formatDryRun(result.dryRun);
   const lines: string[] = [];
   const total = (rs: { durationMs: number }[]) => rs.reduce((t, r) => t + r.durationMs, 0);
   if (result.reverted.length) lines.push(`reverted ${plural(result.reverted.length, 'migration')} in ${total(result.reverted)} ms`);
   if (result.applied.length) lines.push(`applied ${plural(result.applied.length, 'migration')} in ${total(result.applied)} ms`);
-  if (lines.length === 0) lines.push('nothing to do: no migration to run');
+  if (lines.length === 0) lines.push(direction === 'down' ? 'nothing to revert: no migration is applied' : 'nothing to do: no migration to run');
   return lines.join('\n');
 }
 
