@@ -8,12 +8,13 @@ import type { DumpSchemaOptions, VerifyOptions } from './commands/verify.js';
 import type { LintOptions } from './commands/lint.js';
 import type { DiffOptions } from './commands/diff.js';
 import type { DriftOptions } from './commands/drift.js';
+import type { CreateOptions } from './commands/create.js';
 import { resolve } from 'node:path';
 
 export type { MigratorOptions } from './runner/context.js';
 export type { UpOptions, DownOptions, MigrateResult, PlannedSql } from './commands/migrate.js';
 export type { StatusResult, StatusEntry, CurrentResult, HistoryEntry } from './commands/inspect.js';
-export type { CreateResult } from './commands/create.js';
+export type { CreateResult, CreateOptions } from './commands/create.js';
 export type { BackupOptions, BackupResult, RestoreOptions, RestoreResult } from './commands/backup.js';
 export type { VerifyOptions, VerifyResult, VerifyFinding, VerifyStatus, VerifyEvent, DumpSchemaOptions, DumpSchemaResult } from './commands/verify.js';
 export type { ScratchInfo } from './schema/scratch.js';
@@ -46,7 +47,7 @@ export function createMigrator(options: MigratorOptions) {
     current: () => current(reading),
     history: () => history(reading),
     // The rest load on first use: `up` and `status` should not pay for snapshots, backups or renames.
-    create: async (description: string) => (await import('./commands/create.js')).create(ctx, description),
+    create: async (description: string, o?: CreateOptions) => (await import('./commands/create.js')).create(ctx, description, o),
     backup: async (o?: BackupOptions) => (await import('./commands/backup.js')).backup(ctx, o),
     restore: async (file: string, o?: RestoreOptions) => (await import('./commands/backup.js')).restore(ctx, file, o),
     verify: async (o?: VerifyOptions) => (await import('./commands/verify.js')).verify(reading, o),

@@ -50,3 +50,40 @@ test('a description with newlines, */ or control characters stays inside the com
   assert.equal(run.code, 3);
   assert.match(run.stderr, /no SQL statement in it/);
 });
+
+test('create --up/--down writes a filled-in pair that up and down run at once', async (t) => {
+  const { dir, root } = writeMigrations(t, {});
+  const url = 'pglite:' + join(root, 'db');
+  const r = await runCli(['create', 'add users', '--up', 'CREATE TABLE users (id int PRIMARY KEY)', '--down', 'DROP TABLE users;', '--dir', dir], { cwd: root });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(readFileSync(join(dir, '001_add_users.up.sql'), 'utf8'), '-- 001_add_users: add users\nCREATE TABLE users (id int PRIMARY KEY);\n');
+  assert.equal(readFileSync(join(dir, '001_add_users.down.sql'), 'utf8'), '-- 001_add_users: undo 001_add_users.up.sql\nDROP TABLE users;\n');
+  const up = await runCli(['up', '--dir', dir, '--url', url], { cwd: root });
+  assert.equal(up.code, 0, up.stderr);
+  assert.match(up.stdout, /applied +001_add_users/);
+  const down = await runCli(['down', '--dir', dir, '--url', url], { cwd: root });
+  assert.equal(down.code, 0, down.stderr);
+  assert.match(down.stdout, /reverted +001_add_users/);
+});
+
+test('create --up alone leaves the down file to fill in; --down without --up and an empty --up are refused', async (t) => {
+  const { dir, root } = writeMigrations(t, {});
+  const r = await runCli(['create', 'x', '--up', 'select 1', '--dir', dir], { cwd: root });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(readFileSync(join(dir, '001_x.down.sql'), 'utf8'), /Write the statements that restore/);
+  const lone = await runCli(['create', 'y', '--down', 'select 1', '--dir', dir], { cwd: root });
+  assert.equal(lone.code, 2);
+  assert.match(lone.stderr, /--down needs --up/);
+  const empty = await runCli(['create', 'y', '--up', ' ', '--dir', dir], { cwd: root });
+  assert.equal(empty.code, 2);
+  assert.match(empty.stderr, /--up is empty/);
+  assert.deepEqual(readdirSync(dir).sort(), ['001_x.down.sql', '001_x.up.sql'], 'nothing written on refusal');
+});
+
+test('create without a description says what to type', async (t) => {
+  const { dir, root } = writeMigrations(t, {});
+  const r = await runCli(['create', '--dir', dir], { cwd: root });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /create: say what the migration does, e\.g\. sqlmig create "add timezone to user"/);
+  assert.doesNotMatch(r.stderr, /non-option/);
+});

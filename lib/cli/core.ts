@@ -34,11 +34,11 @@ export const registerCore: Register = (cli, run) => cli
     .option('stored-down', { type: 'boolean', describe: 'where a .down.sql was edited since it was applied, run the down SQL stored then (default: the file, with a warning)' }),
   run(async (a, m, out) => {
     const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean, backup: a['backup'] as boolean, online: a['online'] as boolean | undefined, storedDown: a['storedDown'] as boolean });
-    out.result(withBackupLine(r, formatMigrate(r)), r);
+    out.result(withBackupLine(r, formatMigrate(r, 'down')), r);
   }))
   .command('redo', 'revert the newest applied migration and apply it again', {}, run(async (_a, m, out) => {
     const r = await m.redo();
-    out.result(formatMigrate(r), r);
+    out.result(formatMigrate(r, 'down'), r);
   }))
   .command('status', 'every migration with its state', (y: Argv) => y
     .option('check', { type: 'boolean', describe: 'exit 7 when migrations are pending' }),
@@ -55,7 +55,11 @@ export const registerCore: Register = (cli, run) => cli
     const r = await m.history();
     out.result(formatHistory(r), { history: r });
   }))
-  .command('create <description..>', 'new NNN_slug.up.sql + .down.sql with the next version', {}, run(async (a, m, out) => {
-    const r = await m.create((a['description'] as string[]).join(' '));
+  .command('create [description..]', 'new NNN_slug.up.sql + .down.sql with the next version (to fill in, or with --up/--down)', (y: Argv) => y
+    .positional('description', { type: 'string', describe: 'what the migration does, in words: names the files' })
+    .option('up', { type: 'string', describe: 'the SQL of the up file (else a comment to replace with it)' })
+    .option('down', { type: 'string', describe: 'the SQL of the down file that undoes --up' }),
+  run(async (a, m, out) => {
+    const r = await m.create(((a['description'] as string[] | undefined) ?? []).join(' '), { up: a['up'] as string | undefined, down: a['down'] as string | undefined });
     out.result(formatCreate(r), r);
   }));

@@ -1,4 +1,5 @@
 /** The command line: yargs → library → report → exit code. Nothing here decides what to migrate. */
+import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import yargs, { type Argv } from 'yargs';
 import { resolveSettings, type Flags } from '../config.js';
@@ -13,6 +14,7 @@ import { registerSafety } from './safety.js';
 import { registerSchema } from './schema.js';
 import { registerVerify } from './verify.js';
 import { maskUrl } from '../db/url.js';
+import { groupCommandHelp, groupGlobalOptions, unknownArgumentMessage } from './help.js';
 import { Output } from './output.js';
 
 interface CommonArgs extends Flags {
@@ -24,6 +26,8 @@ interface CommonArgs extends Flags {
 
 
 export async function main(argv: string[]): Promise<number> {
+  // `sqlmig help up` is `sqlmig up --help`.
+  if (argv[0] === 'help') argv = [...argv.slice(1), '--help'];
   // Keep V8's young generation small: parsing thousands of files makes short-lived garbage, and the
   // default growth doubled the heap for it (peak RSS of a 1,000-migration up ~105 → ~85 MB, same speed).
   setFlagsFromString('--semi-space-growth-factor=1');
@@ -41,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       const settings = resolveSettings(args as Flags);
       for (const warning of settings.warnings) out.info(`warning: ${warning}`);
+      for (const note of settings.notes) out.debug(note);
       const targets = await fleetTargets(args, settings);
       if (targets) {
         exitCode = await runFleetCommand({ targets, handler, args, argv, settings, out, signal: controller.signal });
@@ -61,9 +66,11 @@ export async function main(argv: string[]): Promise<number> {
     }
   };
 
-  let cli: Argv = yargs(argv)
+  let cli: Argv = groupCommandHelp(yargs(argv))
     .scriptName('sqlmig')
-    .usage('$0 <command> [options]\n\nPostgreSQL migrations in plain SQL files: NNN_name.up.sql + NNN_name.down.sql.')
+    .usage('$0 <command> [options]\n\nPostgreSQL migrations in plain SQL files: NNN_name.up.sql + NNN_name.down.sql.\n' +
+      'Start: sqlmig create "add users" --up "CREATE TABLE users (id int PRIMARY KEY)", then sqlmig up. `sqlmig help COMMAND` for one command.')
+    .option('config', { type: 'string', describe: 'read settings from this JSON file (else the nearest sqlmig.config.json, .sqlmigrc.json or package.json "sqlmig")' })
     .option('url', { type: 'string', describe: 'database: postgres://user:pass@host/db, pglite:PATH or pglite:memory (else DATABASE_URL, package.json "sqlmig".url, PG* variables)' })
     .option('dir', { type: 'string', describe: 'migrations folder (else SQLMIG_DIR, package.json "sqlmig".dir, ./sql)' })
     .option('schema', { type: 'string', describe: 'schema of the history table (default public)' })
@@ -77,18 +84,22 @@ export async function main(argv: string[]): Promise<number> {
     .option('ddl-lock-timeout', { type: 'string', describe: 'PostgreSQL lock_timeout for the session: fail instead of queueing behind long queries' })
     .option('backup-dir', { type: 'string', describe: 'folder for backups (backup, up/down --backup; else package.json "sqlmig".backupDir, ./backups)' });
   for (const register of [registerCore, registerIntegrity, registerSafety, registerVerify, registerLint, registerSchema, registerFleetOptions]) cli = register(cli, run);
-  cli = cli
+  cli = groupGlobalOptions(cli)
+    .command('help [command]', 'help on one command, e.g. sqlmig help up')
+    .completion('completion', 'print a bash/zsh completion script: sqlmig completion >> ~/.bashrc (or ~/.zshrc)')
     .demandCommand(1, 'name a command: up, down, redo, status, current, history, create (see --help)')
     .recommendCommands()
     .strict()
-    .version(false)
-    .help()
+    .version('version', 'print the version and exit', packageVersion())
+    .alias('version', 'V')
+    .help('help', 'show this help')
     .alias('help', 'h')
     // yargs renders (and caches) the help text on every run; wrapping it costs ~25 ms, so only wrap when it is shown.
     .wrap(argv.includes('--help') || argv.includes('-h') ? Math.min(110, process.stdout.columns || 100) : null)
     .exitProcess(false)
     .fail((message, error) => {
-      throw error ?? new UsageError(message);
+      if (error) throw error;
+      throw new UsageError(/^Unknown arguments?:/.test(message) ? unknownArgumentMessage(message, argv) : message);
     });
 
   skipHelpRendering(cli);
@@ -112,6 +123,10 @@ function skipHelpRendering(cli: Argv): void {
   type Internals = { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?: () => void } } };
   const usage = (cli as unknown as Internals).getInternalMethods?.().getUsageInstance?.();
   if (typeof usage?.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
 function report(error: unknown, out: Output, signal: AbortSignal): number {

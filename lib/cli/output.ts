@@ -19,7 +19,9 @@ export class Output {
     this.json = Boolean(flags.json);
     this.quiet = Boolean(flags.quiet);
     this.verbose = Boolean(flags.verbose) && !this.quiet;
-    kleur.enabled = flags.color !== false && !process.env['NO_COLOR'] && Boolean(stdout.isTTY) && !this.json;
+    // FORCE_COLOR (CI logs that render colour) turns it on off a terminal; --no-color and NO_COLOR still win.
+    const forced = process.env['FORCE_COLOR'] !== undefined && !['0', 'false'].includes(process.env['FORCE_COLOR']);
+    kleur.enabled = flags.color !== false && !process.env['NO_COLOR'] && (Boolean(stdout.isTTY) || forced) && !this.json;
   }
 
   /** The command's result: text on stdout, or the JSON document. */

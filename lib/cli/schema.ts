@@ -15,8 +15,9 @@ export const registerSchema: Register = (cli, run) => cli
   run(async (a, m, out) => {
     const { formatDiff, diffWarnings } = await import('../report/schema.js');
     const mode = { check: a['check'] as boolean | undefined, dryRun: a['dryRun'] as boolean | undefined };
+    const settings = resolveSettings(a as Flags);
     const r = await m.diff({
-      schemaFile: resolveSettings(a as Flags).schemaFile, name: a['name'] as string | undefined, ...mode,
+      schemaFile: settings.schemaFile, lockTimeout: settings.diffLockTimeout, name: a['name'] as string | undefined, ...mode,
       scratchUrl: a['scratchUrl'] as string | undefined,
     });
     for (const line of diffWarnings(r, mode)) out.info(line);

@@ -1,5 +1,5 @@
 /** create: the next pair of files to fill in. */
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Context } from '../runner/context.js';
 import { discoverMigrations, type MigrationFile } from '../migrations/files.js';
@@ -7,6 +7,9 @@ import { UsageError } from '../errors.js';
 import { ensureFolder, FolderUnusable } from '../folders.js';
 
 export interface CreateResult { version: string; name: string; up: string; down: string }
+
+/** SQL to put in the new files instead of the fill-in comments: a one-line migration is one command. */
+export interface CreateOptions { up?: string; down?: string }
 
 export async function slugify(description: string): Promise<string> {
   const { slugify: transliterate } = await import('transliteration');
@@ -31,8 +34,10 @@ export function nextVersion(migrations: readonly MigrationFile[], after = 1n): s
   return (newest + after).toString().padStart(width, '0');
 }
 
-export async function create(ctx: Context, description: string): Promise<CreateResult> {
-  if (!oneLine(description)) throw new UsageError('create: describe the migration, e.g. sqlmig create "add timezone to user"');
+export async function create(ctx: Context, description: string, options: CreateOptions = {}): Promise<CreateResult> {
+  if (!oneLine(description)) throw new UsageError('create: say what the migration does, e.g. sqlmig create "add timezone to user" (with --up "SQL" [--down "SQL"] the files are written filled in)');
+  if (options.down !== undefined && options.up === undefined) throw new UsageError('create: --down needs --up (the change it undoes)');
+  if (options.up !== undefined && !options.up.trim()) throw new UsageError('create: --up is empty; give the SQL, e.g. --up "ALTER TABLE users ADD COLUMN timezone text"');
   const dir = ctx.options.dir;
   try {
     ensureFolder(dir);
@@ -46,8 +51,25 @@ export async function create(ctx: Context, description: string): Promise<CreateR
   const base = `${version}_${name}`;
   const up = join(dir, `${base}.up.sql`);
   const down = join(dir, `${base}.down.sql`);
-  await writeFile(up, `-- ${base}: ${oneLine(description)}\n-- Write the change here. sqlmig refuses to run this file while it holds only comments.\n`, { flag: 'wx' });
-  await writeFile(down, `-- ${base}: undo ${base}.up.sql\n-- Write the statements that restore the schema as it was. Left with comments only, this down does nothing\n-- (reverting only deletes the history row); delete this file if the change cannot be undone.\n`, { flag: 'wx' });
+  const upText = options.up === undefined
+    ? `-- ${base}: ${oneLine(description)}\n-- Write the change here. sqlmig refuses to run this file while it holds only comments.\n`
+    : `-- ${base}: ${oneLine(description)}\n${statementText(options.up)}`;
+  const downText = options.down === undefined
+    ? `-- ${base}: undo ${base}.up.sql\n-- Write the statements that restore the schema as it was. Left with comments only, this down does nothing\n-- (reverting only deletes the history row); delete this file if the change cannot be undone.\n`
+    : `-- ${base}: undo ${base}.up.sql\n${statementText(options.down)}`;
+  await writeFile(up, upText, { flag: 'wx' });
+  try {
+    await writeFile(down, downText, { flag: 'wx' });
+  } catch (error) {
+    await rm(up, { force: true }); // both files or neither
+    throw error;
+  }
   const show = (p: string) => relative(process.cwd(), p) || p;
   return { version, name, up: show(up), down: show(down) };
+}
+
+/** The SQL as given, ending in a semicolon and a newline (the parser checks it when the migration runs). */
+function statementText(sql: string): string {
+  const text = sql.trim();
+  return `${text}${text.endsWith(';') ? '' : ';'}\n`;
 }

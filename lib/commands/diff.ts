@@ -43,6 +43,8 @@ export interface DiffOptions {
   check?: boolean;
   /** An empty database to build the schemas on (else a temporary database on the --url server, else an embedded PGlite). */
   scratchUrl?: string;
+  /** `SET lock_timeout` written at the top of files that change existing objects (default '5s'; null: none). */
+  lockTimeout?: string | null;
 }
 
 export interface DestructiveStatement { file: string; statement: string; reason: string }
@@ -153,7 +155,7 @@ async function diffOnScratch(ctx: Context, db: Db, engine: EngineConnection, inp
   }
   const slug = await slugify(options.name?.trim() || describeChange(differences));
   const versions = [nextVersion(files.migrations), nextVersion(files.migrations, 2n)];
-  const linted = await lintDraft(draft, { dir: ctx.options.dir, versions, slug, schemaFile: schema.display }, inputs.ups);
+  const linted = await lintDraft(draft, { dir: ctx.options.dir, versions, slug, schemaFile: schema.display, lockTimeout: options.lockTimeout === undefined ? '5s' : options.lockTimeout }, inputs.ups);
   const migrations = linted.migrations;
   const proof = { migrations, migrated, desired, engine, schemaFile: schema.display, keepPrivileges, storedForms };
   const up = await proveUp(ctx, db, proof);

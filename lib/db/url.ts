@@ -28,11 +28,22 @@ function maskToken(token: string): string {
   return masked.replace(QUERY_PASSWORD, '$1***');
 }
 
-/** Hide a known password wherever it appears, including inside driver messages. */
+/**
+ * Hide a known password wherever it appears, including inside driver messages. In a URL only the
+ * password is hidden (maskUrl), so a user or database named like the password stays readable.
+ */
 export function maskSecret(text: string, secret: string | undefined): string {
   const masked = maskUrl(text);
   if (!secret || secret.length < 2) return masked;
-  return masked.split(secret).join('***');
+  let out = '';
+  let last = 0;
+  for (const match of masked.matchAll(URL_TOKEN)) {
+    const token = match[0];
+    const hidden = token.includes(':***@') || /[?&]password=\*\*\*/.test(token);
+    out += masked.slice(last, match.index).split(secret).join('***') + (hidden ? token : token.split(secret).join('***'));
+    last = match.index + token.length;
+  }
+  return out + masked.slice(last).split(secret).join('***');
 }
 
 export type Target =

@@ -22,9 +22,10 @@ export function formatDiff(r: DiffResult, mode: DiffMode): string {
 
 /** Lines for stderr: data-losing statements of the up files (unless only checking), objects the engine cannot see, notes. */
 export function diffWarnings(r: DiffResult, mode: DiffMode): string[] {
-  const upFiles = new Set(mode.check ? [] : r.migrations.map((m) => m.up.path));
+  // Both files: a down that drops what the up added loses data when it is reverted.
+  const written = new Set(mode.check ? [] : r.migrations.flatMap((m) => [m.up.path, m.down.path]));
   return [
-    ...r.destructive.filter((d) => upFiles.has(d.file)).map((d) => `${kleur.yellow('destructive')}: ${d.file}: ${d.reason}`),
+    ...r.destructive.filter((d) => written.has(d.file)).map((d) => `${kleur.yellow('destructive')}: ${d.file}: ${d.reason}`),
     ...(mode.check ? [] : r.unsafe.map((f) => `${kleur.red('unsafe')}: ${f.file}:${f.line}: ${f.message} (proved only on empty tables; the comment above it in the file says what to change)`)),
     ...lintWarnings(r, mode),
     ...r.unmodelled.map((u) => `${kleur.yellow('warning')}: not modelled by the schema engine, so diff does not compare it (check it by hand): ${u}`),

@@ -17,19 +17,19 @@ const STATE_COLOR: Record<MigrationState, (s: string) => string> = {
 export function formatStepEvent(event: StepEvent): string | null {
   if (event.type === 'start') return null;
   const id = `${event.step.versionText}_${event.step.name}`;
-  if (event.type === 'failed') return `${kleur.red('FAILED ')}  ${id}  ${kleur.dim(`${event.durationMs} ms`)}`;
+  if (event.type === 'failed') return `${kleur.red('FAILED  ')}  ${id}  ${kleur.dim(`${event.durationMs} ms`)}`;
   const verb = event.step.direction === 'up' ? kleur.green('applied ') : kleur.cyan('reverted');
   const note = event.result.fromStoredSql ? kleur.yellow('  (file missing: ran the down SQL stored in history)') : '';
   return `${verb}  ${id}  ${kleur.dim(`${event.result.durationMs} ms`)}${note}`;
 }
 
-export function formatMigrate(result: MigrateResult): string {
+export function formatMigrate(result: MigrateResult, direction: 'up' | 'down' = 'up'): string {
   if (result.dryRun) return formatDryRun(result.dryRun);
   const lines: string[] = [];
   const total = (rs: { durationMs: number }[]) => rs.reduce((t, r) => t + r.durationMs, 0);
   if (result.reverted.length) lines.push(`reverted ${plural(result.reverted.length, 'migration')} in ${total(result.reverted)} ms`);
   if (result.applied.length) lines.push(`applied ${plural(result.applied.length, 'migration')} in ${total(result.applied)} ms`);
-  if (lines.length === 0) lines.push('nothing to do: no migration to run');
+  if (lines.length === 0) lines.push(direction === 'down' ? 'nothing to revert: no migration is applied' : 'nothing to do: no migration to run');
   return lines.join('\n');
 }
 
@@ -42,11 +42,13 @@ export function formatDryRun(planned: PlannedSql[]): string {
 export function formatStatus(result: StatusResult, target: string): string {
   const lines = [`${kleur.bold('database')}  ${target}`, `${kleur.bold('folder')}    ${result.dir} (${plural(result.migrations.filter((m) => m.file).length, 'migration file')})`, ''];
   const width = Math.max(0, ...result.migrations.map((m) => m.state.length));
+  const idWidth = Math.max(0, ...result.migrations.map((m) => `${m.version}_${m.name}`.length));
   for (const m of result.migrations) {
     const when = m.appliedAt ? kleur.dim(`  ${m.appliedAt.replace('T', ' ').replace(/\.\d+Z$/, 'Z')}`) : '';
     const noOp = m.noOpDown ? kleur.dim('  (no-op down)') : '';
+    const id = `${m.version}_${m.name}`;
     const downEdited = m.downEdited ? kleur.yellow('  (down edited)') : '';
-    lines.push(`  ${STATE_COLOR[m.state](m.state.padEnd(width))}  ${m.version}_${m.name}${when}${noOp}${downEdited}`);
+    lines.push(`  ${STATE_COLOR[m.state](m.state.padEnd(width))}  ${when || noOp || downEdited ? id.padEnd(idWidth) : id}${when}${noOp}${downEdited}`);
   }
   if (result.migrations.length === 0) lines.push('  (no migrations: create one with sqlmig create "description")');
   lines.push('', `current: ${result.current ?? '(none)'}   head: ${result.head ?? '(none)'}   pending: ${result.pending}`);

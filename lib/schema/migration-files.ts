@@ -31,6 +31,11 @@ export interface Naming {
   slug: string;
   /** The schema file as shown, for the header. */
   schemaFile: string;
+  /**
+   * `SET lock_timeout` at the top of a file that changes existing objects ('5s'), so what diff writes
+   * passes sqlmig's own lint without a session-wide --ddl-lock-timeout; null leaves it out.
+   */
+  lockTimeout?: string | null;
 }
 
 export function nameMigrations(draft: Draft, naming: Naming): GeneratedMigration[] {
@@ -44,8 +49,8 @@ export function nameMigrations(draft: Draft, naming: Naming): GeneratedMigration
     return {
       version: naming.versions[i]!,
       name: id.slice(naming.versions[i]!.length + 1),
-      up: file(naming.dir, `${id}.up.sql`, pair.up, header),
-      down: file(naming.dir, `${id}.down.sql`, pair.down, [`${id}: undo ${id}.up.sql (written by \`sqlmig diff\`).`]),
+      up: file(naming.dir, `${id}.up.sql`, pair.up, header, naming.lockTimeout ?? null),
+      down: file(naming.dir, `${id}.down.sql`, pair.down, [`${id}: undo ${id}.up.sql (written by \`sqlmig diff\`).`], naming.lockTimeout ?? null),
       online,
     };
   });
@@ -67,8 +72,20 @@ function onlineHeader(id: string, after: string | null, schemaFile: string): str
   ];
 }
 
-function file(dir: string, name: string, draft: DraftFile, header: string[]): GeneratedFile {
-  const lines = [...(draft.noTransaction ? ['-- sqlmig:no-transaction'] : []), ...header.map((h) => `-- ${h}`), ''];
+/**
+ * Statements that only make new objects wait for no one; any other (ALTER, DROP, CREATE INDEX on a table,
+ * a trigger, a comment) may queue behind queries on a table that already exists.
+ */
+const MAKES_NEW = /^\s*CREATE\s+(OR\s+REPLACE\s+)?(TABLE|SCHEMA|TYPE|DOMAIN|SEQUENCE|FUNCTION|PROCEDURE|EXTENSION|COLLATION)\b/i;
+
+function file(dir: string, name: string, draft: DraftFile, header: string[], lockTimeout: string | null): GeneratedFile {
+  const timeout = lockTimeout && !draft.noTransaction && draft.statements.some((s) => !MAKES_NEW.test(s.sql)) ? lockTimeout : null;
+  const said = timeout ? [
+    `It starts with SET lock_timeout = '${timeout}': on a busy table it fails fast instead of making every query queue`,
+    'behind it (retry it then). Change it with "diffLockTimeout" in the config ("off": leave it out).',
+  ] : [];
+  const lines = [...(draft.noTransaction ? ['-- sqlmig:no-transaction'] : []), ...[...header, ...said].map((h) => `-- ${h}`), ''];
+  if (timeout) lines.push(`SET lock_timeout = '${timeout}';`, '');
   const statements = draft.statements.map((s) => [...s.comments.map((c) => `-- ${c}`), `${s.sql};`].join('\n'));
   const absolute = join(dir, name);
   const shown = relative(process.cwd(), absolute);

@@ -1,0 +1,2 @@
+drop table calorie_entries;
+drop table users;
