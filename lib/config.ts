@@ -33,6 +33,8 @@ export interface PackageConfig {
   ddlLockTimeout?: string | number;
   schemaFile?: string;
   lint?: unknown;
+  /** lint: a table below both is small, and its blocking findings are warnings: { "rows": 10000, "size": "10MB" }. */
+  lintSmallTable?: unknown;
   targets?: unknown;
 }
 
@@ -47,6 +49,8 @@ export interface Settings {
   statementTimeoutMs?: number;
   ddlLockTimeoutMs?: number;
   lint: LintMode;
+  /** lint: below these a live table is small (default 10,000 rows and 10 MB). */
+  lintSmallTable?: { rows: number; bytes: number };
   /** diff: the desired schema (--schema-file, else "schemaFile" next to the config, else ./schema.sql). */
   schemaFile: string;
   /** The package.json the config came from, if any. */
@@ -131,6 +135,7 @@ export function resolveSettings(flags: Flags, env: Env = process.env, cwd = proc
     statementTimeoutMs: statementTimeout === undefined ? undefined : parseDuration(statementTimeout, '--statement-timeout'),
     ddlLockTimeoutMs: ddlLockTimeout === undefined ? undefined : parseDuration(ddlLockTimeout, '--ddl-lock-timeout'),
     lint: lintMode(flags.lint ?? config.lint, flags.lint !== undefined ? '--lint' : 'package.json "sqlmig".lint'),
+    ...(config.lintSmallTable !== undefined ? { lintSmallTable: smallTable(config.lintSmallTable, `${found?.file} "sqlmig".lintSmallTable`) } : {}),
     schemaFile: resolve(cwd, flags.schemaFile ?? fromConfig(config.schemaFile ?? 'schema.sql')),
     configFile: found?.file ?? null,
     ...(config.targets !== undefined ? { configTargets: config.targets } : {}),
@@ -159,6 +164,21 @@ function lintMode(value: unknown, where: string): LintMode {
   if (value === undefined) return 'warn';
   if (value === 'off' || value === 'warn' || value === 'error') return value;
   throw new UsageError(`${where}: expected off, warn or error, got ${JSON.stringify(value)}`);
+}
+
+/** `{ "rows": 10000, "size": "10MB" }` (either may be left out for its default; a size is bytes or "512kB", "10MB", "1GB"). */
+function smallTable(value: unknown, where: string): { rows: number; bytes: number } {
+  const fix = `expected { "rows": 10000, "size": "10MB" }`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${where}: ${fix}, got ${JSON.stringify(value)}`);
+  const { rows = 10_000, size = 10 * 1024 * 1024, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new UsageError(`${where}: unknown key ${JSON.stringify(unknown[0])}; ${fix}`);
+  if (typeof rows !== 'number' || !Number.isFinite(rows) || rows < 0) throw new UsageError(`${where}.rows: expected a number of rows, got ${JSON.stringify(rows)}`);
+  const match = typeof size === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(bytes|B|kB|KB|MB|GB|TB)?\s*$/.exec(size) : null;
+  const scale: Record<string, number> = { bytes: 1, B: 1, kB: 1024, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+  const bytes = typeof size === 'number' ? size : match ? Number(match[1]) * scale[match[2] ?? 'bytes']! : NaN;
+  if (!Number.isFinite(bytes) || bytes < 0) throw new UsageError(`${where}.size: expected bytes or a size such as "10MB", got ${JSON.stringify(size)}`);
+  return { rows, bytes };
 }
 
 /** A relative pglite: path in package.json is relative to that package.json, not to where sqlmig runs. */

@@ -50,6 +50,7 @@ export async function main(argv: string[]): Promise<number> {
         target: settings.target, dir: settings.dir, schema: settings.schema, table: settings.table,
         backupDir: settings.backupDir, lockTimeoutMs: settings.lockTimeoutMs,
         statementTimeoutMs: settings.statementTimeoutMs, ddlLockTimeoutMs: settings.ddlLockTimeoutMs, lint: settings.lint,
+        ...(settings.lintSmallTable ? { lintSmallTable: settings.lintSmallTable } : {}),
         signal: controller.signal, onStep: out.onStep, onNotice: (m) => out.info(m),
       });
       const target = settings.target ? maskUrl(settings.target.url) : '(none)';

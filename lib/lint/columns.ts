@@ -53,7 +53,7 @@ export const addColumnRequired = rule({
 
 export const addColumnRewrite = rule({
   id: 'add-column-rewrite',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'A column whose value differs per row (volatile default, serial, identity, stored generated) makes PostgreSQL rewrite the whole table under an ACCESS EXCLUSIVE lock: no reads or writes until it is done.',
   recipe: 'Add the column without the default (or with a constant one), backfill it in batches, then ALTER COLUMN … SET DEFAULT for new rows.',
 }, (stmt, env) => addedColumns(stmt, env).flatMap(({ table, def }): Hit[] => {
@@ -78,7 +78,7 @@ export function isSafeTypeChange(from: ColumnType, to: ColumnType): boolean {
 
 export const alterColumnType = rule({
   id: 'alter-column-type',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'Changing a column\'s type rewrites the table and rebuilds its indexes under an ACCESS EXCLUSIVE lock (unless the new type is a known-safe widening such as varchar(n) to a larger varchar or to text): no reads or writes until it is done.',
   recipe: 'Add a new column of the new type, backfill it in batches (a trigger keeps it current), switch the application over, then drop the old column in a later migration.',
 }, (stmt, env) => {
@@ -98,7 +98,7 @@ export const alterColumnType = rule({
 
 export const setNotNull = rule({
   id: 'set-not-null',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock to check for NULLs: no reads or writes until the scan ends. Since PostgreSQL 12 the scan is skipped when a validated CHECK (col IS NOT NULL) constraint already proves it.',
   recipe: 'ADD CONSTRAINT c CHECK (col IS NOT NULL) NOT VALID; then VALIDATE CONSTRAINT c (it scans without blocking traffic); then SET NOT NULL (instant); then DROP CONSTRAINT c.',
 }, (stmt, env) => {

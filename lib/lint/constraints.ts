@@ -20,7 +20,7 @@ const label = (c: Node) => `${KIND[c['contype']] ?? 'constraint'}${c['conname'] 
 
 export const constraintNotValid = rule({
   id: 'constraint-not-valid',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'Adding a foreign key or CHECK constraint checks every existing row while holding a lock that blocks writes (a foreign key also blocks writes to the table it references).',
   recipe: 'Add it with NOT VALID (instant: only new rows are checked), then VALIDATE CONSTRAINT in a later statement or migration: validation scans without blocking reads or writes.',
 }, (stmt, env) => addedConstraints(stmt, env).flatMap(({ table, constraint, column }): Hit[] => {
@@ -32,7 +32,7 @@ export const constraintNotValid = rule({
 
 export const uniqueWithoutIndex = rule({
   id: 'unique-without-index',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'Adding a PRIMARY KEY, UNIQUE or EXCLUDE constraint builds its index under an ACCESS EXCLUSIVE lock: no reads or writes until the index is built.',
   recipe: 'Build the index first with CREATE UNIQUE INDEX CONCURRENTLY (in a `-- sqlmig:no-transaction` migration), then `ALTER TABLE … ADD CONSTRAINT name PRIMARY KEY USING INDEX index_name` (instant).',
 }, (stmt, env) => addedConstraints(stmt, env).flatMap(({ table, constraint }): Hit[] => {

@@ -65,7 +65,7 @@ export const lockTimeout = rule({
 
 export const vacuumFull = rule({
   id: 'vacuum-full',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'VACUUM FULL rewrites the whole table under an ACCESS EXCLUSIVE lock: no reads or writes until it is done.',
   recipe: 'Use plain VACUUM (it runs alongside traffic), or pg_repack / pg_squeeze to shrink a bloated table online.',
 }, (stmt, env) => {
@@ -77,7 +77,7 @@ export const vacuumFull = rule({
 
 export const cluster = rule({
   id: 'cluster',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'CLUSTER rewrites the table in index order under an ACCESS EXCLUSIVE lock: no reads or writes until it is done.',
   recipe: 'Use pg_repack (with --order-by) to reorder a table online, or leave the order to the planner.',
 }, (stmt, env) => {
@@ -89,7 +89,7 @@ export const cluster = rule({
 
 export const reindex = rule({
   id: 'reindex-not-concurrently',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'REINDEX without CONCURRENTLY blocks writes to the table, and reads that would use the index, until the index is rebuilt.',
   recipe: 'Use REINDEX … CONCURRENTLY (PostgreSQL 12+) in a migration of its own whose first line is `-- sqlmig:no-transaction`.',
 }, (stmt, env) => {

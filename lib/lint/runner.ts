@@ -10,6 +10,7 @@ import { bytePositions, lineByteOffset, parseText, type ParsedStatement } from '
 import { RULES_BY_ID, STATIC_RULES } from './rules.js';
 import { runSquawk, type SquawkHit, type SquawkResult } from './squawk.js';
 import { as, tableName } from './tree.js';
+import { DEFAULT_LEVELS, formatBytes, leveled, type LevelPolicy } from './levels.js';
 import type { Finding, Hit, RuleEnv, RuleInfo, TableSize } from './types.js';
 
 export interface LintSource {
@@ -45,6 +46,8 @@ export interface LintInput {
   squawk: boolean;
   /** Keep each file's parsed statements in the output (for --trace). */
   keepStatements?: boolean;
+  /** How blocking findings are leveled (default: errors unless below 10,000 rows and 10 MB). */
+  levels?: LevelPolicy;
 }
 
 /** A linted file; `statements` only with keepStatements (null also when the parser rejected it). */
@@ -108,7 +111,9 @@ function lintFile(source: LintSource, parsed: ReturnType<typeof parseText>, inpu
       indexExisted: (i) => indexExistedBefore(schema, i, source.id),
       name: (t) => tableLabel(t, input.sizes.get(t)),
     };
-    const add = (info: RuleInfo, hit: Hit, at: { line: number; col: number }) => located.push({ ...finding(info, hit, source.path, at.line, at.col, input.sizes.get(hit.table ?? '')), statement: index });
+    const add = (info: RuleInfo, hit: Hit, at: { line: number; col: number }) => located.push({
+      ...leveled(finding(info, hit, source.path, at.line, at.col, input.sizes.get(hit.table ?? '')), info, input.levels ?? DEFAULT_LEVELS), statement: index,
+    });
     for (const rule of STATIC_RULES) {
       for (const hit of rule.check(stmt, env)) add(rule, hit, position(hit.location ?? stmt.location));
     }
@@ -157,7 +162,7 @@ function lockTimeoutAfter(stmt: ParsedStatement, current: boolean, session: bool
 /** "calorie_entries (~12M rows, 2.1 GB)" when a live database gave its size. */
 export function tableLabel(key: string, size?: TableSize): string {
   if (!size) return tableName(key);
-  const parts = [size.rows >= 0 ? `~${compact(size.rows)} rows` : null, bytes(size.bytes)].filter(Boolean);
+  const parts = [size.rows >= 0 ? `~${compact(size.rows)} rows` : null, formatBytes(size.bytes)].filter(Boolean);
   return `${tableName(key)} (${parts.join(', ')})`;
 }
 
@@ -166,11 +171,4 @@ function compact(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1).replace(/\.0$/, '')}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1).replace(/\.0$/, '')}k`;
   return String(Math.round(n));
-}
-
-function bytes(n: number): string {
-  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${i === 0 ? n : n.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
 }

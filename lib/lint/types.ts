@@ -65,7 +65,18 @@ export interface RuleInfo {
   why: string;
   /** The safe way to do it. */
   recipe: string;
+  /**
+   * It blocks reads or writes of a table that existed before the migration for as long as the table is
+   * big (a rewrite, a scan under a strong lock, an index built without CONCURRENTLY): an error, unless a
+   * live database shows the table small.
+   */
+  harm?: boolean;
 }
+
+/** Below both (config `lintSmallTable`), a table's blocking findings are warnings. */
+export interface SmallTable { rows: number; bytes: number }
+
+export const DEFAULT_SMALL_TABLE: SmallTable = { rows: 10_000, bytes: 10 * 1024 * 1024 };
 
 export interface Rule extends RuleInfo {
   check(stmt: LintStatement, env: RuleEnv): Hit[];
