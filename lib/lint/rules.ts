@@ -2,6 +2,7 @@
 import { columnRules } from './columns.js';
 import { constraintRules } from './constraints.js';
 import { dataLossRules } from './data-loss.js';
+import { heldRules } from './held.js';
 import { indexRules } from './indexes.js';
 import { lockingRules } from './locking.js';
 import { renameRules } from './renames.js';
@@ -11,7 +12,7 @@ import { transactionRules } from './transactions.js';
 import type { Rule, RuleInfo } from './types.js';
 
 /** Our parse-tree rules, in the order their findings are listed for one statement. */
-export const STATIC_RULES: Rule[] = [...transactionRules, ...dataLossRules, ...renameRules, ...indexRules, ...columnRules, ...constraintRules, ...lockingRules];
+export const STATIC_RULES: Rule[] = [...transactionRules, ...dataLossRules, ...renameRules, ...indexRules, ...columnRules, ...constraintRules, ...heldRules, ...lockingRules];
 
 /** Findings about the file itself rather than a statement. */
 export const META_RULES: RuleInfo[] = [

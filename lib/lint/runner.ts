@@ -106,7 +106,7 @@ function lintFile(source: LintSource, parsed: ReturnType<typeof parseText>, inpu
   let lockTimeout = input.lockTimeout;
   statements.forEach((stmt, index) => {
     const env: RuleEnv = {
-      schema, transactional: source.transactional, lockTimeout,
+      schema, transactional: source.transactional, lockTimeout, earlier: statements.slice(0, index),
       existed: (t) => existedBefore(schema, t, source.id),
       indexExisted: (i) => indexExistedBefore(schema, i, source.id),
       name: (t) => tableLabel(t, input.sizes.get(t)),

@@ -35,6 +35,9 @@ export interface LintStatement {
   location: number;
 }
 
+/** A statement that ran before this one in the same file. */
+export interface EarlierStatement extends LintStatement { line: number }
+
 /** What a rule may know besides the statement. */
 export interface RuleEnv {
   /** The schema as it was before this statement. */
@@ -47,6 +50,8 @@ export interface RuleEnv {
   transactional: boolean;
   /** A lock_timeout is in force: --ddl-lock-timeout, the database's own setting, or SET lock_timeout earlier in the file. */
   lockTimeout: boolean;
+  /** The statements before this one in the file: in a transactional file, every lock they took is still held. */
+  earlier: readonly EarlierStatement[];
 }
 
 export interface Hit {
