@@ -64,6 +64,7 @@ export async function lint(ctx: Context, options: LintOptions = {}): Promise<Lin
     lockTimeout: ctx.options.ddlLockTimeoutMs !== undefined || Boolean(scope.catalog?.lockTimeout),
     sizes: scope.catalog?.sizes ?? new Map(), squawk: true, keepStatements: options.trace,
     levels: { smallTable: ctx.options.lintSmallTable ?? DEFAULT_SMALL_TABLE },
+    timeZone: scope.catalog?.timeZone ?? null, serverVersion: scope.catalog?.serverVersion ?? null,
   });
   let findings = output.findings;
   let scratch: ScratchInfo | null = null;

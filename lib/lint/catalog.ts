@@ -18,6 +18,9 @@ export interface LiveCatalog {
   /** Size estimates by table ("public.users"). */
   sizes: Map<string, TableSize>;
   lockTimeout: boolean;
+  /** The session's TimeZone and the server's version (server_version_num). */
+  timeZone: string;
+  serverVersion: number;
 }
 
 export async function readCatalog(db: Db): Promise<LiveCatalog> {
@@ -38,7 +41,7 @@ export async function readCatalog(db: Db): Promise<LiveCatalog> {
     db.query<{ schema: string; index: string; table: string }>(`select n.nspname as schema, i.relname as index, c.relname as table
       from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class c on c.oid = x.indrelid join pg_namespace n on n.oid = c.relnamespace
       where ${USER_SCHEMAS}`),
-    db.query<{ lock_timeout: string }>(`select current_setting('lock_timeout') as lock_timeout`),
+    db.query<{ lock_timeout: string; time_zone: string; version: string }>(`select current_setting('lock_timeout') as lock_timeout, current_setting('TimeZone') as time_zone, current_setting('server_version_num') as version`),
   ]);
   const schema = emptySchema();
   const sizes = new Map<string, TableSize>();
@@ -62,7 +65,10 @@ export async function readCatalog(db: Db): Promise<LiveCatalog> {
   for (const index of indexes) {
     schema.indexes.set(`${index.schema}.${index.index}`, { table: `${index.schema}.${index.table}`, createdIn: null, fresh: false });
   }
-  return { schema, sizes, lockTimeout: !['0', '', '0ms'].includes(settings[0]?.lock_timeout ?? '0') };
+  return {
+    schema, sizes, lockTimeout: !['0', '', '0ms'].includes(settings[0]?.lock_timeout ?? '0'),
+    timeZone: settings[0]?.time_zone ?? '', serverVersion: Number(settings[0]?.version ?? 0),
+  };
 }
 
 /** The catalog's type and typmod as the parser would give them: varchar(100) → { varchar, [100] }. */

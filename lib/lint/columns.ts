@@ -1,5 +1,6 @@
 /** Column changes on tables that have rows: required columns, rewrites, NOT NULL scans. */
 import { alterCommands, as, columnConstraints, columnType, formatType, isSerial, names, tableKey, tableName, type ColumnType, type Node } from './tree.js';
+import { isUtc } from './session.js';
 import { rule, type Hit, type LintStatement, type RuleEnv } from './types.js';
 
 /** Functions whose result differs per row: as a column default they make ADD COLUMN rewrite the table. */
@@ -76,11 +77,23 @@ export function isSafeTypeChange(from: ColumnType, to: ColumnType): boolean {
   return from.name === 'cidr' && to.name === 'inet';
 }
 
+/**
+ * timestamp ↔ timestamptz: PostgreSQL 12+ keeps the rows when the session's TimeZone is UTC. Returns
+ * 'no rewrite', the reason it rewrites (or may), or null when the change is not between the two.
+ */
+function timeZoneChange(from: ColumnType, to: ColumnType, env: RuleEnv): string | null {
+  const pair = new Set([from.name, to.name]);
+  if (from.name === to.name || !pair.has('timestamp') || !pair.has('timestamptz') || from.array || to.array || from.mods.join() !== to.mods.join()) return null;
+  if (env.serverVersion !== null && env.serverVersion < 120000) return 'PostgreSQL before 12 rewrites it whatever the TimeZone';
+  if (env.timeZone === null) return 'no rewrite if the session\'s TimeZone is UTC, which lint cannot tell: put `SET timezone = \'UTC\';` above it';
+  return isUtc(env.timeZone) ? 'no rewrite' : `the session's TimeZone is ${env.timeZone}, not UTC`;
+}
+
 export const alterColumnType = rule({
   id: 'alter-column-type',
   level: 'error', harm: true,
   why: 'Changing a column\'s type rewrites the table and rebuilds its indexes under an ACCESS EXCLUSIVE lock (unless the new type is a known-safe widening such as varchar(n) to a larger varchar or to text): no reads or writes until it is done.',
-  recipe: 'Add a new column of the new type, backfill it in batches (a trigger keeps it current), switch the application over, then drop the old column in a later migration.',
+  recipe: 'Add a new column of the new type, backfill it in batches (a trigger keeps it current), switch the application over, then drop the old column in a later migration. (timestamp → timestamptz needs no rewrite on PostgreSQL 12+ with `SET timezone = \'UTC\';` above it.)',
 }, (stmt, env) => {
   if (stmt.kind !== 'AlterTableStmt' || stmt.node['objtype'] !== 'OBJECT_TABLE') return [];
   const table = tableKey(stmt.node['relation']);
@@ -90,9 +103,11 @@ export const alterColumnType = rule({
     const to = columnType(def['typeName']);
     const from = env.schema.tables.get(table)?.columns.get(c['name']) ?? null;
     if (to && from && !def['raw_default'] && isSafeTypeChange(from, to)) return [];
+    const zone = to && from && !def['raw_default'] ? timeZoneChange(from, to, env) : null;
+    if (zone === 'no rewrite') return [];
     const change = from && to ? `from ${formatType(from)} to ${formatType(to)}` : `to ${to ? formatType(to) : 'a new type'} (its type before is not known from earlier migrations)`;
     const using = def['raw_default'] ? ' with USING' : '';
-    return [{ message: `changes ${tableName(table)}.${c['name']} ${change}${using}: rewrites ${env.name(table)} under ACCESS EXCLUSIVE`, location: def['location'], table }];
+    return [{ message: `changes ${tableName(table)}.${c['name']} ${change}${using}: rewrites ${env.name(table)} under ACCESS EXCLUSIVE${zone ? ` (${zone})` : ''}`, location: def['location'], table }];
   });
 });
 

@@ -23,7 +23,7 @@ export const dropColumn = rule({
   if (stmt.kind !== 'AlterTableStmt' || stmt.node['objtype'] !== 'OBJECT_TABLE') return [];
   const table = tableKey(stmt.node['relation']);
   if (!env.existed(table)) return [];
-  return alterCommands(stmt.node).filter((c) => c['subtype'] === 'AT_DropColumn')
+  return alterCommands(stmt.node).filter((c) => c['subtype'] === 'AT_DropColumn' && !env.columnIsNew(table, c['name'])) // a column added in this migration holds no data yet
     .map((c): Hit => ({ message: `drops column ${c['name']} of ${env.name(table)} and its data`, table }));
 });
 

@@ -44,6 +44,7 @@ async function lintAndTell(ctx: Context, db: Db, sources: LintSource[]): Promise
     ({ findings } = await lintSources({
       steps: sources.map((lint) => ({ lint })), schema: catalog.schema, fresh: true,
       lockTimeout: ctx.options.ddlLockTimeoutMs !== undefined || catalog.lockTimeout, sizes: catalog.sizes, squawk: true,
+      timeZone: catalog.timeZone, serverVersion: catalog.serverVersion,
       levels: { ...DEFAULT_LEVELS, blockingAsWarnings: true }, // up keeps its own policy: --lint decides what blocks
     }));
   } catch (error) {

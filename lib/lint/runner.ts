@@ -9,7 +9,8 @@ import { applyStatement, existedBefore, indexExistedBefore, type KnownSchema } f
 import { bytePositions, lineByteOffset, parseText, type ParsedStatement } from './parse.js';
 import { RULES_BY_ID, STATIC_RULES } from './rules.js';
 import { runSquawk, type SquawkHit, type SquawkResult } from './squawk.js';
-import { as, tableName } from './tree.js';
+import { sessionAfter, type Session } from './session.js';
+import { tableName } from './tree.js';
 import { DEFAULT_LEVELS, formatBytes, leveled, type LevelPolicy } from './levels.js';
 import type { Finding, Hit, RuleEnv, RuleInfo, TableSize } from './types.js';
 
@@ -41,6 +42,9 @@ export interface LintInput {
   fresh: boolean;
   /** A lock_timeout is in force for every file (--ddl-lock-timeout or the database's setting). */
   lockTimeout: boolean;
+  /** The live server's TimeZone and server_version_num, when there is one. */
+  timeZone?: string | null;
+  serverVersion?: number | null;
   /** Size estimates from the live database, by table. */
   sizes: Map<string, TableSize>;
   squawk: boolean;
@@ -103,11 +107,14 @@ function lintFile(source: LintSource, parsed: ReturnType<typeof parseText>, inpu
   const { ignores, problems } = readIgnores(source.text, statements.map((s) => s.line));
   const schema = input.schema;
   const located: Located[] = [];
-  let lockTimeout = input.lockTimeout;
+  const start: Session = { lockTimeout: input.lockTimeout, timeZone: input.timeZone ?? null };
+  let session = start;
   statements.forEach((stmt, index) => {
     const env: RuleEnv = {
-      schema, transactional: source.transactional, lockTimeout, earlier: statements.slice(0, index),
+      schema, transactional: source.transactional, lockTimeout: session.lockTimeout, earlier: statements.slice(0, index),
+      timeZone: session.timeZone, serverVersion: input.serverVersion ?? null,
       existed: (t) => existedBefore(schema, t, source.id),
+      columnIsNew: (t, c) => schema.tables.get(t)?.addedIn.get(c) === source.id,
       indexExisted: (i) => indexExistedBefore(schema, i, source.id),
       name: (t) => tableLabel(t, input.sizes.get(t)),
     };
@@ -125,7 +132,7 @@ function lintFile(source: LintSource, parsed: ReturnType<typeof parseText>, inpu
       add(hit.rule, { message: hit.message }, position(offset));
     }
     applyStatement(schema, stmt.kind, stmt.node, { migration: source.id, fresh: input.fresh });
-    lockTimeout = lockTimeoutAfter(stmt, lockTimeout, input.lockTimeout);
+    session = sessionAfter(stmt, session, start);
   });
   const silenced = new Set(ignores.map((i) => `${i.statement}:${i.rule}`));
   let timeoutSaid = false;
@@ -148,15 +155,6 @@ export function finding(info: RuleInfo, hit: Hit, file: string, line: number, co
     file, line, col, rule: info.id, level: info.level, message: hit.message, why: info.why, recipe: info.recipe, source: info.source,
     ...(hit.table ? { table: hit.table } : {}), ...(size ? { size } : {}),
   };
-}
-
-/** `SET lock_timeout` in the file: a non-zero value turns the timeout on, 0 or RESET puts back the session's. */
-function lockTimeoutAfter(stmt: ParsedStatement, current: boolean, session: boolean): boolean {
-  if (stmt.kind !== 'VariableSetStmt' || stmt.node['name'] !== 'lock_timeout') return current;
-  if (stmt.node['kind'] !== 'VAR_SET_VALUE') return session;
-  const value = as(stmt.node['args']?.[0], 'A_Const');
-  const number = value?.['sval'] ? Number.parseFloat(value['sval']['sval']) : Number(value?.['ival']?.['ival'] ?? 0);
-  return number !== 0;
 }
 
 /** "calorie_entries (~12M rows, 2.1 GB)" when a live database gave its size. */

@@ -50,6 +50,12 @@ export interface RuleEnv {
   transactional: boolean;
   /** A lock_timeout is in force: --ddl-lock-timeout, the database's own setting, or SET lock_timeout earlier in the file. */
   lockTimeout: boolean;
+  /** The session's TimeZone (SET timezone earlier in the file, or the live server's), or null when unknown. */
+  timeZone: string | null;
+  /** The live server's server_version_num (150004), or null: then PostgreSQL 12 or later is assumed. */
+  serverVersion: number | null;
+  /** Was this column added earlier in the same migration? */
+  columnIsNew(table: string, column: string): boolean;
   /** The statements before this one in the file: in a transactional file, every lock they took is still held. */
   earlier: readonly EarlierStatement[];
 }
