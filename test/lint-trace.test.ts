@@ -45,6 +45,7 @@ test('--trace on PostgreSQL (a temporary database on the server), with sizes fro
   assert.equal((await runCli(['up', '--dir', dir, '--url', db.url])).code, 0);
   await db.sql`insert into orders select g, g % 10, g from generate_series(1, 1500) g`;
   await db.sql`analyze orders`;
+  await db.sql`analyze users`; // sized (0 rows): a table never analyzed has no estimate, and lint takes it as big
   const all = writeMigrations(t, MIGRATIONS);
   const r = await runCli(['lint', '--trace', '--json', '--dir', all.dir, '--url', db.url]);
   assert.equal(r.code, 0, r.stderr);

@@ -14,26 +14,34 @@ function addedColumns(stmt: LintStatement, env: RuleEnv): { table: string; def: 
   return alterCommands(stmt.node).filter((c) => c['subtype'] === 'AT_AddColumn').map((c) => ({ table, def: as(c['def'], 'ColumnDef')! }));
 }
 
-function volatileCall(node: unknown): string | null {
+/** Built-in functions that are immutable or stable: as a default they are computed once, not per row. */
+const NOT_VOLATILE = new Set(['now', 'transaction_timestamp', 'statement_timestamp', 'current_setting', 'lower', 'upper', 'trim', 'btrim', 'ltrim', 'rtrim', 'length', 'concat', 'concat_ws', 'md5', 'to_char', 'to_date', 'to_timestamp', 'to_number', 'date_trunc', 'date_part', 'extract', 'make_date', 'make_timestamp', 'make_timestamptz', 'make_interval', 'timezone', 'jsonb_build_object', 'json_build_object', 'jsonb_build_array', 'json_build_array', 'to_jsonb', 'to_json', 'array_fill', 'replace', 'substr', 'substring', 'left', 'right', 'abs', 'round', 'floor', 'ceil', 'greatest', 'least', 'nullif', 'format', 'encode', 'decode', 'sha256', 'inet', 'int4range', 'int8range', 'numrange', 'tstzrange', 'daterange', 'current_schema', 'current_database', 'version', 'pg_backend_pid']);
+
+/** A call in the default whose value differs per row: a volatile built-in, a user function that is not IMMUTABLE or STABLE, or one lint does not know. */
+function volatileCall(node: unknown, env: RuleEnv): string | null {
   if (!node || typeof node !== 'object') return null;
   const call = as(node, 'FuncCall');
   const name = call ? names(call['funcname']).at(-1)?.toLowerCase() : undefined;
-  if (name && VOLATILE.has(name)) return `${name}()`;
+  if (name) {
+    const known = env.schema.functions.get(name);
+    if (VOLATILE.has(name) || known === 'volatile') return `${name}()`;
+    if (!known && !NOT_VOLATILE.has(name)) return `${name}(), a function lint does not know: taken as volatile`;
+  }
   for (const value of Object.values(node as Node)) {
-    const found = volatileCall(value);
+    const found = volatileCall(value, env);
     if (found) return found;
   }
   return null;
 }
 
 /** Why adding this column rewrites the table (each row gets its own value), or null. */
-function rewriteReason(def: Node): string | null {
+function rewriteReason(def: Node, env: RuleEnv): string | null {
   if (isSerial(def['typeName'])) return 'a serial column (a nextval() default)';
   for (const c of columnConstraints(def)) {
     if (c['contype'] === 'CONSTR_IDENTITY') return 'an identity column';
     if (c['contype'] === 'CONSTR_GENERATED') return 'a stored generated column';
     if (c['contype'] === 'CONSTR_DEFAULT') {
-      const call = volatileCall(c['raw_expr']);
+      const call = volatileCall(c['raw_expr'], env);
       if (call) return `a volatile default (${call})`;
     }
   }
@@ -58,7 +66,7 @@ export const addColumnRewrite = rule({
   why: 'A column whose value differs per row (volatile default, serial, identity, stored generated) makes PostgreSQL rewrite the whole table under an ACCESS EXCLUSIVE lock: no reads or writes until it is done.',
   recipe: 'Add the column without the default (or with a constant one), backfill it in batches, then ALTER COLUMN … SET DEFAULT for new rows.',
 }, (stmt, env) => addedColumns(stmt, env).flatMap(({ table, def }): Hit[] => {
-  const reason = rewriteReason(def);
+  const reason = rewriteReason(def, env);
   return reason ? [{ message: `adds ${def['colname']} to ${env.name(table)} as ${reason}: rewrites the table under ACCESS EXCLUSIVE`, location: def['location'], table }] : [];
 }));
 
@@ -129,4 +137,14 @@ export const setNotNull = rule({
   });
 });
 
-export const columnRules = [addColumnRequired, addColumnRewrite, alterColumnType, setNotNull];
+export const jsonColumn = rule({
+  id: 'json-column',
+  level: 'warning',
+  why: 'The json type has no equality operator: queries on the table that use SELECT DISTINCT, UNION or GROUP BY over all columns start failing ("could not identify an equality operator for type json").',
+  recipe: 'Use jsonb (it also indexes and compares), unless the exact text of the document must be kept.',
+}, (stmt, env) => addedColumns(stmt, env).flatMap(({ table, def }): Hit[] => {
+  const type = columnType(def['typeName']);
+  return type?.name === 'json' ? [{ message: `adds ${def['colname']} json to ${env.name(table)}: queries that compare whole rows (DISTINCT, UNION) fail on json`, location: def['location'], table }] : [];
+}));
+
+export const columnRules = [addColumnRequired, addColumnRewrite, alterColumnType, setNotNull, jsonColumn];

@@ -19,18 +19,24 @@ export interface KnownTable {
   fresh: boolean;
 }
 
-export interface KnownIndex { table: string; createdIn: string | null; fresh: boolean }
+export interface KnownIndex {
+  table: string; createdIn: string | null; fresh: boolean;
+  /** Its key columns (null where a key is an expression), when known. */
+  columns?: (string | null)[];
+}
 
 export interface KnownSchema {
   tables: Map<string, KnownTable>;
   indexes: Map<string, KnownIndex>;
+  /** User functions by name (unqualified, lower case): their volatility. */
+  functions: Map<string, 'immutable' | 'stable' | 'volatile'>;
 }
 
 /** Where the statements being replayed come from. */
 export interface Origin { migration: string; fresh: boolean }
 
 export function emptySchema(): KnownSchema {
-  return { tables: new Map(), indexes: new Map() };
+  return { tables: new Map(), indexes: new Map(), functions: new Map() };
 }
 
 export function newTable(origin: Origin | null): KnownTable {
@@ -64,9 +70,16 @@ export function applyStatement(schema: KnownSchema, kind: string, node: Node, or
     case 'IndexStmt':
       if (node['idxname']) {
         const table = tableKey(node['relation']);
-        schema.indexes.set(`${table.split('.')[0]}.${node['idxname']}`, { table, createdIn: origin.migration, fresh: origin.fresh });
+        const columns = ((node['indexParams'] as Node[] | undefined) ?? []).map((p) => (as(p, 'IndexElem')?.['name'] as string | undefined) ?? null);
+        schema.indexes.set(`${table.split('.')[0]}.${node['idxname']}`, { table, createdIn: origin.migration, fresh: origin.fresh, columns });
       }
       return;
+    case 'CreateFunctionStmt': {
+      const name = names(node['funcname']).at(-1)?.toLowerCase();
+      const volatility = ((node['options'] as Node[] | undefined) ?? []).map((o) => as(o, 'DefElem')).find((d) => d?.['defname'] === 'volatility');
+      if (name) schema.functions.set(name, (as(volatility?.['arg'], 'String')?.['sval'] as 'immutable' | 'stable' | undefined) ?? 'volatile');
+      return;
+    }
     default:
   }
 }

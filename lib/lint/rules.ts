@@ -2,6 +2,7 @@
 import { columnRules } from './columns.js';
 import { constraintRules } from './constraints.js';
 import { dataLossRules } from './data-loss.js';
+import { DO_BLOCK } from './do-blocks.js';
 import { heldRules } from './held.js';
 import { indexRules } from './indexes.js';
 import { lockingRules } from './locking.js';
@@ -33,5 +34,5 @@ export const META_RULES: RuleInfo[] = [
   },
 ];
 
-export const ALL_RULES: RuleInfo[] = [...STATIC_RULES, ...SQUAWK_RULES, ...TRACE_RULES, ...META_RULES];
+export const ALL_RULES: RuleInfo[] = [...STATIC_RULES, DO_BLOCK, ...SQUAWK_RULES, ...TRACE_RULES, ...META_RULES];
 export const RULES_BY_ID = new Map(ALL_RULES.map((r) => [r.id, r]));

@@ -4,6 +4,7 @@
  * add Squawk's findings, and drop what a `-- sqlmig:lint-ignore` silences.
  */
 import { loadParser } from '../migrations/sql.js';
+import { DO_BLOCK, doBlockBody } from './do-blocks.js';
 import { readIgnores, type Ignore } from './ignores.js';
 import { applyStatement, existedBefore, indexExistedBefore, type KnownSchema } from './known.js';
 import { bytePositions, lineByteOffset, parseText, type ParsedStatement } from './parse.js';
@@ -87,7 +88,7 @@ export async function lintSources(input: LintInput): Promise<LintOutput> {
       hitsByFile = new Map();
       for (const hit of squawkResult.hits) hitsByFile.set(hit.file, [...(hitsByFile.get(hit.file) ?? []), hit]);
     }
-    const linted = lintFile(source, parsed, input, hitsByFile.get(source.file ?? '') ?? []);
+    const linted = lintFile(lib, source, parsed, input, hitsByFile.get(source.file ?? '') ?? []);
     findings.push(...linted.findings);
     files.push(input.keepStatements ? linted.file : { ...linted.file, statements: null });
   }
@@ -97,7 +98,7 @@ export async function lintSources(input: LintInput): Promise<LintOutput> {
 
 type Located = Finding & { statement: number };
 
-function lintFile(source: LintSource, parsed: ReturnType<typeof parseText>, input: LintInput, squawkHits: SquawkHit[]): { findings: Finding[]; file: LintedFile } {
+function lintFile(lib: Awaited<ReturnType<typeof loadParser>>, source: LintSource, parsed: ReturnType<typeof parseText>, input: LintInput, squawkHits: SquawkHit[]): { findings: Finding[]; file: LintedFile } {
   if (!parsed.statements) {
     const { line, col, message } = parsed.syntaxError;
     return { findings: [finding(RULES_BY_ID.get('syntax-error')!, { message }, source.path, line, col)], file: { source, statements: null, ignores: [] } };
@@ -123,6 +124,16 @@ function lintFile(source: LintSource, parsed: ReturnType<typeof parseText>, inpu
     });
     for (const rule of STATIC_RULES) {
       for (const hit of rule.check(stmt, env)) add(rule, hit, position(hit.location ?? stmt.location));
+    }
+    if (stmt.kind === 'DoStmt') {
+      const body = doBlockBody(lib, stmt);
+      if (body.opaque) add(DO_BLOCK, { message: `${body.opaque}: lint cannot see what it runs` }, position(stmt.location));
+      for (const inner of body.statements) {
+        for (const rule of STATIC_RULES) {
+          for (const hit of rule.check(inner, env)) add(rule, { ...hit, message: `in the DO block: ${hit.message}` }, position(stmt.location));
+        }
+        applyStatement(schema, inner.kind, inner.node, { migration: source.id, fresh: input.fresh });
+      }
     }
     const end = statements[index + 1]?.location ?? Infinity;
     for (const hit of squawkHits) {
