@@ -17,6 +17,9 @@ export interface Flags {
   ddlLockTimeout?: string | number;
   lint?: string;
   schemaFile?: string;
+  onlineLockTimeout?: string | number;
+  lockRetries?: number;
+  batchSize?: number;
 }
 
 /** What up and validate do with lint findings on the migrations they are about to apply. */
@@ -35,6 +38,8 @@ export interface PackageConfig {
   lint?: unknown;
   /** lint: a table below both is small, and its blocking findings are warnings: { "rows": 10000, "size": "10MB" }. */
   lintSmallTable?: unknown;
+  /** up/down run online by default. */
+  online?: unknown;
   targets?: unknown;
 }
 
@@ -51,6 +56,11 @@ export interface Settings {
   lint: LintMode;
   /** lint: below these a live table is small (default 10,000 rows and 10 MB). */
   lintSmallTable?: { rows: number; bytes: number };
+  /** Online runs (config "online"; --online on up/down): defaults and the step settings. */
+  online: boolean;
+  onlineLockTimeoutMs?: number;
+  lockRetries?: number;
+  batchSize?: number;
   /** diff: the desired schema (--schema-file, else "schemaFile" next to the config, else ./schema.sql). */
   schemaFile: string;
   /** The package.json the config came from, if any. */
@@ -136,6 +146,7 @@ export function resolveSettings(flags: Flags, env: Env = process.env, cwd = proc
     ddlLockTimeoutMs: ddlLockTimeout === undefined ? undefined : parseDuration(ddlLockTimeout, '--ddl-lock-timeout'),
     lint: lintMode(flags.lint ?? config.lint, flags.lint !== undefined ? '--lint' : 'package.json "sqlmig".lint'),
     ...(config.lintSmallTable !== undefined ? { lintSmallTable: smallTable(config.lintSmallTable, `${found?.file} "sqlmig".lintSmallTable`) } : {}),
+    ...onlineSettings(flags, config, found?.file),
     schemaFile: resolve(cwd, flags.schemaFile ?? fromConfig(config.schemaFile ?? 'schema.sql')),
     configFile: found?.file ?? null,
     ...(config.targets !== undefined ? { configTargets: config.targets } : {}),
@@ -158,6 +169,22 @@ export function checkName(name: unknown, source: string): string {
   if (name.includes('\0')) throw new UsageError(`${source}: a name cannot contain a NUL character`);
   if (Buffer.byteLength(name) > 63) throw new UsageError(`${source}: "${name}" is longer than PostgreSQL's 63-byte limit for names`);
   return name;
+}
+
+function onlineSettings(flags: Flags, config: PackageConfig, file: string | undefined): Pick<Settings, 'online' | 'onlineLockTimeoutMs' | 'lockRetries' | 'batchSize'> {
+  if (config.online !== undefined && typeof config.online !== 'boolean') throw new UsageError(`${file} "sqlmig".online: expected true or false, got ${JSON.stringify(config.online)}`);
+  const whole = (value: number | undefined, flag: string, min: number) => {
+    if (value === undefined) return undefined;
+    if (!Number.isInteger(value) || value < min) throw new UsageError(`${flag}: expected a whole number, ${min} or more, got ${value}`);
+    return value;
+  };
+  const timeout = flags.onlineLockTimeout === undefined ? undefined : parseDuration(flags.onlineLockTimeout, '--online-lock-timeout');
+  return {
+    online: config.online === true,
+    ...(timeout !== undefined ? { onlineLockTimeoutMs: timeout } : {}),
+    ...(flags.lockRetries !== undefined ? { lockRetries: whole(flags.lockRetries, '--lock-retries', 0) } : {}),
+    ...(flags.batchSize !== undefined ? { batchSize: whole(flags.batchSize, '--batch-size', 1) } : {}),
+  };
 }
 
 function lintMode(value: unknown, where: string): LintMode {

@@ -105,12 +105,14 @@ try {
   const psqlMs = mid(psqlRuns);
   const upMs = mid(upRuns.map((r) => r.ms));
   row('psql: 1,000 migrations, 1 tx each', fmt(psqlMs), 'baseline (median of 3)');
-  row('sqlmig up: 1,000 migrations', fmt(upMs), `${(upMs / psqlMs).toFixed(2)}x psql (median of 3)`);
+  row('sqlmig up: 1,000 migrations', fmt(upMs), `${(upMs / psqlMs).toFixed(2)}x psql (median of 3); target <= 1.0x`);
   const upNoLintMs = mid(upNoLintRuns);
   row('sqlmig up --lint=off: 1,000 migrations', fmt(upNoLintMs), `the lint hook costs ${fmt(upMs - upNoLintMs)} (median of 3)`);
   row('sqlmig up: peak RSS (server URL)', `${Math.max(...upRuns.map((r) => r.rssMb)).toFixed(0)} MB`, 'target < 100 MB (worst of 3)');
   const noop = median(bin, sqlmig('up', '--quiet', '--dir', thousand, '--url', upUrl));
   row('sqlmig up: no-op, 1,000 applied', fmt(noop), `node start + ${fmt(noop - nodeStart)}`);
+
+  await benchSerialShape();
 
   // status and validate: 1,000 vs 10,000 files and rows.
   for (const count of [1000, 10000]) {
@@ -129,20 +131,11 @@ try {
   // applied by psql and by sqlmig, then the fixed cost of an `up` with nothing to do.
   const realistic = join(work, 'realistic');
   const realisticCount = writeSyntheticHistory(realistic, { count: 285 });
-  const realisticScript = join(work, 'psql-realistic.sql');
-  const realisticUps = readdirSync(realistic).filter((f) => f.endsWith('.up.sql')).sort(); // zero-padded: in version order
-  writeFileSync(realisticScript, realisticUps.map((f) => `begin;\n\\i ${join(realistic, f)}\ncommit;\n`).join(''));
-  const psql285: number[] = [];
-  const up285: number[] = [];
-  let realisticUrl = '';
-  for (let i = 0; i < 3; i++) {
-    psql285.push(timeOnce(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', realisticScript, await dbUrl('bench_psql_285')]).ms);
-    realisticUrl = await dbUrl('bench_up_285');
-    up285.push(timeOnce(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', realisticUrl)).ms);
-  }
-  const psql285Ms = mid(psql285);
+  const applied285 = await applyVsPsql(realistic, 'bench_285');
+  const psql285Ms = applied285.psqlMs;
+  const realisticUrl = applied285.url;
   row(`psql: ${realisticCount}-migration realistic history`, fmt(psql285Ms), 'baseline (median of 3)');
-  row(`sqlmig up: ${realisticCount}-migration realistic history`, fmt(mid(up285)), `${(mid(up285) / psql285Ms).toFixed(2)}x psql (median of 3)`);
+  row(`sqlmig up: ${realisticCount}-migration realistic history`, fmt(applied285.upMs), `${(applied285.upMs / psql285Ms).toFixed(2)}x psql (median of 3); target <= 1.0x`);
   const noop285 = median(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', realisticUrl));
   row(`sqlmig up: no-op, ${realisticCount} applied (server)`, fmt(noop285), `${(noop285 / nodeStart).toFixed(1)}x node -e 0, ${(noop285 / psql285Ms).toFixed(2)}x the psql apply`);
 
@@ -164,7 +157,8 @@ try {
   }
   const embedded285 = `pglite:${join(work, 'embedded-285')}`;
   const apply285 = timeOnce(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', embedded285), { NODE_OPTIONS: `--import=${rssHook}` });
-  row(`sqlmig up: ${realisticCount}-migration realistic history, PGlite`, fmt(apply285.ms), `peak ${(Number(/sqlmig-bench-maxrss-kb (\d+)/.exec(apply285.stderr)?.[1] ?? 0) / 1024).toFixed(0)} MB`);
+  row(`sqlmig up: ${realisticCount}-migration realistic history, PGlite`, fmt(apply285.ms),
+    `${(apply285.ms / applied285.upMs).toFixed(2)}x the server up, ${(apply285.ms / psql285Ms).toFixed(2)}x psql; peak ${(Number(/sqlmig-bench-maxrss-kb (\d+)/.exec(apply285.stderr)?.[1] ?? 0) / 1024).toFixed(0)} MB`);
   const status285 = medianWithRss(bin, sqlmig('status', '--json', '--dir', realistic, '--url', embedded285));
   row(`sqlmig status: ${realisticCount} applied, PGlite`, `${fmt(status285.ms)}, ${status285.rssMb.toFixed(0)} MB`, `${(status285.ms / nodeStart).toFixed(1)}x node -e 0`);
   const noopEmbedded = medianWithRss(bin, sqlmig('up', '--quiet', '--dir', realistic, '--url', embedded285));
@@ -199,16 +193,7 @@ try {
     const hundred = timeOnce(bin, sqlmig('verify', '--quiet', '--dir', hundredDir, '--url', 'pglite:memory')).ms;
     row('sqlmig verify: 100 migrations, PGlite', fmt(hundred), `${(hundred / ten).toFixed(1)}x the 10-migration run`);
 
-    // A long, realistic history (tables, views over joins, plpgsql, triggers, GiST on ltree, enums,
-    // materialized views): verify against one plain up of the same files, on the server and on PGlite.
-    const history = join(work, 'history');
-    const count = writeSyntheticHistory(history, { count: 200 });
-    const upOnce = timeOnce(bin, sqlmig('up', '--quiet', '--dir', history, '--url', await dbUrl('bench_history_up'))).ms;
-    const verifyServer = timeOnce(bin, sqlmig('verify', '--quiet', '--dir', history, '--url', await dbUrl('bench_history_target'))).ms;
-    row(`sqlmig verify: synthetic history (${count} migrations), server`, fmt(verifyServer), `${(verifyServer / upOnce).toFixed(1)}x its up (${fmt(upOnce)}); target < 10x`);
-    const upEmbedded = timeOnce(bin, sqlmig('up', '--quiet', '--dir', history, '--url', `pglite:${join(work, 'history-db')}`)).ms;
-    const verifyEmbedded = timeOnce(bin, sqlmig('verify', '--quiet', '--dir', history, '--url', 'pglite:memory')).ms;
-    row(`sqlmig verify: synthetic history (${count} migrations), PGlite`, fmt(verifyEmbedded), `${(verifyEmbedded / upEmbedded).toFixed(1)}x its up (${fmt(upEmbedded)})`);
+    await benchVerifyVsUp();
   }
 
   // lint: static rules over 1,000 files (no database: from a folder without config), and --trace of the fitbud example on PGlite.
@@ -238,6 +223,66 @@ function benchLintSpeed(thousand: string): void {
   row('sqlmig lint --all: fitbud sql/ (10 migrations), no database', fmt(small), `node -e 0 ${fmt(node)}; target < 250 ms (median of 5)`);
   const many = median(bin, sqlmig('lint', '--all', '--quiet', '--dir', thousand), 5, {}, work);
   row('sqlmig lint --all: 1,000 migrations, no database', fmt(many), `node -e 0 ${fmt(node)}; target < 1 s (median of 5)`);
+}
+
+/**
+ * verify against one plain up of the same realistic history (tables, views over joins, plpgsql,
+ * triggers, GiST on ltree, enums, materialized views), on the server and on PGlite: up and verify
+ * alternate on fresh databases (the machine's noise hits both alike), medians of 3; target ≤ 5x.
+ */
+async function benchVerifyVsUp(): Promise<void> {
+  const history = join(work, 'history');
+  const count = writeSyntheticHistory(history, { count: 200 });
+  const places: [string, (what: string, i: number) => Promise<string>][] = [
+    ['server', (what) => dbUrl(`bench_history_${what}`)],
+    ['PGlite', async (what, i) => (what === 'up' ? `pglite:${join(work, `history-db-${i}`)}` : 'pglite:memory')],
+  ];
+  for (const [where, url] of places) {
+    const ups: number[] = [];
+    const verifies: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      ups.push(timeOnce(bin, sqlmig('up', '--quiet', '--dir', history, '--url', await url('up', i))).ms);
+      verifies.push(timeOnce(bin, sqlmig('verify', '--quiet', '--dir', history, '--url', await url('target', i))).ms);
+    }
+    const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[1]!;
+    const [up, verify] = [mid(ups), mid(verifies)];
+    row(`sqlmig verify vs up: synthetic history (${count} migrations), ${where}`, `${(verify / up).toFixed(1)}x`, `verify ${fmt(verify)}, up ${fmt(up)}, medians of 3 alternating; target <= 5x`);
+  }
+}
+
+/**
+ * `up` of a folder against psql on the same files (one session, a transaction per file), each on a fresh
+ * database, alternating so the machine's noise hits both alike; medians of `n`. Returns the last up's URL.
+ */
+async function applyVsPsql(dir: string, name: string, n = 3): Promise<{ psqlMs: number; upMs: number; url: string }> {
+  const script = join(work, `psql-${name}.sql`);
+  const ups = readdirSync(dir).filter((f) => f.endsWith('.up.sql')).sort(); // zero-padded: in version order
+  writeFileSync(script, ups.map((f) => `begin;\n\\i ${join(dir, f)}\ncommit;\n`).join(''));
+  const psql = findPgBin('psql');
+  const psqlRuns: number[] = [];
+  const upRuns: number[] = [];
+  let url = '';
+  for (let i = 0; i < n; i++) {
+    psqlRuns.push(timeOnce(psql, ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', script, await dbUrl(`${name}_psql`)]).ms);
+    url = await dbUrl(`${name}_up`);
+    upRuns.push(timeOnce(bin, sqlmig('up', '--quiet', '--dir', dir, '--url', url)).ms);
+  }
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return { psqlMs: mid(psqlRuns), upMs: mid(upRuns), url };
+}
+
+/** 500 migrations a little more like real ones: a table with a serial key, an index, ten rows. */
+async function benchSerialShape(): Promise<void> {
+  const dir = join(work, 'serial-500');
+  mkdirSync(dir, { recursive: true });
+  for (let i = 1; i <= 500; i++) {
+    const values = Array.from({ length: 10 }, (_, k) => `('row ${k + 1}')`).join(', ');
+    writeFileSync(join(dir, `${String(i).padStart(5, '0')}_s${i}.up.sql`),
+      `create table s${i} (id serial primary key, label text not null);\ncreate index s${i}_label_idx on s${i} (label);\ninsert into s${i} (label) values ${values};\n`);
+  }
+  const { psqlMs, upMs } = await applyVsPsql(dir, 'bench_serial');
+  row('psql: 500 serial + index + 10-row migrations, 1 tx each', fmt(psqlMs), 'baseline (median of 3)');
+  row('sqlmig up: 500 serial + index + 10-row migrations', fmt(upMs), `${(upMs / psqlMs).toFixed(2)}x psql (median of 3); target <= 1.0x`);
 }
 
 async function benchSchema(): Promise<void> {

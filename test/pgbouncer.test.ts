@@ -112,6 +112,21 @@ test('a no-transaction migration that cannot be run safely through PgBouncer is 
 
 
 /** PgBouncer in transaction mode on a free port, in front of the test server; it refuses to run as root. */
+test('up --online runs its plan through PgBouncer in transaction mode: CONCURRENTLY outside a transaction, lock_timeout per transaction', { skip }, async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, {
+    '001_base.up.sql': 'create table users (id int primary key, email text);\ninsert into users select g, g::text from generate_series(1, 500) g;',
+    '002_online.up.sql': 'create index on users (email);\nalter table users alter column email set not null, add unique (email);',
+  });
+  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', pooled(db)])).code, 0);
+  const r = await runCli(['up', '--online', '--dir', dir, '--url', pooled(db)]);
+  assert.equal(r.code, 0, r.stderr);
+  const [row] = await db.sql`select count(*)::int as n from pg_index where indrelid = 'users'::regclass and indisvalid`;
+  assert.equal(row!['n'], 3, 'the primary key, the index and the unique constraint\'s index');
+  const [nn] = await db.sql`select attnotnull from pg_attribute where attrelid = 'users'::regclass and attname = 'email'`;
+  assert.equal(nn!['attnotnull'], true);
+});
+
 async function startPgbouncer(bin: string): Promise<{ port: number; stop(): void }> {
   const server = new URL(await adminUrl());
   const root = mkdtempSync(join(tmpdir(), 'sqlmig-pgbouncer-'));

@@ -10,7 +10,7 @@ import { maskUrl } from '../lib/db/url.js';
 
 const file = (v: number, name: string, checksum = `c${v}`): MigrationFile => ({
   version: BigInt(v), versionText: String(v).padStart(3, '0'), name, id: `${v}_${name}`, upFile: `${String(v).padStart(3, '0')}_${name}.up.sql`,
-  downFile: null, upSql: '', downSql: null, checksum, directives: { noTransaction: false, downNoTransaction: false, lintIgnores: [], problems: [] },
+  downFile: null, upSql: '', downSql: null, checksum, directives: { noTransaction: false, downNoTransaction: false, online: false, offline: false, lintIgnores: [], problems: [] },
 });
 const row = (v: number, name: string, checksum = `c${v}`): AppliedMigration => ({
   version: BigInt(v), name, checksum, appliedAt: new Date(0), appliedBy: 'u', durationMs: 1, transactional: true, stamped: false,

@@ -12,9 +12,13 @@ export const registerCore: Register = (cli, run) => cli
     .option('single-transaction', { type: 'boolean', describe: 'run the whole batch in one transaction' })
     .option('allow-out-of-order', { type: 'boolean', describe: 'apply a pending version lower than the newest applied one' })
     .option('backup', { type: 'boolean', describe: 'pg_dump into --backup-dir first; if it fails, nothing is applied (exit 6)' })
+    .option('online', { type: 'boolean', describe: 'run each statement that would block a table in its lock-safe form, proved first on a scratch database (else package.json "sqlmig".online)' })
+    .option('online-lock-timeout', { type: 'string', describe: 'online: lock_timeout of each locking step (default 1s)' })
+    .option('lock-retries', { type: 'number', describe: 'online: retries of a step whose lock was not granted in time (default 10)' })
+    .option('batch-size', { type: 'number', describe: 'online: rows per batch of a backfill or a whole-table UPDATE/DELETE (default 10000)' })
     .option('lint', { type: 'string', choices: ['off', 'warn', 'error'], describe: 'lint what is about to run: warn on stderr (default), refuse on an error-level finding (error), or off (else package.json "sqlmig".lint)' }),
   run(async (a, m, out) => {
-    const r = await m.up({ to: a['to'] as string | undefined, step: a['step'] as number | undefined, dryRun: a['dryRun'] as boolean, singleTransaction: a['singleTransaction'] as boolean, allowOutOfOrder: a['allowOutOfOrder'] as boolean, backup: a['backup'] as boolean });
+    const r = await m.up({ to: a['to'] as string | undefined, step: a['step'] as number | undefined, dryRun: a['dryRun'] as boolean, singleTransaction: a['singleTransaction'] as boolean, allowOutOfOrder: a['allowOutOfOrder'] as boolean, backup: a['backup'] as boolean, online: a['online'] as boolean | undefined });
     out.result(withBackupLine(r, formatMigrate(r)), r);
   }))
   .command('down [n]', 'revert the last N applied migrations (default 1)', (y: Argv) => y
@@ -22,9 +26,13 @@ export const registerCore: Register = (cli, run) => cli
     .option('to', { type: 'string', describe: 'revert everything above this version' })
     .option('all', { type: 'boolean', describe: 'revert every applied migration' })
     .option('dry-run', { type: 'boolean', describe: 'print the SQL that would run; change nothing' })
-    .option('backup', { type: 'boolean', describe: 'pg_dump into --backup-dir first; if it fails, nothing is reverted (exit 6)' }),
+    .option('backup', { type: 'boolean', describe: 'pg_dump into --backup-dir first; if it fails, nothing is reverted (exit 6)' })
+    .option('online', { type: 'boolean', describe: 'run each statement that would block a table in its lock-safe form, proved first on a scratch database (else package.json "sqlmig".online)' })
+    .option('online-lock-timeout', { type: 'string', describe: 'online: lock_timeout of each locking step (default 1s)' })
+    .option('lock-retries', { type: 'number', describe: 'online: retries of a step whose lock was not granted in time (default 10)' })
+    .option('batch-size', { type: 'number', describe: 'online: rows per batch of a backfill or a whole-table UPDATE/DELETE (default 10000)' }),
   run(async (a, m, out) => {
-    const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean, backup: a['backup'] as boolean });
+    const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean, backup: a['backup'] as boolean, online: a['online'] as boolean | undefined });
     out.result(withBackupLine(r, formatMigrate(r)), r);
   }))
   .command('redo', 'revert the newest applied migration and apply it again', {}, run(async (_a, m, out) => {

@@ -91,6 +91,7 @@ export async function runFleetCommand(run: FleetRun): Promise<number> {
       target: t.target, dir: settings.dir, schema: t.schema ?? settings.schema, table: settings.table,
       backupDir: settings.backupDir, lockTimeoutMs: settings.lockTimeoutMs,
       statementTimeoutMs: settings.statementTimeoutMs, ddlLockTimeoutMs: settings.ddlLockTimeoutMs,
+      online: settings.online, onlineLockTimeoutMs: settings.onlineLockTimeoutMs, lockRetries: settings.lockRetries, batchSize: settings.batchSize,
       signal, onStep: (e) => { const line = formatStepEvent(e); if (line) out.debug(`${t.name}: ${line}`); },
       onNotice: (m) => out.info(`${t.name}: ${mask(m)}`),
     });

@@ -19,6 +19,8 @@ export interface UpOptions {
   allowOutOfOrder?: boolean;
   /** Take a backup (into the backup folder) before applying anything; none when nothing is pending or on --dry-run. */
   backup?: boolean;
+  /** Run each migration in its online form (default: the config's `online`); `-- sqlmig:online` / `offline` in a file win. */
+  online?: boolean;
 }
 
 export interface DownOptions {
@@ -30,9 +32,10 @@ export interface DownOptions {
   dryRun?: boolean;
   /** Take a backup before reverting anything; none when nothing is to be reverted or on --dry-run. */
   backup?: boolean;
+  online?: boolean;
 }
 
-export interface PlannedSql { direction: 'up' | 'down'; version: string; name: string; path: string; sql: string }
+export interface PlannedSql { direction: 'up' | 'down'; version: string; name: string; path: string; sql: string; online?: boolean }
 
 export interface MigrateResult {
   applied: StepResult[];
@@ -65,11 +68,14 @@ async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigi
   const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
   if (options.singleTransaction) refuseNoTransactionInBatch(steps);
   if (steps.length && ctx.options.lint !== 'off') await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps);
-  if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
+  const online = await onlineHook(ctx, db, steps, options.online, options.singleTransaction);
+  if (options.dryRun) return { applied: [], reverted: [], dryRun: online ? online.dryRun(steps) : steps.map(toPlannedSql) };
   const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
   await loadNeededExtensions(db, steps);
   await ensureHistory(db, ctx.table);
-  const applied = await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep });
+  const applied = online
+    ? await online.execute(steps)
+    : await executePlan(db, steps, { table: ctx.table, singleTransaction: options.singleTransaction, signal: ctx.options.signal, onStep: ctx.options.onStep });
   return { applied, reverted: [], ...backup };
 }
 
@@ -80,9 +86,10 @@ export async function down(ctx: Context, options: DownOptions = {}): Promise<Mig
     refuseBadFiles(snap);
     if ('to' in request && request.to !== 0n) requireKnownVersion(snap.statuses, request.to, '--to');
     const steps = await prepareDown(ctx, db, planDown(snap.statuses, request));
-    if (options.dryRun) return { applied: [], reverted: [], dryRun: steps.map(toPlannedSql) };
+    const online = await onlineHook(ctx, db, steps, options.online, false);
+    if (options.dryRun) return { applied: [], reverted: [], dryRun: online ? online.dryRun(steps) : steps.map(toPlannedSql) };
     const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
-    const reverted = await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
+    const reverted = online ? await online.execute(steps) : await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep });
     return { applied: [], reverted, ...backup };
   }));
 }
@@ -160,6 +167,20 @@ export function requireKnownVersion(statuses: readonly MigrationStatus[], versio
   if (found.length) return found;
   const near = nearestVersions(statuses, version);
   throw new Refused(`${flag}: no migration has version ${version}${near.length ? `; nearest known: ${near.join(', ')}` : ' (there are no migrations)'}`);
+}
+
+/** --online, config `online` or a file's `-- sqlmig:online`: the online module plans (and proves) before anything runs; null when nothing runs online. */
+async function onlineHook(ctx: Context, db: Db, steps: readonly PreparedStep[], asked: boolean | undefined, singleTransaction: boolean | undefined) {
+  const online = asked ?? ctx.options.online ?? false;
+  if (!steps.length || (!online && !steps.some((s) => s.script.text.includes('sqlmig:online')))) return null;
+  if (online && singleTransaction) throw new UsageError('--online cannot be combined with --single-transaction: the online form commits each step on its own');
+  const { prepareOnline, executeOnline, dryRunOnline } = await import('../online/run.js');
+  const prepared = await prepareOnline(ctx, db, steps, online);
+  if (!prepared) return null;
+  return {
+    dryRun: (all: readonly PreparedStep[]) => all.map((s, i) => (prepared.plans[i] ? { ...toPlannedSql(s), sql: dryRunOnline(prepared, i), online: true } : toPlannedSql(s))),
+    execute: (all: readonly PreparedStep[]) => executeOnline(ctx, db, all, prepared),
+  };
 }
 
 function toPlannedSql(step: PreparedStep): PlannedSql {

@@ -43,7 +43,33 @@ export interface VerifyOptions {
   onProgress?: (event: VerifyEvent) => void;
 }
 
+/** Where a run is, for the words of an interruption. */
+interface Whereabouts { scratch: ScratchInfo | null; at: string | null }
+
 export async function verify(ctx: Context, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const where: Whereabouts = { scratch: null, at: null };
+  try {
+    return await verifyAll(ctx, options, where);
+  } catch (error) {
+    const signal = ctx.options.signal;
+    if (error instanceof Interrupted || signal?.aborted) throw interruptedVerify(error instanceof Interrupted ? error.signal : signal!.reason as NodeJS.Signals, where);
+    throw error;
+  }
+}
+
+/**
+ * The runner's words for an interruption speak of the database it ran on, and of a --single-transaction
+ * batch where verify's own transaction was meant: verify says what it means for the target instead.
+ */
+function interruptedVerify(signal: NodeJS.Signals, where: Whereabouts): Interrupted {
+  const scratch = where.scratch === null ? '' : where.scratch.kind === 'temporary'
+    ? ', which is dropped'
+    : where.scratch.kind === 'given' ? ` (${where.scratch.display}), which is emptied again` : ' (an embedded PGlite in memory), which is discarded';
+  const at = where.at ? ` at ${where.at}` : '';
+  return new Interrupted(signal, `interrupted by ${signal} during verify${at}: nothing of the target changed (verify runs migrations only on its scratch database${scratch}).`);
+}
+
+async function verifyAll(ctx: Context, options: VerifyOptions, where: Whereabouts): Promise<VerifyResult> {
   const started = performance.now();
   const phases: PhaseTimes = { scratch: 0, up: 0, down: 0, upAgain: 0, snapshot: 0, compare: 0, rebuild: 0 };
   const files = await discoverMigrations(ctx.options.dir);
@@ -60,11 +86,12 @@ export async function verify(ctx: Context, options: VerifyOptions = {}): Promise
   let finished = 0;
   const result = await withScratch(ctx, request, (scratch) => lockShared(ctx, scratch, async () => {
     phases.scratch = performance.now() - started;
+    where.scratch = scratch.info;
     options.onProgress?.({ type: 'scratch', scratch: scratch.info });
     await loadNeededExtensions(scratch.db, ups);
     await ensureHistory(scratch.db, ctx.table);
     const onFinding = (finding: VerifyFinding) => options.onProgress?.({ type: 'migration', finding });
-    const findings = await verifyEach({ ctx, scratch, equivalence, phases }, statuses, ups, onFinding);
+    const findings = await verifyEach({ ctx, scratch, equivalence, phases, where }, statuses, ups, onFinding);
     finished = performance.now();
     return { ok: findings.every((f) => f.status === 'round-trips' || f.status === 'skipped'), scratch: scratch.info, findings };
   }));
@@ -84,6 +111,7 @@ interface VerifyRun {
   scratch: Scratch;
   equivalence: RoundTripContext['equivalence'];
   phases: PhaseTimes;
+  where: Whereabouts;
 }
 
 /**
@@ -98,6 +126,7 @@ async function verifyEach(run: VerifyRun, statuses: MigrationStatus[], ups: Prep
     if (stopped || !before) {
       findings.push({ version: status.versionText, name: status.name, status: 'not-run', reason: stopped ?? '', differences: [], notes: [], durationMs: 0, phases: {} });
     } else {
+      run.where.at = label(status);
       const { finding, state, after } = await safeRoundTrip(run, status, ups[i]!, before);
       findings.push(finding);
       for (const [phase, ms] of Object.entries(finding.phases)) run.phases[phase as keyof PhaseTimes] += ms;
@@ -116,7 +145,8 @@ async function safeRoundTrip(run: VerifyRun, status: MigrationStatus, up: Prepar
   try {
     return await roundTrip({ ctx: run.ctx, db: run.scratch.db, equivalence: run.equivalence }, status, up, before);
   } catch (error) {
-    if (error instanceof Interrupted) throw error;
+    // A statement cancelled by the interruption is not the migration's finding.
+    if (error instanceof Interrupted || run.ctx.options.signal?.aborted) throw error;
     const finding: VerifyFinding = {
       version: status.versionText, name: status.name, status: 'failed', differences: [], notes: [], phases: {},
       error: { step: 'schema', message: `verify could not complete its round trip: ${(error as Error).message}` },
@@ -130,12 +160,13 @@ async function safeRoundTrip(run: VerifyRun, status: MigrationStatus, up: Prepar
 async function rebuild(run: VerifyRun, ups: PreparedStep[]): Promise<{ stopped: string | null; before: SchemaSnapshot | null }> {
   const { ctx, scratch } = run;
   const started = performance.now();
+  run.where.at = `the rebuild up to ${label(ups.at(-1)!)}`;
   try {
     const db = await scratch.reset();
     await replayMigrations(ctx, db, ups);
     return { stopped: null, before: await takeSchemaSnapshot(db, ctx.table) };
   } catch (error) {
-    if (error instanceof Interrupted) throw error;
+    if (error instanceof Interrupted || ctx.options.signal?.aborted) throw error;
     const reason = (error as Error).message.split('\n')[0];
     return { stopped: `could not rebuild the schema up to ${label(ups.at(-1)!)} after its failed round trip: ${reason}`, before: null };
   } finally {

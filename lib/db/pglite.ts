@@ -8,6 +8,7 @@ import { ensureFolder, FolderUnusable } from '../folders.js';
 import { preferBaselineWasmCompiler } from '../migrations/wasm.js';
 import { forgetTemplate, readTemplate, saveTemplate } from './pglite-template.js';
 import { SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db } from './index.js';
+import { locateInMessage, oneMessage, type OneMessage } from './one-message.js';
 
 /** Remembered next to the data so a reopened folder loads what its migrations installed. */
 const EXTENSIONS_FILE = 'sqlmig-extensions.json';
@@ -170,6 +171,9 @@ async function applySessionSettings(db: Db, options: ConnectOptions): Promise<vo
   if (sql) await db.exec(sql);
 }
 
+/** Thrown to roll back a transaction that only ran statements again to find the failing one. */
+class RolledBack extends Error {}
+
 /** PGlite's own words when a statement is stopped, so reports treat it like a server's cancel. */
 function cancelled(): Error {
   return Object.assign(new Error('canceling statement due to user request'), { code: '57014' });
@@ -183,6 +187,16 @@ function wrap(current: () => PGlite | Transaction, display: string, resetSql: st
   const checkpoint = async (index: number) => {
     await new Promise((resolve) => setImmediate(resolve));
     if (stop.requested) throw new StatementFailed(index, cancelled());
+  };
+  /** Which statement of a file sent as one message failed: from the error's position, or by running them again, rolled back. */
+  const failingStatement = async (message: OneMessage, statements: readonly string[], error: unknown): Promise<unknown> => {
+    const located = locateInMessage(message, (error as { position?: unknown }).position);
+    if (located) return new StatementFailed(located.index, Object.assign(error as object, { position: String(located.position) }));
+    const replayed = await db.transaction(async (tx) => {
+      await tx.runStatements(statements);
+      throw new RolledBack();
+    }).catch((again: unknown) => again);
+    return replayed instanceof StatementFailed ? replayed : error;
   };
   const db: Db = {
     kind: 'pglite',
@@ -203,20 +217,29 @@ function wrap(current: () => PGlite | Transaction, display: string, resetSql: st
       }
     },
     async runTransaction(statements, finish) {
-      return db.transaction(async (tx) => {
-        await tx.runStatements(statements);
-        await checkpoint(statements.length); // a signal during the last statement still rolls the migration back
-        let rows: Record<string, unknown>[] = [];
-        for (const [i, q] of finish.entries()) {
-          try {
-            if (q.params.length) rows = await tx.query(q.sql, q.params);
-            else await tx.exec(q.sql); // several statements: the simple protocol
-          } catch (error) {
-            throw new StatementFailed(statements.length + i, error);
+      // The file goes as one exec (one-message.ts): a call per statement costs PGlite more than most statements.
+      const message = oneMessage('', statements);
+      let failed: unknown = null;
+      try {
+        return await db.transaction(async (tx) => {
+          await checkpoint(0);
+          if (statements.length) await tx.exec(message.text).catch((error: unknown) => { throw (failed = error); });
+          await checkpoint(statements.length); // a signal during the file still rolls the migration back
+          let rows: Record<string, unknown>[] = [];
+          for (const [i, q] of finish.entries()) {
+            try {
+              if (q.params.length) rows = await tx.query(q.sql, q.params);
+              else await tx.exec(q.sql); // several statements: the simple protocol
+            } catch (error) {
+              throw new StatementFailed(statements.length + i, error);
+            }
           }
-        }
-        return rows;
-      });
+          return rows;
+        });
+      } catch (error) {
+        if (error !== failed) throw error;
+        throw await failingStatement(message, statements, error);
+      }
     },
     async transaction(fn) {
       const pg = current();

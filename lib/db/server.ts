@@ -7,6 +7,7 @@ import { maskSecret, maskUrl } from './url.js';
 import { clientFiles } from './clientfiles.js';
 import { resolveConnection, type ConnInfo, type Endpoint } from './conninfo.js';
 import { driverOptions } from './driveroptions.js';
+import { locateInMessage, oneMessage } from './one-message.js';
 import { SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db, type Row } from './index.js';
 
 type Sql = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
@@ -86,6 +87,7 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
   const session: Session = {
     display, resetSql: `${SESSION_RESET_SQL} ${ownSettings}`.trim(), cancelBackend, lost: null,
     pooled: pooled ? { timeouts: local !== '' } : undefined, transactionSettings: local,
+    oneMessage: serverVersion >= 130000,
   };
   const lockSession = async () => {
     const lockSql = await connect({ statement_timeout: 0, lock_timeout: 0 });
@@ -106,6 +108,11 @@ interface Session {
   /** Behind a pooler: session settings do not last, so `transactionSettings` (SQL, or '') opens each transaction. */
   pooled: { timeouts: boolean } | undefined;
   transactionSettings: string;
+  /**
+   * Send a migration's statements as one message (one-message.ts). PostgreSQL 13+ only: before 13,
+   * statement_timeout timed a whole message, so a file would have shared one timeout.
+   */
+  oneMessage: boolean;
 }
 
 const NO_SETTINGS: Record<string, string | number> = {};
@@ -126,6 +133,7 @@ function wrap(
   sql: Sql, session: Session, openLockSession: () => Promise<Db>, close: () => Promise<void>,
   inTransaction = false, running = new Set<Running>(),
 ): Db {
+  let cancels = 0;
   const track = async <T>(query: PromiseLike<unknown> & Running): Promise<T> => {
     if (session.lost) throw session.lost; // (postgres.js sends a query only once it is awaited)
     running.add(query);
@@ -164,21 +172,40 @@ function wrap(
     },
     async runTransaction(statements, finish) {
       if (inTransaction) throw new Error('runTransaction inside a transaction');
+      const opening = session.transactionSettings ? `begin; ${session.transactionSettings}` : 'begin';
+      const message = session.oneMessage ? oneMessage(opening, statements) : null;
+      const cancelsBefore = cancels;
       // One pipeline on our single connection: after a failure the server rejects the rest of the
       // block (25P02) and turns the final COMMIT into a ROLLBACK, so nothing of the migration stays.
+      // The session reset and the history row go as messages of their own: a COMMIT in a file that
+      // was sent unparsed must end its message's transaction before the history guard is set.
       const queries = [
-        sql.unsafe(session.transactionSettings ? `begin; ${session.transactionSettings}` : 'begin'),
-        ...statements.map((s) => sql.unsafe(s)),
+        ...(message ? [sql.unsafe(message.text)] : [sql.unsafe(opening), ...statements.map((s) => sql.unsafe(s))]),
         ...finish.map((q) => sql.unsafe(q.sql, q.params as postgres.ParameterOrJSON<never>[])),
         sql.unsafe('commit'),
       ];
       const results = await Promise.allSettled(queries.map((q) => track(q)));
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed === -1) return (results[queries.length - 2] as PromiseFulfilledResult<Row[]>).value;
-      const reason = (results[failed] as PromiseRejectedResult).reason;
+      const reason = (results[failed] as PromiseRejectedResult).reason as { position?: unknown };
       if (!session.lost) await sql.unsafe('rollback').catch(() => {}); // in case the failure left the block open
-      if (failed === 0 || failed === queries.length - 1) throw reason;
-      throw new StatementFailed(failed - 1, reason);
+      if (failed === queries.length - 1) throw reason;
+      const firstFinish = message ? 1 : statements.length + 1;
+      if (failed >= firstFinish) throw new StatementFailed(statements.length + failed - firstFinish, reason);
+      if (!message) {
+        if (failed === 0) throw reason;
+        throw new StatementFailed(failed - 1, reason);
+      }
+      // Cancelled (the run is being interrupted) or disconnected: which statement it was does not matter.
+      if (session.lost || cancels !== cancelsBefore) throw reason;
+      const located = locateInMessage(message, reason.position);
+      if (located) throw new StatementFailed(located.index, Object.assign(reason, { position: String(located.position) }));
+      // No position (a run-time error): run the statements again one by one, then roll back, to name the failing one.
+      const again = await Promise.allSettled([opening, ...statements].map((s) => track(sql.unsafe(s))));
+      if (!session.lost) await sql.unsafe('rollback').catch(() => {});
+      const failedAgain = again.findIndex((r) => r.status === 'rejected');
+      if (failedAgain > 0) throw new StatementFailed(failedAgain - 1, (again[failedAgain] as PromiseRejectedResult).reason);
+      throw reason; // it did not fail again (or the opening did): the error as the server gave it
     },
     async transaction(fn) {
       const begin = (sql as postgres.Sql).begin.bind(sql);
@@ -190,6 +217,7 @@ function wrap(
     },
     openLockSession,
     async cancel() {
+      cancels++;
       // Cancel only the query the server is running: the rest of a pipeline then fails on its own.
       // (Cancelling queries that are sent but not yet running makes postgres.js lose track of them.)
       // A cancel that reaches the server between two statements is ignored, so repeat it while work goes on.

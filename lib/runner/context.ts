@@ -22,6 +22,12 @@ export interface MigratorOptions {
   lockTimeoutMs?: number;
   statementTimeoutMs?: number;
   ddlLockTimeoutMs?: number;
+  /** up/down --online by default (config "online"); per-file directives still choose. */
+  online?: boolean;
+  /** Online steps: lock_timeout per locking step, retries when not granted, rows per backfill batch. */
+  onlineLockTimeoutMs?: number;
+  lockRetries?: number;
+  batchSize?: number;
   /** What up and validate do with lint findings on what they are about to apply (default warn). */
   lint?: 'off' | 'warn' | 'error';
   /** lint: below both a live table is small and its blocking findings are warnings (default 10,000 rows and 10 MB). */

@@ -87,7 +87,7 @@ async function runStep(
   } catch (error) {
     options.onStep?.({ type: 'failed', step, durationMs: elapsed() });
     if (options.signal?.aborted && !(error instanceof TransactionEndedByFile)) throw interrupted(options.signal, all, completed, step, single);
-    throw failure(step, error, completed, single, options.table);
+    throw failure(step, error, completed, single, options.table, Boolean(options.singleTransaction));
   }
   const result: StepResult = { direction: step.direction, version: step.versionText, name: step.name, durationMs: elapsed() };
   if (step.fromStoredSql) result.fromStoredSql = true;
@@ -102,9 +102,11 @@ async function runStep(
  */
 function finishQueries(db: Db, step: PreparedStep, table: HistoryTable, options: { guard?: string; durationMs?: number }): ParameterizedQuery[] {
   const reset = { sql: options.guard ? `${db.resetSql} ${setGuardSql(options.guard)}` : db.resetSql, params: [] };
+  // On a server the row's values go inline: a query with parameters would cost the pipeline a round trip (literal.ts).
+  const inline = db.kind === 'server';
   const record = step.direction === 'up'
-    ? historyInsert(table, step.record!, options.guard ? { guard: options.guard } : { durationMs: options.durationMs })
-    : historyDelete(table, step.version, options.guard);
+    ? historyInsert(table, step.record!, options.guard ? { guard: options.guard, inline } : { durationMs: options.durationMs, inline })
+    : historyDelete(table, step.version, options.guard, { inline });
   return [reset, record];
 }
 
@@ -112,7 +114,7 @@ async function runFinish(db: Db, queries: ParameterizedQuery[], firstIndex: numb
   let rows: Row[] = [];
   for (const [i, q] of queries.entries()) {
     try {
-      if (q.params.length) rows = await db.query(q.sql, q.params);
+      if (q.params.length || i === queries.length - 1) rows = await db.query(q.sql, q.params);
       else await db.exec(q.sql);
     } catch (error) {
       throw new StatementFailed(firstIndex + i, error);
@@ -124,7 +126,8 @@ async function runFinish(db: Db, queries: ParameterizedQuery[], firstIndex: numb
 /** The history row was not written because the migration's transaction had already ended (a COMMIT in the file). */
 class TransactionEndedByFile extends Error {}
 
-function failure(step: PreparedStep, error: unknown, completed: StepResult[], single: boolean, table: HistoryTable): Error {
+/** batch: the user asked for --single-transaction (else a single transaction is the caller's, and its words are the caller's too). */
+function failure(step: PreparedStep, error: unknown, completed: StepResult[], single: boolean, table: HistoryTable, batch: boolean): Error {
   const index = error instanceof StatementFailed ? error.index : null;
   const cause = error instanceof StatementFailed ? error.cause : error;
   const id = `${step.versionText}_${step.name}`;
@@ -132,7 +135,7 @@ function failure(step: PreparedStep, error: unknown, completed: StepResult[], si
   const statementCount = step.script.statements?.length ?? 1;
   const kept = completed.map((r) => `${r.version}_${r.name}`);
   const keptText = kept.length && !single ? ` Done before it and kept: ${kept.join(', ')}.` : '';
-  if (cause instanceof ConnectionLost) return connectionLost(step, cause, index, keptText, single);
+  if (cause instanceof ConnectionLost) return connectionLost(step, cause, index, keptText, batch);
   if (error instanceof TransactionEndedByFile) {
     return new MigrationFailed(`${id}: its transaction had already ended when sqlmig came to record it (a COMMIT or ROLLBACK in the file?), so it was NOT recorded as ${step.direction === 'up' ? 'applied' : 'reverted'}. ` +
       `Statements after that point ran outside any transaction and may have been kept: check the database, then fix the file.${keptText}`);
@@ -155,7 +158,7 @@ function failure(step: PreparedStep, error: unknown, completed: StepResult[], si
     if (leftover !== null) {
       lines.push(`A failed CREATE INDEX CONCURRENTLY can leave an INVALID index behind, which IF NOT EXISTS would then keep: run \`DROP INDEX CONCURRENTLY IF EXISTS ${leftover || '<its name>'};\` before running sqlmig again.`);
     }
-  } else if (single) {
+  } else if (batch) {
     lines.push(`could not ${verb} ${id}; the whole batch was rolled back (--single-transaction), nothing changed.`);
   } else {
     lines.push(`could not ${verb} ${id}; it was rolled back.${keptText}`);

@@ -1,5 +1,6 @@
 /** The history table: one row per applied migration (SPEC §3). */
 import type { Db, ParameterizedQuery } from '../db/index.js';
+import { sqlLiteral } from './literal.js';
 
 export interface HistoryTable { schema: string; table: string }
 
@@ -100,29 +101,40 @@ export function setGuardSql(guard: string): string {
  * The insert for one applied migration; it returns the version when a row was written. Without
  * `durationMs` the server measures the time since the transaction began, so the row can travel in
  * the same pipeline as the migration itself. With `guard`, it writes only inside that migration's transaction.
+ * With `inline`, the values are written into the SQL (no parameters: see literal.ts).
  */
-export function historyInsert(t: HistoryTable, row: NewHistoryRow, options: { durationMs?: number; guard?: string } = {}): ParameterizedQuery {
+export function historyInsert(t: HistoryTable, row: NewHistoryRow, options: { durationMs?: number; guard?: string; inline?: boolean } = {}): ParameterizedQuery {
   const duration = options.durationMs === undefined
     ? `(extract(epoch from pg_catalog.clock_timestamp() - pg_catalog.now()) * 1000)::int`
     : `${Math.round(options.durationMs)}`;
-  const params: unknown[] = [row.version.toString(), row.name, row.checksum, row.upSql, row.downSql, row.transactional, row.stamped ?? false];
+  const params: unknown[] = [];
+  const v = binder(params, options.inline);
   return {
     sql: `insert into ${qualifiedName(t)} (version, name, checksum, up_sql, down_sql, duration_ms, transactional, stamped)
-          select $1::bigint, $2::text, $3::text, $4::text, $5::text, ${duration}, $6::boolean, $7::boolean${guardClause(options.guard, params)}
+          select ${v(row.version)}::bigint, ${v(row.name)}::text, ${v(row.checksum)}::text, ${v(row.upSql)}::text, ${v(row.downSql)}::text, ${duration}, ${v(row.transactional)}::boolean, ${v(row.stamped ?? false)}::boolean${guardClause(options.guard, v)}
           returning version`,
     params,
   };
 }
 
-export function historyDelete(t: HistoryTable, version: bigint, guard?: string): ParameterizedQuery {
-  const params: unknown[] = [version.toString()];
-  return { sql: `delete from ${qualifiedName(t)} where version = $1::bigint${guardClause(guard, params).replace(' where', ' and')} returning version`, params };
+export function historyDelete(t: HistoryTable, version: bigint, guard?: string, options: { inline?: boolean } = {}): ParameterizedQuery {
+  const params: unknown[] = [];
+  const v = binder(params, options.inline);
+  return { sql: `delete from ${qualifiedName(t)} where version = ${v(version)}::bigint${guardClause(guard, v).replace(' where', ' and')} returning version`, params };
 }
 
-function guardClause(guard: string | undefined, params: unknown[]): string {
+/** A placeholder for each value ($1, $2, … collected in `params`), or the value itself written as SQL. */
+function binder(params: unknown[], inline = false): (value: unknown) => string {
+  if (inline) return sqlLiteral;
+  return (value) => {
+    params.push(typeof value === 'bigint' ? value.toString() : value);
+    return `$${params.length}`;
+  };
+}
+
+function guardClause(guard: string | undefined, v: (value: unknown) => string): string {
   if (guard === undefined) return '';
-  params.push(guard);
-  return ` where pg_catalog.current_setting('${GUARD_SETTING}', true) = $${params.length}`;
+  return ` where pg_catalog.current_setting('${GUARD_SETTING}', true) = ${v(guard)}`;
 }
 
 export async function insertHistory(db: Db, t: HistoryTable, row: NewHistoryRow): Promise<void> {

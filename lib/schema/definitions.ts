@@ -3,8 +3,11 @@
  * a snapshot's cost, and a migration changes few objects. A definition is printed from its own catalog
  * rows (their xmin changes with any ALTER or CREATE OR REPLACE: the stamp) and the names of what it
  * mentions. So a remembered definition is used again while its stamp is the same, no relation, column,
- * type, function or schema has another name than when it was printed, and nothing else it can depend on
- * changed (the epoch: settings that print literals, operators, operator classes, collations, extensions).
+ * type, enum value, function, role or schema has another name than when it was printed, and
+ * nothing else it can depend on changed (the epoch: settings that print literals, operators, operator
+ * classes, collations, extensions, text search configurations). xmin is the creating transaction's id
+ * even once the row is frozen (PostgreSQL 9.4+ keeps it), so a stamp never comes back for other text.
+ * SQLMIG_VERIFY_CACHE=off prints everything afresh on every snapshot, to check the cache against.
  */
 import type { Db } from '../db/index.js';
 import { DEFINITION_GROUPS, STAMPED } from './queries.js';
@@ -34,7 +37,7 @@ export interface StampedSections extends Record<string, unknown> {
 
 /** Put each stamped row's definition in place, asking the server (one call, `print`) only for those not remembered. */
 export async function fillDefinitions(db: Db, sections: StampedSections, print: (oids: string[][]) => Promise<Record<string, [number, string][] | null>>): Promise<void> {
-  const valid = (sessions.get(db) ?? []).filter((l) => l.epoch === sections.epoch && !renamed(l.names, sections.names));
+  const valid = (cacheEnabled() ? sessions.get(db) ?? [] : []).filter((l) => l.epoch === sections.epoch && !renamed(l.names, sections.names));
   const remembered = (stamp: string) => valid.find((l) => l.texts.has(stamp))?.texts.get(stamp);
   const missing = new Map<Group, Map<string, string>>(DEFINITION_GROUPS.map((g) => [g, new Map()]));
   for (const { section, stamp, oid, group } of STAMPED) {
@@ -61,6 +64,10 @@ export async function fillDefinitions(db: Db, sections: StampedSections, print: 
     }
   }
   sessions.set(db, [{ epoch: sections.epoch, names: sections.names, texts: used }, ...valid].slice(0, LAYERS));
+}
+
+function cacheEnabled(): boolean {
+  return process.env['SQLMIG_VERIFY_CACHE'] !== 'off';
 }
 
 export function forgetDefinitions(db: Db): void {

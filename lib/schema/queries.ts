@@ -187,8 +187,12 @@ select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.
 
 /**
  * Names of what definitions can mention, by oid: relations (with their columns' names, tab-separated in
- * attnum order, '' for a dropped one), types, functions, schemas. A name that changed since the last
- * snapshot makes every remembered definition stale.
+ * attnum order, '' for a dropped one; a sequence in nextval('…'::regclass) is one; an index's name is
+ * printed only in its own definition, whose stamp has its pg_class row),
+ * types, functions, schemas, enum values (a default or a view prints a value by its label, which
+ * ALTER TYPE … RENAME VALUE changes without touching the default's own row) and roles ('…'::regrole).
+ * A name that changed since the last snapshot makes every remembered definition stale. The snapshot
+ * always runs with an empty search_path, so what a definition prints never depends on the session's.
  */
 export const NAMES = `
 select 'r' || c.oid as k,
@@ -200,16 +204,25 @@ select 'y' || t.oid, t.typnamespace || '.' || t.typname from pg_type t where ${u
 union all
 select 'p' || p.oid, p.pronamespace || '.' || p.proname from pg_proc p where ${userOid('p.oid')}
 union all
+select 'e' || e.oid, e.enumtypid || '.' || e.enumlabel from pg_enum e where ${userOid('e.oid')}
+union all
+select 'a' || r.oid, r.rolname::text from pg_roles r
+union all
 select 'n' || n.oid, n.nspname from pg_namespace n`;
 
 const rowVersions = (catalog: string) => `(select md5(coalesce(string_agg(x.oid || ':' || x.xmin, ',' order by x.oid), '')) from ${catalog} x where ${userOid('x.oid')})`;
 
-/** What else definitions depend on: the session settings that print literals, operators, operator classes, collations, extensions. */
+/**
+ * What else definitions depend on: the session settings that print literals, and operators, operator
+ * classes, collations, extensions, languages, access methods, text search configurations and
+ * dictionaries ('english'::regconfig), by the versions of their rows.
+ */
 export const EPOCH = `
 select concat_ws('|', current_setting('DateStyle'), current_setting('IntervalStyle'), current_setting('TimeZone'),
        current_setting('extra_float_digits'), current_setting('standard_conforming_strings'), current_setting('quote_all_identifiers'),
+       current_setting('bytea_output'), current_setting('lc_monetary'),
        ${rowVersions('pg_operator')}, ${rowVersions('pg_opclass')}, ${rowVersions('pg_opfamily')}, ${rowVersions('pg_collation')},
-       ${rowVersions('pg_extension')}, ${rowVersions('pg_language')})`;
+       ${rowVersions('pg_extension')}, ${rowVersions('pg_language')}, ${rowVersions('pg_am')}, ${rowVersions('pg_ts_config')}, ${rowVersions('pg_ts_dict')})`;
 
 const SECTIONS = {
   schemas: SCHEMAS, extensions: EXTENSIONS, tables: TABLES, columns: COLUMNS, constraints: CONSTRAINTS,

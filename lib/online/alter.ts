@@ -1,0 +1,138 @@
+/** ALTER TABLE on a table that existed before: each subcommand in its online form, the rest as written. */
+import { isSafeTypeChange, rewriteReason } from '../lint/columns.js';
+import { alterCommands, as, columnConstraints, columnType, names, type Node } from '../lint/tree.js';
+import { batches, constraintUsingIndex, notValidThenValidate, setNotNull, transactionStep } from './forms.js';
+import { expandContract } from './expand.js';
+import { chooseConstraintName } from './names.js';
+import type { Planned, StatementEnv } from './statement-env.js';
+import { splitAlter, textBetween, qualified, quoteIdent, type CommandText } from './text.js';
+import type { OnlineStep } from './types.js';
+
+type Form = OnlineStep[] | { refuse: string } | null;
+
+export function planAlterTable(env: StatementEnv): Planned {
+  const cmds = alterCommands(env.stmt.node);
+  const forms = cmds.map((cmd) => planCommand(env, cmd));
+  const refusal = forms.find((f): f is { refuse: string } => f !== null && 'refuse' in f);
+  if (refusal) return refusal;
+  if (forms.every((f) => f === null)) return null;
+  const split = splitAlter(env.lib, env.stmt.sql, env.at(env.stmt.node['relation']['location']), cmds.length);
+  if (!split) return { refuse: 'sqlmig could not split this ALTER TABLE into its subcommands; write each change as a statement of its own' };
+  return { steps: rebuild(env, cmds, forms, split) };
+}
+
+/** Forms are first decided per command (to refuse early), then built with the command's text. */
+function rebuild(env: StatementEnv, cmds: Node[], forms: Form[], split: { head: string; commands: CommandText[] }): OnlineStep[] {
+  return cmds.flatMap((cmd, i) => {
+    const text = split.commands[i]!;
+    if (forms[i] === null) return [transactionStep(`as written: ${split.head} ${text.text}`, env.table, [`${split.head} ${text.text}`])];
+    return buildCommand(env, cmd, split.head, text);
+  });
+}
+
+/** Does this subcommand need an online form (then [] as a marker), none (null), or is it refused? */
+function planCommand(env: StatementEnv, cmd: Node): Form {
+  const constraint = as(cmd['def'], 'Constraint');
+  switch (cmd['subtype']) {
+    case 'AT_AddConstraint':
+      if (!constraint || constraint['skip_validation']) return null;
+      if (constraint['contype'] === 'CONSTR_FOREIGN' || constraint['contype'] === 'CONSTR_CHECK') return [];
+      if (constraint['contype'] === 'CONSTR_UNIQUE' || constraint['contype'] === 'CONSTR_PRIMARY') {
+        if (constraint['indexname']) return null; // already USING INDEX
+        if (constraint['including'] || constraint['options'] || constraint['indexspace']) return { refuse: 'a UNIQUE or PRIMARY KEY with INCLUDE, WITH (…) or USING INDEX TABLESPACE has no online form yet: build the index with CREATE UNIQUE INDEX CONCURRENTLY, then ADD CONSTRAINT … USING INDEX' };
+        return [];
+      }
+      if (constraint['contype'] === 'CONSTR_EXCLUSION') return { refuse: 'an EXCLUSION constraint builds its index under ACCESS EXCLUSIVE and has no online form' };
+      return null;
+    case 'AT_SetNotNull': return provedNotNull(env, cmd['name']) ? null : [];
+    case 'AT_AddColumn': return planAddColumn(env, as(cmd['def'], 'ColumnDef')!);
+    case 'AT_AlterColumnType': {
+      const def = as(cmd['def'], 'ColumnDef') ?? {};
+      const from = env.known.tables.get(env.table)?.columns.get(cmd['name']) ?? null;
+      const to = columnType(def['typeName']);
+      if (from && to && !def['raw_default'] && isSafeTypeChange(from, to)) return null;
+      const why = typeChangeRefusal(env, cmd['name'], def);
+      return why ? { refuse: why } : [];
+    }
+    case 'AT_SetTableSpace': case 'AT_SetLogged': case 'AT_SetUnLogged':
+      return { refuse: 'this rewrites the table under ACCESS EXCLUSIVE and has no online form' };
+    default: return null;
+  }
+}
+
+function provedNotNull(env: StatementEnv, column: string): boolean {
+  const known = env.known.tables.get(env.table);
+  return Boolean(known?.notNull.has(column) || [...(known?.checks.values() ?? [])].some((c) => c.column === column && c.validated));
+}
+
+function planAddColumn(env: StatementEnv, def: Node): Form {
+  const reason = rewriteReason(def);
+  if (!reason) {
+    if (columnConstraints(def).some((c) => c['contype'] === 'CONSTR_UNIQUE' || c['contype'] === 'CONSTR_PRIMARY')) {
+      return { refuse: 'a UNIQUE or PRIMARY KEY on the added column builds its index under ACCESS EXCLUSIVE: add the column, then add the constraint in a statement of its own (which runs online)' };
+    }
+    return null;
+  }
+  if (!reason.startsWith('a volatile default')) return { refuse: `adding ${reason} rewrites the table under ACCESS EXCLUSIVE; it has no online form yet: add a plain column, backfill it, then set its default` };
+  const other = columnConstraints(def).find((c) => !['CONSTR_DEFAULT', 'CONSTR_NOTNULL', 'CONSTR_NULL'].includes(c['contype']));
+  if (other) return { refuse: 'an added column with a volatile default and other constraints (CHECK, REFERENCES, …) has no online form: add it with its default and NOT NULL only, then add the constraints in statements of their own' };
+  if (env.facts.primaryKey.length !== 1) return { refuse: `adding ${reason} needs a batched backfill, which walks a one-column primary key; the table has ${env.facts.primaryKey.length ? 'a primary key of several columns' : 'none'}` };
+  return [];
+}
+
+function buildCommand(env: StatementEnv, cmd: Node, head: string, text: CommandText): OnlineStep[] {
+  const constraint = as(cmd['def'], 'Constraint');
+  if (cmd['subtype'] === 'AT_SetNotNull') return setNotNull(env.table, cmd['name']);
+  if (cmd['subtype'] === 'AT_AddColumn') return addColumnVolatile(env, as(cmd['def'], 'ColumnDef')!, head, text);
+  if (cmd['subtype'] === 'AT_AlterColumnType') {
+    const def = as(cmd['def'], 'ColumnDef')!;
+    const type = textBetween(env.stmt.sql, env.at(def['typeName']['location']), text.end);
+    return expandContract(env.table, cmd['name'], type, env.facts.primaryKey[0]!, provedNotNull(env, cmd['name']), env.options.batchSize);
+  }
+  const c = constraint!;
+  const name = (c['conname'] as string | undefined) ?? chooseConstraintName(env.table, c);
+  if (c['contype'] === 'CONSTR_FOREIGN' || c['contype'] === 'CONSTR_CHECK') {
+    const body = c['conname'] ? text.text : `add constraint ${quoteIdent(name)} ${textBetween(env.stmt.sql, env.at(c['location']), text.end)}`;
+    return notValidThenValidate(env.table, head, name, `${body} not valid`, c['contype'] === 'CONSTR_FOREIGN');
+  }
+  const keys = names(c['keys']);
+  const kind = c['contype'] === 'CONSTR_PRIMARY' ? 'primary key' : 'unique';
+  const suffix = `${c['deferrable'] ? ' deferrable' : ''}${c['initdeferred'] ? ' initially deferred' : ''}`;
+  const body = `(${keys.map(quoteIdent).join(', ')})${c['nulls_not_distinct'] ? ' nulls not distinct' : ''}`;
+  const notNulls = kind === 'primary key' ? keys.filter((k) => !provedNotNull(env, k)).flatMap((k) => setNotNull(env.table, k)) : [];
+  return [...notNulls, ...constraintUsingIndex(env.table, name, kind, body, suffix)];
+}
+
+/** ADD COLUMN … DEFAULT volatile(): add it plain, set the default for new rows, backfill old rows in batches, then NOT NULL the safe way. */
+function addColumnVolatile(env: StatementEnv, def: Node, head: string, text: CommandText): OnlineStep[] {
+  const constraints = columnConstraints(def).sort((a, b) => a['location'] - b['location']);
+  const column = def['colname'] as string;
+  const start = env.at(def['location']);
+  const firstConstraint = env.at(constraints[0]!['location']);
+  const columnSpec = textBetween(env.stmt.sql, start, firstConstraint);
+  const index = constraints.findIndex((c) => c['contype'] === 'CONSTR_DEFAULT');
+  const next = constraints[index + 1];
+  const defaultText = textBetween(env.stmt.sql, env.at(constraints[index]!['location']), next ? env.at(next['location']) : text.end).replace(/^default\s+/i, '');
+  const t = qualified(env.table);
+  const col = quoteIdent(column);
+  const key = env.facts.primaryKey[0]!;
+  const dropColumn = `alter table ${t} drop column if exists ${col}`;
+  const steps: OnlineStep[] = [
+    transactionStep(`add column ${column} without a default (instant), then set its default for new rows`, env.table,
+      [`${head} add column ${columnSpec}`, `alter table ${t} alter column ${col} set default ${defaultText}`], { undo: [dropColumn] }),
+    batches(`fill ${column} of the existing rows in batches of ${env.options.batchSize} by ${key.column}`, env.table, key,
+      `update ${t} set ${col} = default where ${quoteIdent(key.column)} in (select ${quoteIdent(key.column)} from batch) and ${col} is null`, 'ROW EXCLUSIVE', { undo: [dropColumn] }),
+  ];
+  if (constraints.some((c) => c['contype'] === 'CONSTR_NOTNULL')) steps.push(...setNotNull(env.table, column).map((s) => ({ ...s, undo: [...s.undo, dropColumn] })));
+  return steps;
+}
+
+/** The expand/contract form covers a column nothing else depends on, on a table with a one-column primary key, cast without USING. */
+function typeChangeRefusal(env: StatementEnv, column: string, def: Node): string | null {
+  const base = 'this type change rewrites the table and its indexes under ACCESS EXCLUSIVE; its online form (a shadow column kept current by a trigger, a batched backfill, a short swap)';
+  if (def['raw_default']) return `${base} does not take USING yet: convert with an added column and a batched UPDATE of your own`;
+  if (env.facts.primaryKey.length !== 1) return `${base} walks a one-column primary key, and the table has ${env.facts.primaryKey.length ? 'one of several columns' : 'none'}`;
+  if (env.facts.primaryKey[0]!.column === column) return `${base} cannot change the primary key itself`;
+  if (env.facts.dependedOn.includes(column)) return `${base} does not rebuild the indexes, constraints, defaults or views that use ${column} yet: drop them, change the type online, then recreate them (CONCURRENTLY), or run the file offline`;
+  return null;
+}

@@ -1,0 +1,126 @@
+/**
+ * Run an online plan on the target, inside the runner's lock: each step with a short lock_timeout and
+ * retries, the history row only once every step has finished, and on a failure or a signal the undo of
+ * every step that ran (on a second session: the first one's work is being cancelled), newest first.
+ */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StatementFailed, type Db } from '../db/index.js';
+import { Interrupted, MigrationFailed } from '../errors.js';
+import type { PreparedStep, StepEvent, StepResult } from '../runner/execute.js';
+import { deleteHistory, insertHistory, type HistoryTable } from '../runner/history.js';
+import type { OnlinePlan, OnlineStep } from './types.js';
+
+export interface OnlineRunOptions {
+  table: HistoryTable;
+  lockTimeoutMs: number;
+  lockRetries: number;
+  batchSize: number;
+  signal?: AbortSignal;
+  onStep?: (event: StepEvent) => void;
+  /** Progress of long steps ("004_x: step 2/5 …", rows done). */
+  onProgress?: (message: string) => void;
+}
+
+export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: OnlinePlan, options: OnlineRunOptions): Promise<StepResult> {
+  options.onStep?.({ type: 'start', step });
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const ran: OnlineStep[] = [];
+  try {
+    for (const [i, s] of plan.steps.entries()) {
+      if (options.signal?.aborted) throw new Error('aborted');
+      options.onProgress?.(`${plan.migration}: step ${i + 1}/${plan.steps.length}: ${s.what}`);
+      ran.push(s);
+      await runStep(db, s, plan, options);
+    }
+    await db.exec(db.resetSql);
+    if (step.direction === 'up') await insertHistory(db, options.table, { ...step.record!, durationMs: elapsed(), transactional: false });
+    else await deleteHistory(db, options.table, step.version);
+  } catch (error) {
+    options.onStep?.({ type: 'failed', step, durationMs: elapsed() });
+    const undo = await undoSteps(db, ran);
+    const failedStep = ran.at(-1);
+    if (options.signal?.aborted) {
+      const name = (options.signal.reason as NodeJS.Signals | undefined) ?? 'SIGINT';
+      throw new Interrupted(name, `interrupted by ${name} during ${plan.migration}${failedStep ? ` (${failedStep.what})` : ''}. ${undo}`);
+    }
+    const cause = error instanceof StatementFailed ? error.cause : error;
+    throw new MigrationFailed(`${plan.path}: online step ${ran.length} of ${plan.steps.length} failed (${failedStep?.what ?? 'recording it'}): ${(cause as Error).message}\n${undo}`, { cause });
+  }
+  const result: StepResult = { direction: step.direction, version: step.versionText, name: step.name, durationMs: elapsed() };
+  options.onStep?.({ type: 'done', step, result });
+  return result;
+}
+
+async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineRunOptions): Promise<void> {
+  const run = s.run;
+  switch (run.kind) {
+    case 'transaction':
+      return withRetries(s, options, () => db.transaction(async (tx) => {
+        await tx.exec(lockTimeoutSql(options.lockTimeoutMs));
+        await tx.runStatements(run.statements);
+        await tx.exec(db.resetSql);
+      }));
+    case 'alone':
+      return db.exec(run.statement);
+    case 'drop-invalid-index': {
+      const invalid = await db.query(`select 1 from pg_index x join pg_class i on i.oid = x.indexrelid join pg_namespace n on n.oid = i.relnamespace
+        where n.nspname = $1 and i.relname = $2 and not x.indisvalid`, [run.schema, run.name]);
+      if (invalid.length) await db.exec(`drop index concurrently if exists "${run.schema.replace(/"/g, '""')}"."${run.name.replace(/"/g, '""')}"`);
+      return;
+    }
+    case 'batches': {
+      let last: string | null = null;
+      let rows = 0;
+      for (let batch = 1; ; batch++) {
+        if (options.signal?.aborted) throw new Error('aborted');
+        const [row] = await withRetries(s, options, () => db.transaction(async (tx) => {
+          await tx.exec(lockTimeoutSql(options.lockTimeoutMs));
+          return tx.query<{ last: string | null; n: number }>(run.sql, [last, options.batchSize]);
+        }));
+        if (!row || row.n === 0) break;
+        last = row.last;
+        rows += row.n;
+        if (batch % 10 === 0) options.onProgress?.(`${plan.migration}: ${s.what}: ${rows} rows`);
+      }
+      return;
+    }
+  }
+}
+
+const lockTimeoutSql = (ms: number) => `set local lock_timeout = '${Math.max(1, Math.round(ms))}ms'`;
+
+/** A lock not granted within lock_timeout (55P03): the transaction rolled back; wait, then try again, up to the retries. */
+async function withRetries<T>(s: OnlineStep, options: OnlineRunOptions, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? ((error as { cause?: { code?: string } }).cause?.code);
+      if (!s.retry || code !== '55P03' || attempt >= options.lockRetries || options.signal?.aborted) {
+        if (code === '55P03') throw Object.assign(new Error(`the lock on ${s.table ?? 'the table'} was not granted within --online-lock-timeout ${options.lockTimeoutMs}ms, ${attempt + 1} attempt(s) (--lock-retries ${options.lockRetries}); a long transaction holds it`), { cause: error });
+        throw error;
+      }
+      options.onProgress?.(`lock not granted within ${options.lockTimeoutMs}ms (${s.what}); retry ${attempt + 1} of ${options.lockRetries}`);
+      await sleep(Math.min(100 * 2 ** attempt, 5000));
+    }
+  }
+}
+
+/** Undo what ran, newest first, on a session of its own; says what was undone and what (if anything) is left. */
+async function undoSteps(db: Db, ran: readonly OnlineStep[]): Promise<string> {
+  const statements = [...ran].reverse().flatMap((s) => s.undo);
+  const kept = ran.flatMap((s) => (s.irreversible ? [s.what] : []));
+  const keptText = kept.length ? ` Kept (not undone): ${kept.join('; ')}.` : '';
+  if (!statements.length) return `Nothing to undo; no history row was written.${keptText}`;
+  const session = await db.openLockSession();
+  const failed: string[] = [];
+  try {
+    for (const sql of statements) await session.exec(sql).catch((e: unknown) => { failed.push(`${sql} (${(e as Error).message})`); });
+  } finally {
+    if (session !== db) await session.close();
+  }
+  if (failed.length) return `Undo did not finish: ${failed.join('; ')}. What is left is named sqlmig_tmp_… and the next \`sqlmig up --online\` removes it; no history row was written.${keptText}`;
+  return `What it had done was undone (${statements.length} statement(s)); no history row was written.${keptText}`;
+}

@@ -1,0 +1,84 @@
+/** The online forms of single changes to a table that existed before the migration, as steps. */
+import type { OnlineStep } from './types.js';
+import { helperName, qualified, quoteIdent } from './text.js';
+
+const BRIEF = 'reads and writes of the table, only while it waits for the lock (lock_timeout) and for the instant it holds it';
+
+export function transactionStep(what: string, table: string | null, statements: string[], extra: Partial<OnlineStep> = {}): OnlineStep {
+  return { what, table, lock: 'ACCESS EXCLUSIVE', blocks: BRIEF, run: { kind: 'transaction', statements }, retry: true, scans: false, undo: [], ...extra };
+}
+
+/** CREATE [UNIQUE] INDEX CONCURRENTLY: a leftover INVALID index of the same name is dropped first. */
+export function concurrentIndex(table: string, schema: string, name: string, statement: string): OnlineStep[] {
+  const undo = [`drop index concurrently if exists ${quoteIdent(schema)}.${quoteIdent(name)}`];
+  return [
+    {
+      what: `drop ${name} if a failed earlier build left it INVALID`, table, lock: 'SHARE UPDATE EXCLUSIVE', blocks: 'other DDL on the table; not reads or writes',
+      run: { kind: 'drop-invalid-index', schema, name }, retry: false, scans: false, undo: [],
+    },
+    {
+      what: `build index ${name} concurrently`, table, lock: 'SHARE UPDATE EXCLUSIVE', blocks: 'other DDL and VACUUM on the table while it builds; not reads or writes',
+      run: { kind: 'alone', statement }, retry: false, scans: true, undo,
+    },
+  ];
+}
+
+/** ADD FOREIGN KEY / CHECK as NOT VALID (instant), then VALIDATE (a scan that lets writes through). */
+export function notValidThenValidate(table: string, head: string, name: string, addNotValid: string, foreign: boolean): OnlineStep[] {
+  const undo = [`alter table ${qualified(table)} drop constraint if exists ${quoteIdent(name)}`];
+  return [
+    transactionStep(`add constraint ${name} NOT VALID (checks new rows only)`, table, [`${head} ${addNotValid}`], {
+      lock: foreign ? 'SHARE ROW EXCLUSIVE' : 'ACCESS EXCLUSIVE',
+      blocks: foreign ? 'writes of both tables, only while it waits for the lock and for the instant it holds it' : BRIEF, undo,
+    }),
+    transactionStep(`validate constraint ${name}`, table, [`alter table ${qualified(table)} validate constraint ${quoteIdent(name)}`], {
+      lock: 'SHARE UPDATE EXCLUSIVE', blocks: 'other DDL on the table while it scans; not reads or writes', scans: true, undo,
+    }),
+  ];
+}
+
+/** SET NOT NULL without a scan under ACCESS EXCLUSIVE: CHECK (col IS NOT NULL) NOT VALID, VALIDATE, SET NOT NULL, drop the check. */
+export function setNotNull(table: string, column: string): OnlineStep[] {
+  const check = quoteIdent(helperName('nn', table.split('.').at(-1)!, column));
+  const t = qualified(table);
+  const col = quoteIdent(column);
+  const dropCheck = `alter table ${t} drop constraint if exists ${check}`;
+  return [
+    transactionStep(`add CHECK (${column} IS NOT NULL) NOT VALID`, table, [`alter table ${t} add constraint ${check} check (${col} is not null) not valid`], { undo: [dropCheck] }),
+    transactionStep(`validate that check (scans ${column} for NULLs)`, table, [`alter table ${t} validate constraint ${check}`], {
+      lock: 'SHARE UPDATE EXCLUSIVE', blocks: 'other DDL on the table while it scans; not reads or writes', scans: true, undo: [dropCheck],
+    }),
+    transactionStep(`SET NOT NULL on ${column} (proved by the check: no scan), drop the check`, table, [`alter table ${t} alter column ${col} set not null`, dropCheck], {
+      undo: [dropCheck, `alter table ${t} alter column ${col} drop not null`],
+    }),
+  ];
+}
+
+/** ADD UNIQUE / PRIMARY KEY: the unique index built concurrently, then attached (ADD CONSTRAINT … USING INDEX renames it). */
+export function constraintUsingIndex(table: string, name: string, kind: 'unique' | 'primary key', indexBody: string, suffix: string): OnlineStep[] {
+  const schema = table.split('.')[0]!;
+  const helper = helperName('uq', name);
+  const t = qualified(table);
+  const build = concurrentIndex(table, schema, helper, `create unique index concurrently ${quoteIdent(helper)} on ${t} ${indexBody}`);
+  return [
+    ...build,
+    transactionStep(`add ${kind} ${name} using that index`, table, [`alter table ${t} add constraint ${quoteIdent(name)} ${kind} using index ${quoteIdent(helper)}${suffix}`], {
+      undo: [`alter table ${t} drop constraint if exists ${quoteIdent(name)}`, ...build[1]!.undo],
+    }),
+  ];
+}
+
+/**
+ * A batched pass by primary key, one transaction per batch: `change` is an UPDATE or DELETE of the rows
+ * whose key is in `batch` (a CTE). Returns the last key of the batch and how many rows it held.
+ */
+export function batches(what: string, table: string, key: { column: string; type: string }, change: string, lock: OnlineStep['lock'], extra: Partial<OnlineStep> = {}): OnlineStep {
+  const t = qualified(table);
+  const k = quoteIdent(key.column);
+  const sql = `with batch as (select ${k} from ${t} where $1::text is null or ${k} > $1::text::${key.type} order by ${k} limit $2::int),
+    changed as (${change}) select (select max(${k})::text from batch) as last, (select count(*) from batch)::int as n`;
+  return {
+    what, table, lock, blocks: 'writes of the rows of one batch, for that batch\'s transaction only', run: { kind: 'batches', sql, table },
+    retry: true, scans: true, undo: [], ...extra,
+  };
+}

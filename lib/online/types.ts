@@ -1,0 +1,59 @@
+/** An online plan: a migration's statements rewritten as steps that never hold a strong lock for long. */
+
+/** The strongest table lock a step takes ('none': no table lock beyond row locks). */
+export type LockLevel = 'none' | 'ROW EXCLUSIVE' | 'SHARE UPDATE EXCLUSIVE' | 'SHARE' | 'SHARE ROW EXCLUSIVE' | 'ACCESS EXCLUSIVE';
+
+/** How a step runs. */
+export type StepRun =
+  /** Statements in one transaction of their own. */
+  | { kind: 'transaction'; statements: string[] }
+  /** One statement outside any transaction (CREATE INDEX CONCURRENTLY). */
+  | { kind: 'alone'; statement: string }
+  /** Drop the index if a failed earlier build left it INVALID (a valid one of that name is an error of the file, left to the build). */
+  | { kind: 'drop-invalid-index'; schema: string; name: string }
+  /** A batched pass over the table by primary key: `sql` takes $1 (the last key as text, or null) and $2 (the batch size), returns `last` and `n`. */
+  | { kind: 'batches'; sql: string; table: string };
+
+export interface OnlineStep {
+  /** What the step does, for the plan and the progress lines. */
+  what: string;
+  /** "public.users", or null for a step on no table that existed before. */
+  table: string | null;
+  lock: LockLevel;
+  /** What traffic the step blocks, and for how long. */
+  blocks: string;
+  run: StepRun;
+  /** Run with the short lock_timeout and retried when the lock is not granted in time. */
+  retry: boolean;
+  /** The step reads every row of its table (estimates use the table's size). */
+  scans: boolean;
+  /** Statements (each alone, all IF EXISTS) that put the table back as it was before this step; [] when nothing to undo. */
+  undo: string[];
+  /** Undo cannot restore what this step changed (data written by batches, statements run as written). */
+  irreversible?: string;
+}
+
+export interface OnlinePlan {
+  /** "004_payments_bigint" */
+  migration: string;
+  path: string;
+  steps: OnlineStep[];
+  /** Statements that needed a rewrite (false: the plan is the file as written). */
+  rewritten: boolean;
+  notes: string[];
+}
+
+/** A statement that has no online form and would block: the plan is refused before anything runs. */
+export interface OnlineRefusal { path: string; line: number; col: number; statement: string; why: string }
+
+/** What the planner knows about a table that existed before the migration, from the live catalog. */
+export interface TableFacts {
+  primaryKey: { column: string; type: string }[];
+  partitioned: boolean;
+  /** Columns that other objects depend on (indexes, constraints, defaults, views, sequences). */
+  dependedOn: string[];
+  rows: number;
+  bytes: number;
+}
+
+export interface PlannerOptions { batchSize: number }
