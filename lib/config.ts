@@ -44,6 +44,8 @@ export interface PackageConfig {
   /** The lock_timeout diff writes at the top of files that change existing tables; false or "off" for none. */
   diffLockTimeout?: string | number | false;
   lint?: unknown;
+  /** lint: a table below both is small, and its blocking findings are warnings: { "rows": 10000, "size": "10MB" }. */
+  lintSmallTable?: unknown;
   /** up/down run online by default. */
   online?: unknown;
   targets?: unknown;
@@ -60,6 +62,8 @@ export interface Settings {
   statementTimeoutMs?: number;
   ddlLockTimeoutMs?: number;
   lint: LintMode;
+  /** lint: below these a live table is small (default 10,000 rows and 10 MB). */
+  lintSmallTable?: { rows: number; bytes: number };
   /** Online runs (config "online"; --online on up/down): defaults and the step settings. */
   online: boolean;
   onlineLockTimeoutMs?: number;
@@ -238,6 +242,7 @@ export function resolveSettings(flags: Flags, processEnv: Env = process.env, cwd
     statementTimeoutMs: statementTimeout === undefined ? undefined : parseDuration(statementTimeout, '--statement-timeout'),
     ddlLockTimeoutMs: ddlLockTimeout === undefined ? undefined : parseDuration(ddlLockTimeout, '--ddl-lock-timeout'),
     lint: lintMode(flags.lint ?? config('lint'), flags.lint !== undefined ? '--lint' : keyName(found, 'lint')),
+    ...(config('lintSmallTable') !== undefined ? { lintSmallTable: smallTable(config('lintSmallTable'), keyName(found, 'lintSmallTable')) } : {}),
     ...onlineSettings(flags, config('online'), keyName(found, 'online')),
     schemaFile: resolve(cwd, flags.schemaFile ?? fromConfig(config('schemaFile') ?? 'schema.sql')),
     diffLockTimeout: fileLockTimeout(config('diffLockTimeout'), ddlLockTimeout, keyName(found, 'diffLockTimeout')),
@@ -294,6 +299,21 @@ function lintMode(value: unknown, where: string): LintMode {
   if (value === undefined) return 'warn';
   if (value === 'off' || value === 'warn' || value === 'error') return value;
   throw new UsageError(`${where}: expected off, warn or error, got ${JSON.stringify(value)}`);
+}
+
+/** `{ "rows": 10000, "size": "10MB" }` (either may be left out for its default; a size is bytes or "512kB", "10MB", "1GB"). */
+function smallTable(value: unknown, where: string): { rows: number; bytes: number } {
+  const fix = `expected { "rows": 10000, "size": "10MB" }`;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UsageError(`${where}: ${fix}, got ${JSON.stringify(value)}`);
+  const { rows = 10_000, size = 10 * 1024 * 1024, ...rest } = value as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new UsageError(`${where}: unknown key ${JSON.stringify(unknown[0])}; ${fix}`);
+  if (typeof rows !== 'number' || !Number.isFinite(rows) || rows < 0) throw new UsageError(`${where}.rows: expected a number of rows, got ${JSON.stringify(rows)}`);
+  const match = typeof size === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(bytes|B|kB|KB|MB|GB|TB)?\s*$/.exec(size) : null;
+  const scale: Record<string, number> = { bytes: 1, B: 1, kB: 1024, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+  const bytes = typeof size === 'number' ? size : match ? Number(match[1]) * scale[match[2] ?? 'bytes']! : NaN;
+  if (!Number.isFinite(bytes) || bytes < 0) throw new UsageError(`${where}.size: expected bytes or a size such as "10MB", got ${JSON.stringify(size)}`);
+  return { rows, bytes };
 }
 
 /** A relative pglite: path in package.json is relative to that package.json, not to where sqlmig runs. */

@@ -204,6 +204,7 @@ try {
     const fitbud = fileURLToPath(new URL('../sql', import.meta.url));
     const trace = median(bin, sqlmig('lint', '--all', '--trace', '--quiet', '--dir', fitbud), 3, {}, work);
     row('sqlmig lint --trace: fitbud, 10 migrations, PGlite', fmt(trace), 'target < 5 s (median of 3)');
+    benchLintSpeed(thousand);
   }
 
   // diff and drift: the fitbud example with one column added to schema.sql, then 100 migrations.
@@ -212,6 +213,16 @@ try {
   await admin.end({ timeout: 1 });
   await server.stop();
   rmSync(work, { recursive: true, force: true });
+}
+
+/** lint with no database, against bare Node in the same run: the fitbud sql/ (target < 0.25 s) and 1,000 migrations (target < 1 s). */
+function benchLintSpeed(thousand: string): void {
+  const node = median(process.execPath, ['-e', '0'], 5);
+  const fitbud = fileURLToPath(new URL('../sql', import.meta.url));
+  const small = median(bin, sqlmig('lint', '--all', '--quiet', '--dir', fitbud), 5, {}, work);
+  row('sqlmig lint --all: fitbud sql/ (10 migrations), no database', fmt(small), `node -e 0 ${fmt(node)}; target < 250 ms (median of 5)`);
+  const many = median(bin, sqlmig('lint', '--all', '--quiet', '--dir', thousand), 5, {}, work);
+  row('sqlmig lint --all: 1,000 migrations, no database', fmt(many), `node -e 0 ${fmt(node)}; target < 1 s (median of 5)`);
 }
 
 /**

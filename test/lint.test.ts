@@ -127,13 +127,13 @@ test('CLI: file:line:col  rule-id  message, then why and how; exit 3 on an error
   assert.match(r.stdout, /no database given: linted all 2 migrations/);
   assert.match(r.stdout, /1 error, 1 warning in 2 migration files/);
 
-  writeFileSync(join(dir, '002_drop.up.sql'), 'create index users_age_idx on users (age);');
+  writeFileSync(join(dir, '002_drop.up.sql'), 'drop index users_email_idx;');
   const warned = await runCli(['lint', '--dir', dir, '--json', '--ddl-lock-timeout', '5s']);
   assert.equal(warned.code, 0, warned.stderr);
   const json = JSON.parse(warned.stdout) as { ok: boolean; findings: Finding[]; squawk: { ran: boolean } };
   assert.equal(json.ok, true);
   assert.equal(json.squawk.ran, true);
-  assert.deepEqual(json.findings.map((f) => [f.rule, f.level, f.line, f.col, f.source]), [['index-not-concurrently', 'warning', 1, 1, 'sqlmig']]);
+  assert.deepEqual(json.findings.map((f) => [f.rule, f.level, f.line, f.col, f.source]), [['drop-index-not-concurrently', 'warning', 1, 1, 'squawk']]);
   assert.ok(json.findings[0]!.why && json.findings[0]!.recipe);
 
   const both = await runCli(['lint', '--dir', dir, '--all', join(dir, '002_drop.up.sql')]);

@@ -55,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
         target: settings.target, dir: settings.dir, schema: settings.schema, table: settings.table,
         backupDir: settings.backupDir, lockTimeoutMs: settings.lockTimeoutMs,
         statementTimeoutMs: settings.statementTimeoutMs, ddlLockTimeoutMs: settings.ddlLockTimeoutMs, lint: settings.lint,
+        ...(settings.lintSmallTable ? { lintSmallTable: settings.lintSmallTable } : {}),
         online: settings.online, onlineLockTimeoutMs: settings.onlineLockTimeoutMs, lockRetries: settings.lockRetries, batchSize: settings.batchSize,
         signal: controller.signal, onStep: out.onStep, onNotice: (m) => out.info(m),
       });

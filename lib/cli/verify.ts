@@ -4,14 +4,17 @@ import type { Register } from './command.js';
 
 export const registerVerify: Register = (cli, run) => cli
   .command('verify', 'on a scratch database, apply, revert and re-apply each migration; report every down that does not restore the schema (exit 3)', (y: Argv) => y
-    .option('scratch-url', { type: 'string', describe: 'an empty database to verify on (else a temporary database on the --url server, else an embedded PGlite)' }),
+    .option('scratch-url', { type: 'string', describe: 'an empty database to verify on (else a temporary database on the --url server, else an embedded PGlite)' })
+    .option('format', { type: 'string', choices: ['text', 'junit'], describe: 'junit: JUnit XML on stdout for CI test reports, one test case per migration (progress goes to stderr)' }),
   run(async (a, m, out) => {
     const { formatVerify, formatVerifyEvent } = await import('../report/verify.js');
     const format = { verbose: out.verbose };
-    const r = await m.verify({ scratchUrl: a['scratchUrl'] as string | undefined, onProgress: (event) => out.progress(formatVerifyEvent(event, format)) });
-    const text = formatVerify(r, format);
+    const junit = a['format'] === 'junit' && !out.json;
+    const progress = (line: string) => (junit ? out.info(line) : out.progress(line));
+    const r = await m.verify({ scratchUrl: a['scratchUrl'] as string | undefined, onProgress: (event) => progress(formatVerifyEvent(event, format)) });
+    const text = junit ? (await import('../report/junit.js')).formatJunit(r) : formatVerify(r, format);
     out.result(text, r);
-    if (!r.ok && out.quiet && !out.json) out.error(3, text);
+    if (!r.ok && out.quiet && !out.json && !junit) out.error(3, text);
     return r.ok ? 0 : 3;
   }))
   .command('dump-schema', 'the schema of the database as plain, stable SQL (for code review); reads it, changes nothing', (y: Argv) => y

@@ -16,7 +16,7 @@ import { emptySchema } from '../lint/known.js';
 import { lintSources, type LintSource, type LintStep, type Planned } from '../lint/runner.js';
 
 export type { Planned } from '../lint/runner.js';
-import type { Finding } from '../lint/types.js';
+import { DEFAULT_SMALL_TABLE, type Finding } from '../lint/types.js';
 import type { ScratchInfo } from '../schema/scratch.js';
 
 export interface LintOptions {
@@ -28,10 +28,12 @@ export interface LintOptions {
   trace?: boolean;
   /** The scratch database for --trace (else a temporary one on the --url server, else an embedded PGlite). */
   scratchUrl?: string;
+  /** Fail (ok: false) on more than this many warnings, as eslint's --max-warnings. */
+  maxWarnings?: number;
 }
 
 export interface LintResult {
-  /** No error-level finding. */
+  /** No error-level finding, and no more warnings than maxWarnings. */
   ok: boolean;
   scope: 'pending' | 'all' | 'files';
   /** The files linted, as printed in findings. */
@@ -50,6 +52,9 @@ interface Scope { scope: LintResult['scope']; order: Planned[]; catalog: LiveCat
 
 export async function lint(ctx: Context, options: LintOptions = {}): Promise<LintResult> {
   if (options.all && options.files?.length) throw new UsageError('lint: give FILES or --all, not both');
+  if (options.maxWarnings !== undefined && !(Number.isInteger(options.maxWarnings) && options.maxWarnings >= 0)) {
+    throw new UsageError(`lint --max-warnings: expected a whole number of warnings (0 or more), got ${options.maxWarnings}`);
+  }
   const scope = options.files?.length || options.all || !live(ctx) ? await fileScope(ctx, options) : await withDb(ctx, (db) => pendingScope(ctx, db));
   const steps: LintStep[] = scope.order
     .filter((p) => p.lint || !scope.catalogIsBase)
@@ -58,6 +63,8 @@ export async function lint(ctx: Context, options: LintOptions = {}): Promise<Lin
     steps, schema: scope.catalogIsBase ? scope.catalog!.schema : emptySchema(), fresh: scope.catalogIsBase,
     lockTimeout: ctx.options.ddlLockTimeoutMs !== undefined || Boolean(scope.catalog?.lockTimeout),
     sizes: scope.catalog?.sizes ?? new Map(), squawk: true, keepStatements: options.trace,
+    levels: { smallTable: ctx.options.lintSmallTable ?? DEFAULT_SMALL_TABLE },
+    timeZone: scope.catalog?.timeZone ?? null, serverVersion: scope.catalog?.serverVersion ?? null,
   });
   let findings = output.findings;
   let scratch: ScratchInfo | null = null;
@@ -68,8 +75,11 @@ export async function lint(ctx: Context, options: LintOptions = {}): Promise<Lin
     findings = mergeFindings(output.files.map((f) => f.source.path), findings, traced.findings);
   }
   const errors = findings.filter((f) => f.level === 'error').length;
+  const warnings = findings.length - errors;
+  const tooManyWarnings = options.maxWarnings !== undefined && warnings > options.maxWarnings;
+  if (tooManyWarnings) scope.notes.push(`${warnings} warning${warnings === 1 ? '' : 's'}, more than --max-warnings ${options.maxWarnings}: failing`);
   return {
-    ok: errors === 0, scope: scope.scope, linted: output.files.map((f) => f.source.path), findings, errors, warnings: findings.length - errors,
+    ok: errors === 0 && !tooManyWarnings, scope: scope.scope, linted: output.files.map((f) => f.source.path), findings, errors, warnings,
     squawk: output.squawk, scratch, notes: scope.notes,
   };
 }
@@ -156,8 +166,19 @@ function refuseBadFiles(set: MigrationSet): void {
   if (bad.length) throw new Refused(`cannot lint, the migrations folder has problems:\n${bad.map((p) => p.message).join('\n')}`);
 }
 
-/** Static and trace findings together, file by file in lint order, then by position. */
+/**
+ * Static and trace findings together, file by file in lint order, then by position. A trace lock or
+ * rewrite at the statement of a static finding about the same table is said once: in the static one.
+ */
 function mergeFindings(files: string[], a: Finding[], b: Finding[]): Finding[] {
   const rank = new Map(files.map((f, i) => [f, i]));
-  return [...a, ...b].sort((x, y) => (rank.get(x.file) ?? 0) - (rank.get(y.file) ?? 0) || x.line - y.line || x.col - y.col);
+  const statics = a.map((f) => ({ ...f }));
+  const traced = b.filter((t) => {
+    if (t.rule !== 'trace-lock' && t.rule !== 'trace-rewrite') return true;
+    const same = statics.find((f) => f.file === t.file && f.table === t.table && f.line === t.line);
+    if (!same) return true;
+    same.message += ` (--trace confirms: ${t.message.replace(/^(takes|rewrites) /, (w) => w.trim() === 'takes' ? 'took ' : 'rewrote ')})`;
+    return false;
+  });
+  return [...statics, ...traced].sort((x, y) => (rank.get(x.file) ?? 0) - (rank.get(y.file) ?? 0) || x.line - y.line || x.col - y.col);
 }

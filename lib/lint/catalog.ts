@@ -18,10 +18,13 @@ export interface LiveCatalog {
   /** Size estimates by table ("public.users"). */
   sizes: Map<string, TableSize>;
   lockTimeout: boolean;
+  /** The session's TimeZone and the server's version (server_version_num). */
+  timeZone: string;
+  serverVersion: number;
 }
 
 export async function readCatalog(db: Db): Promise<LiveCatalog> {
-  const [columns, checks, indexes, settings] = await Promise.all([
+  const [columns, checks, indexes, functions, settings] = await Promise.all([
     db.query<ColumnRow>(`select n.nspname as schema, c.relname as table, c.reltuples::float8 as rows,
         -- From the statistics, like reltuples: pg_total_relation_size would queue behind a lock on the table.
         ((c.relpages + coalesce((select t.relpages from pg_class t where t.oid = c.reltoastrelid), 0)
@@ -35,10 +38,13 @@ export async function readCatalog(db: Db): Promise<LiveCatalog> {
     db.query<{ schema: string; table: string; name: string; def: string }>(`select n.nspname as schema, c.relname as table, con.conname as name, pg_get_constraintdef(con.oid) as def
       from pg_constraint con join pg_class c on c.oid = con.conrelid join pg_namespace n on n.oid = c.relnamespace
       where con.contype = 'c' and con.convalidated and cardinality(con.conkey) = 1 and ${USER_SCHEMAS}`),
-    db.query<{ schema: string; index: string; table: string }>(`select n.nspname as schema, i.relname as index, c.relname as table
+    db.query<{ schema: string; index: string; table: string; columns: (string | null)[] }>(`select n.nspname as schema, i.relname as index, c.relname as table,
+        array(select a.attname from unnest(x.indkey::int2[]) with ordinality k(attnum, n) left join pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum order by k.n) as columns
       from pg_index x join pg_class i on i.oid = x.indexrelid join pg_class c on c.oid = x.indrelid join pg_namespace n on n.oid = c.relnamespace
       where ${USER_SCHEMAS}`),
-    db.query<{ lock_timeout: string }>(`select current_setting('lock_timeout') as lock_timeout`),
+    db.query<{ name: string; volatility: string }>(`select distinct on (lower(p.proname)) lower(p.proname) as name, p.provolatile as volatility
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace where ${USER_SCHEMAS} order by lower(p.proname), p.provolatile desc`),
+    db.query<{ lock_timeout: string; time_zone: string; version: string }>(`select current_setting('lock_timeout') as lock_timeout, current_setting('TimeZone') as time_zone, current_setting('server_version_num') as version`),
   ]);
   const schema = emptySchema();
   const sizes = new Map<string, TableSize>();
@@ -60,9 +66,14 @@ export async function readCatalog(db: Db): Promise<LiveCatalog> {
     if (column) schema.tables.get(`${check.schema}.${check.table}`)?.checks.set(check.name, { column, validated: true });
   }
   for (const index of indexes) {
-    schema.indexes.set(`${index.schema}.${index.index}`, { table: `${index.schema}.${index.table}`, createdIn: null, fresh: false });
+    schema.indexes.set(`${index.schema}.${index.index}`, { table: `${index.schema}.${index.table}`, createdIn: null, fresh: false, columns: index.columns });
   }
-  return { schema, sizes, lockTimeout: !['0', '', '0ms'].includes(settings[0]?.lock_timeout ?? '0') };
+  const volatility = { i: 'immutable', s: 'stable', v: 'volatile' } as const;
+  for (const f of functions) schema.functions.set(f.name, volatility[f.volatility as 'i' | 's' | 'v'] ?? 'volatile');
+  return {
+    schema, sizes, lockTimeout: !['0', '', '0ms'].includes(settings[0]?.lock_timeout ?? '0'),
+    timeZone: settings[0]?.time_zone ?? '', serverVersion: Number(settings[0]?.version ?? 0),
+  };
 }
 
 /** The catalog's type and typmod as the parser would give them: varchar(100) → { varchar, [100] }. */

@@ -20,7 +20,7 @@ const label = (c: Node) => `${KIND[c['contype']] ?? 'constraint'}${c['conname'] 
 
 export const constraintNotValid = rule({
   id: 'constraint-not-valid',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'Adding a foreign key or CHECK constraint checks every existing row while holding a lock that blocks writes (a foreign key also blocks writes to the table it references).',
   recipe: 'Add it with NOT VALID (instant: only new rows are checked), then VALIDATE CONSTRAINT in a later statement or migration: validation scans without blocking reads or writes.',
 }, (stmt, env) => addedConstraints(stmt, env).flatMap(({ table, constraint, column }): Hit[] => {
@@ -32,7 +32,7 @@ export const constraintNotValid = rule({
 
 export const uniqueWithoutIndex = rule({
   id: 'unique-without-index',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'Adding a PRIMARY KEY, UNIQUE or EXCLUDE constraint builds its index under an ACCESS EXCLUSIVE lock: no reads or writes until the index is built.',
   recipe: 'Build the index first with CREATE UNIQUE INDEX CONCURRENTLY (in a `-- sqlmig:no-transaction` migration), then `ALTER TABLE … ADD CONSTRAINT name PRIMARY KEY USING INDEX index_name` (instant).',
 }, (stmt, env) => addedConstraints(stmt, env).flatMap(({ table, constraint }): Hit[] => {
@@ -41,4 +41,19 @@ export const uniqueWithoutIndex = rule({
   return [{ message: `adds ${label(constraint)} to ${env.name(table)}, building its index under ACCESS EXCLUSIVE`, location: constraint['location'], table }];
 }));
 
-export const constraintRules = [constraintNotValid, uniqueWithoutIndex];
+export const pkUsingIndexNullable = rule({
+  id: 'pk-using-index-nullable',
+  level: 'error', harm: true,
+  why: 'ADD PRIMARY KEY USING INDEX makes its columns NOT NULL: on a column that is nullable, PostgreSQL first scans the whole table under an ACCESS EXCLUSIVE lock (an implicit SET NOT NULL).',
+  recipe: 'First make each column NOT NULL the safe way (CHECK (col IS NOT NULL) NOT VALID, VALIDATE in a later migration, then SET NOT NULL), then ADD PRIMARY KEY USING INDEX (instant).',
+}, (stmt, env) => addedConstraints(stmt, env).flatMap(({ table, constraint }): Hit[] => {
+  if (constraint['contype'] !== 'CONSTR_PRIMARY' || !constraint['indexname']) return [];
+  const index = env.schema.indexes.get(`${table.split('.')[0]}.${constraint['indexname']}`);
+  const known = env.schema.tables.get(table);
+  if (!index?.columns || !known) return [];
+  const provenNotNull = (c: string) => known.notNull.has(c) || [...known.checks.values()].some((k) => k.column === c && k.validated);
+  const nullable = index.columns.filter((c): c is string => c !== null && !provenNotNull(c));
+  return nullable.length ? [{ message: `adds primary key ${constraint['conname'] ?? ''} using index ${constraint['indexname']} on nullable ${nullable.join(', ')}: an implicit SET NOT NULL scans ${env.name(table)} under ACCESS EXCLUSIVE`.replace('  ', ' '), location: constraint['location'], table }] : [];
+}));
+
+export const constraintRules = [constraintNotValid, uniqueWithoutIndex, pkUsingIndexNullable];

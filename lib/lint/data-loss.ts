@@ -23,7 +23,7 @@ export const dropColumn = rule({
   if (stmt.kind !== 'AlterTableStmt' || stmt.node['objtype'] !== 'OBJECT_TABLE') return [];
   const table = tableKey(stmt.node['relation']);
   if (!env.existed(table)) return [];
-  return alterCommands(stmt.node).filter((c) => c['subtype'] === 'AT_DropColumn')
+  return alterCommands(stmt.node).filter((c) => c['subtype'] === 'AT_DropColumn' && !env.columnIsNew(table, c['name'])) // a column added in this migration holds no data yet
     .map((c): Hit => ({ message: `drops column ${c['name']} of ${env.name(table)} and its data`, table }));
 });
 
@@ -40,4 +40,17 @@ export const truncate = rule({
     .map((table): Hit => ({ message: `empties ${env.name(table)}${cascade}`, table }));
 });
 
-export const dataLossRules = [dropTable, dropColumn, truncate];
+export const dropSchemaCascade = rule({
+  id: 'drop-schema-cascade',
+  level: 'error',
+  why: 'DROP SCHEMA … CASCADE drops every table, view, function and type in the schema, with all their rows, without naming them.',
+  recipe: 'Drop the objects you mean to drop by name (each one is then checked), then DROP SCHEMA without CASCADE; if the whole schema really must go, say why with `-- sqlmig:lint-ignore drop-schema-cascade <reason>`.',
+}, (stmt, env) => {
+  if (stmt.kind !== 'DropStmt' || stmt.node['removeType'] !== 'OBJECT_SCHEMA' || stmt.node['behavior'] !== 'DROP_CASCADE') return [];
+  const createdHere = new Set(env.earlier.filter((s) => s.kind === 'CreateSchemaStmt').map((s) => s.node['schemaname'] as string));
+  return ((stmt.node['objects'] as Node[] | undefined) ?? []).map((o) => as(o, 'String')?.['sval'] as string)
+    .filter((name) => name && !createdHere.has(name))
+    .map((name): Hit => ({ message: `drops schema ${name} with CASCADE: every object in it and all their rows` }));
+});
+
+export const dataLossRules = [dropTable, dropColumn, truncate, dropSchemaCascade];

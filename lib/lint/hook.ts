@@ -10,6 +10,7 @@ import { Refused } from '../errors.js';
 import type { PreparedStep } from '../runner/execute.js';
 import type { MigrationStatus } from '../runner/plan.js';
 import { readCatalog } from './catalog.js';
+import { DEFAULT_LEVELS } from './levels.js';
 import { formatFinding } from './report.js';
 import { lintSources, type LintSource } from './runner.js';
 import type { Finding } from './types.js';
@@ -43,6 +44,8 @@ async function lintAndTell(ctx: Context, db: Db, sources: LintSource[]): Promise
     ({ findings } = await lintSources({
       steps: sources.map((lint) => ({ lint })), schema: catalog.schema, fresh: true,
       lockTimeout: ctx.options.ddlLockTimeoutMs !== undefined || catalog.lockTimeout, sizes: catalog.sizes, squawk: true,
+      timeZone: catalog.timeZone, serverVersion: catalog.serverVersion,
+      levels: { ...DEFAULT_LEVELS, blockingAsWarnings: true }, // up keeps its own policy: --lint decides what blocks
     }));
   } catch (error) {
     if (mode === 'error') throw error;

@@ -4,7 +4,7 @@ import { rule } from './types.js';
 
 export const indexNotConcurrent = rule({
   id: 'index-not-concurrently',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'CREATE INDEX takes a SHARE lock: every INSERT, UPDATE and DELETE on the table waits until the whole index is built, which takes minutes on a large table.',
   recipe: 'Build it with CREATE INDEX CONCURRENTLY in a migration of its own whose first line is `-- sqlmig:no-transaction` (and DROP INDEX CONCURRENTLY IF EXISTS in its down).',
 }, (stmt, env) => {

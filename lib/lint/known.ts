@@ -13,26 +13,34 @@ export interface KnownTable {
   checks: Map<string, { column: string; validated: boolean }>;
   /** The migration that created it, or null when it came from the live database. */
   createdIn: string | null;
+  /** Columns added by ALTER TABLE … ADD COLUMN: the migration that added each. */
+  addedIn: Map<string, string>;
   /** Created by a pending migration that the live database has not run yet: it will be empty. */
   fresh: boolean;
 }
 
-export interface KnownIndex { table: string; createdIn: string | null; fresh: boolean }
+export interface KnownIndex {
+  table: string; createdIn: string | null; fresh: boolean;
+  /** Its key columns (null where a key is an expression), when known. */
+  columns?: (string | null)[];
+}
 
 export interface KnownSchema {
   tables: Map<string, KnownTable>;
   indexes: Map<string, KnownIndex>;
+  /** User functions by name (unqualified, lower case): their volatility. */
+  functions: Map<string, 'immutable' | 'stable' | 'volatile'>;
 }
 
 /** Where the statements being replayed come from. */
 export interface Origin { migration: string; fresh: boolean }
 
 export function emptySchema(): KnownSchema {
-  return { tables: new Map(), indexes: new Map() };
+  return { tables: new Map(), indexes: new Map(), functions: new Map() };
 }
 
 export function newTable(origin: Origin | null): KnownTable {
-  return { columns: new Map(), notNull: new Set(), checks: new Map(), createdIn: origin?.migration ?? null, fresh: origin?.fresh ?? false };
+  return { columns: new Map(), notNull: new Set(), checks: new Map(), addedIn: new Map(), createdIn: origin?.migration ?? null, fresh: origin?.fresh ?? false };
 }
 
 /** Did this table exist, with rows, before the migration began? Unknown tables must have: the migration uses them. */
@@ -56,15 +64,22 @@ export function applyStatement(schema: KnownSchema, kind: string, node: Node, or
       if (!(node['if_not_exists'] && schema.tables.has(key))) schema.tables.set(key, newTable(origin));
       return;
     }
-    case 'AlterTableStmt': return alterTable(schema, node);
+    case 'AlterTableStmt': return alterTable(schema, node, origin);
     case 'RenameStmt': return rename(schema, node);
     case 'DropStmt': return drop(schema, node);
     case 'IndexStmt':
       if (node['idxname']) {
         const table = tableKey(node['relation']);
-        schema.indexes.set(`${table.split('.')[0]}.${node['idxname']}`, { table, createdIn: origin.migration, fresh: origin.fresh });
+        const columns = ((node['indexParams'] as Node[] | undefined) ?? []).map((p) => (as(p, 'IndexElem')?.['name'] as string | undefined) ?? null);
+        schema.indexes.set(`${table.split('.')[0]}.${node['idxname']}`, { table, createdIn: origin.migration, fresh: origin.fresh, columns });
       }
       return;
+    case 'CreateFunctionStmt': {
+      const name = names(node['funcname']).at(-1)?.toLowerCase();
+      const volatility = ((node['options'] as Node[] | undefined) ?? []).map((o) => as(o, 'DefElem')).find((d) => d?.['defname'] === 'volatility');
+      if (name) schema.functions.set(name, (as(volatility?.['arg'], 'String')?.['sval'] as 'immutable' | 'stable' | undefined) ?? 'volatile');
+      return;
+    }
     default:
   }
 }
@@ -96,7 +111,7 @@ function addConstraint(table: KnownTable, c: Node): void {
   if (column) table.checks.set(c['conname'] ?? `${column}_not_null_check`, { column, validated: !c['skip_validation'] });
 }
 
-function alterTable(schema: KnownSchema, node: Node): void {
+function alterTable(schema: KnownSchema, node: Node, origin: Origin): void {
   const key = tableKey(node['relation']);
   if (node['objtype'] !== 'OBJECT_TABLE') return;
   let table = schema.tables.get(key);
@@ -107,8 +122,8 @@ function alterTable(schema: KnownSchema, node: Node): void {
   for (const cmd of alterCommands(node)) {
     const def = cmd['def'] as Node | undefined;
     switch (cmd['subtype']) {
-      case 'AT_AddColumn': addColumn(table, as(def, 'ColumnDef')!); break;
-      case 'AT_DropColumn': table.columns.delete(cmd['name']); table.notNull.delete(cmd['name']); break;
+      case 'AT_AddColumn': addColumn(table, as(def, 'ColumnDef')!); table.addedIn.set(as(def, 'ColumnDef')!['colname'], origin.migration); break;
+      case 'AT_DropColumn': table.columns.delete(cmd['name']); table.notNull.delete(cmd['name']); table.addedIn.delete(cmd['name']); break;
       case 'AT_AlterColumnType': table.columns.set(cmd['name'], columnType(as(def, 'ColumnDef')?.['typeName'])); break;
       case 'AT_SetNotNull': table.notNull.add(cmd['name']); break;
       case 'AT_DropNotNull': table.notNull.delete(cmd['name']); break;

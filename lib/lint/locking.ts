@@ -65,7 +65,7 @@ export const lockTimeout = rule({
 
 export const vacuumFull = rule({
   id: 'vacuum-full',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'VACUUM FULL rewrites the whole table under an ACCESS EXCLUSIVE lock: no reads or writes until it is done.',
   recipe: 'Use plain VACUUM (it runs alongside traffic), or pg_repack / pg_squeeze to shrink a bloated table online.',
 }, (stmt, env) => {
@@ -77,7 +77,7 @@ export const vacuumFull = rule({
 
 export const cluster = rule({
   id: 'cluster',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'CLUSTER rewrites the table in index order under an ACCESS EXCLUSIVE lock: no reads or writes until it is done.',
   recipe: 'Use pg_repack (with --order-by) to reorder a table online, or leave the order to the planner.',
 }, (stmt, env) => {
@@ -89,7 +89,7 @@ export const cluster = rule({
 
 export const reindex = rule({
   id: 'reindex-not-concurrently',
-  level: 'warning',
+  level: 'error', harm: true,
   why: 'REINDEX without CONCURRENTLY blocks writes to the table, and reads that would use the index, until the index is rebuilt.',
   recipe: 'Use REINDEX … CONCURRENTLY (PostgreSQL 12+) in a migration of its own whose first line is `-- sqlmig:no-transaction`.',
 }, (stmt, env) => {
@@ -102,4 +102,28 @@ export const reindex = rule({
   return existing(tables, env).map((t) => ({ message: `REINDEX without CONCURRENTLY blocks writes to ${env.name(t)} while it rebuilds`, table: t }));
 });
 
-export const lockingRules = [lockTimeout, vacuumFull, cluster, reindex];
+export const refreshMatview = rule({
+  id: 'refresh-matview-not-concurrently',
+  level: 'error', harm: true,
+  why: 'REFRESH MATERIALIZED VIEW without CONCURRENTLY recomputes the whole view under an ACCESS EXCLUSIVE lock: every query that reads the view waits until it is done.',
+  recipe: 'Give the view a unique index, then REFRESH MATERIALIZED VIEW CONCURRENTLY (reads go on during the refresh).',
+}, (stmt, env) => {
+  if (stmt.kind !== 'RefreshMatViewStmt' || stmt.node['concurrent'] || stmt.node['skipData']) return [];
+  const view = tableKey(stmt.node['relation']);
+  return env.existed(view) ? [{ message: `refreshes ${env.name(view)} without CONCURRENTLY: reads of it wait until the refresh is done`, table: view }] : [];
+});
+
+export const setLoggedUnlogged = rule({
+  id: 'set-logged-unlogged',
+  level: 'error', harm: true,
+  why: 'ALTER TABLE … SET LOGGED or SET UNLOGGED rewrites the whole table (and SET LOGGED writes all of it to the WAL) under an ACCESS EXCLUSIVE lock: no reads or writes until it is done.',
+  recipe: 'Create the table with the persistence it needs, or copy it into a new table in batches and swap; otherwise run it in a maintenance window.',
+}, (stmt, env) => {
+  if (stmt.kind !== 'AlterTableStmt' || stmt.node['objtype'] !== 'OBJECT_TABLE') return [];
+  const table = tableKey(stmt.node['relation']);
+  if (!env.existed(table)) return [];
+  return alterCommands(stmt.node).filter((c) => c['subtype'] === 'AT_SetLogged' || c['subtype'] === 'AT_SetUnLogged')
+    .map((c) => ({ message: `SET ${c['subtype'] === 'AT_SetLogged' ? 'LOGGED' : 'UNLOGGED'} rewrites ${env.name(table)} under ACCESS EXCLUSIVE: reads and writes wait`, table }));
+});
+
+export const lockingRules = [lockTimeout, vacuumFull, cluster, reindex, refreshMatview, setLoggedUnlogged];

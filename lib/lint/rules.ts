@@ -2,6 +2,8 @@
 import { columnRules } from './columns.js';
 import { constraintRules } from './constraints.js';
 import { dataLossRules } from './data-loss.js';
+import { DO_BLOCK } from './do-blocks.js';
+import { heldRules } from './held.js';
 import { indexRules } from './indexes.js';
 import { lockingRules } from './locking.js';
 import { renameRules } from './renames.js';
@@ -11,7 +13,7 @@ import { transactionRules } from './transactions.js';
 import type { Rule, RuleInfo } from './types.js';
 
 /** Our parse-tree rules, in the order their findings are listed for one statement. */
-export const STATIC_RULES: Rule[] = [...transactionRules, ...dataLossRules, ...renameRules, ...indexRules, ...columnRules, ...constraintRules, ...lockingRules];
+export const STATIC_RULES: Rule[] = [...transactionRules, ...dataLossRules, ...renameRules, ...indexRules, ...columnRules, ...constraintRules, ...heldRules, ...lockingRules];
 
 /** Findings about the file itself rather than a statement. */
 export const META_RULES: RuleInfo[] = [
@@ -32,5 +34,5 @@ export const META_RULES: RuleInfo[] = [
   },
 ];
 
-export const ALL_RULES: RuleInfo[] = [...STATIC_RULES, ...SQUAWK_RULES, ...TRACE_RULES, ...META_RULES];
+export const ALL_RULES: RuleInfo[] = [...STATIC_RULES, DO_BLOCK, ...SQUAWK_RULES, ...TRACE_RULES, ...META_RULES];
 export const RULES_BY_ID = new Map(ALL_RULES.map((r) => [r.id, r]));

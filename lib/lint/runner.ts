@@ -4,12 +4,15 @@
  * add Squawk's findings, and drop what a `-- sqlmig:lint-ignore` silences.
  */
 import { loadParser } from '../migrations/sql.js';
+import { DO_BLOCK, doBlockBody } from './do-blocks.js';
 import { readIgnores, type Ignore } from './ignores.js';
 import { applyStatement, existedBefore, indexExistedBefore, type KnownSchema } from './known.js';
 import { bytePositions, lineByteOffset, parseText, type ParsedStatement } from './parse.js';
 import { RULES_BY_ID, STATIC_RULES } from './rules.js';
 import { runSquawk, type SquawkHit, type SquawkResult } from './squawk.js';
-import { as, tableName } from './tree.js';
+import { sessionAfter, type Session } from './session.js';
+import { tableName } from './tree.js';
+import { DEFAULT_LEVELS, formatBytes, leveled, type LevelPolicy } from './levels.js';
 import type { Finding, Hit, RuleEnv, RuleInfo, TableSize } from './types.js';
 
 export interface LintSource {
@@ -40,11 +43,16 @@ export interface LintInput {
   fresh: boolean;
   /** A lock_timeout is in force for every file (--ddl-lock-timeout or the database's setting). */
   lockTimeout: boolean;
+  /** The live server's TimeZone and server_version_num, when there is one. */
+  timeZone?: string | null;
+  serverVersion?: number | null;
   /** Size estimates from the live database, by table. */
   sizes: Map<string, TableSize>;
   squawk: boolean;
   /** Keep each file's parsed statements in the output (for --trace). */
   keepStatements?: boolean;
+  /** How blocking findings are leveled (default: errors unless below 10,000 rows and 10 MB). */
+  levels?: LevelPolicy;
 }
 
 /** A linted file; `statements` only with keepStatements (null also when the parser rejected it). */
@@ -80,7 +88,7 @@ export async function lintSources(input: LintInput): Promise<LintOutput> {
       hitsByFile = new Map();
       for (const hit of squawkResult.hits) hitsByFile.set(hit.file, [...(hitsByFile.get(hit.file) ?? []), hit]);
     }
-    const linted = lintFile(source, parsed, input, hitsByFile.get(source.file ?? '') ?? []);
+    const linted = lintFile(lib, source, parsed, input, hitsByFile.get(source.file ?? '') ?? []);
     findings.push(...linted.findings);
     files.push(input.keepStatements ? linted.file : { ...linted.file, statements: null });
   }
@@ -90,7 +98,7 @@ export async function lintSources(input: LintInput): Promise<LintOutput> {
 
 type Located = Finding & { statement: number };
 
-function lintFile(source: LintSource, parsed: ReturnType<typeof parseText>, input: LintInput, squawkHits: SquawkHit[]): { findings: Finding[]; file: LintedFile } {
+function lintFile(lib: Awaited<ReturnType<typeof loadParser>>, source: LintSource, parsed: ReturnType<typeof parseText>, input: LintInput, squawkHits: SquawkHit[]): { findings: Finding[]; file: LintedFile } {
   if (!parsed.statements) {
     const { line, col, message } = parsed.syntaxError;
     return { findings: [finding(RULES_BY_ID.get('syntax-error')!, { message }, source.path, line, col)], file: { source, statements: null, ignores: [] } };
@@ -100,17 +108,32 @@ function lintFile(source: LintSource, parsed: ReturnType<typeof parseText>, inpu
   const { ignores, problems } = readIgnores(source.text, statements.map((s) => s.line));
   const schema = input.schema;
   const located: Located[] = [];
-  let lockTimeout = input.lockTimeout;
+  const start: Session = { lockTimeout: input.lockTimeout, timeZone: input.timeZone ?? null };
+  let session = start;
   statements.forEach((stmt, index) => {
     const env: RuleEnv = {
-      schema, transactional: source.transactional, lockTimeout,
+      schema, transactional: source.transactional, lockTimeout: session.lockTimeout, earlier: statements.slice(0, index),
+      timeZone: session.timeZone, serverVersion: input.serverVersion ?? null,
       existed: (t) => existedBefore(schema, t, source.id),
+      columnIsNew: (t, c) => schema.tables.get(t)?.addedIn.get(c) === source.id,
       indexExisted: (i) => indexExistedBefore(schema, i, source.id),
       name: (t) => tableLabel(t, input.sizes.get(t)),
     };
-    const add = (info: RuleInfo, hit: Hit, at: { line: number; col: number }) => located.push({ ...finding(info, hit, source.path, at.line, at.col, input.sizes.get(hit.table ?? '')), statement: index });
+    const add = (info: RuleInfo, hit: Hit, at: { line: number; col: number }) => located.push({
+      ...leveled(finding(info, hit, source.path, at.line, at.col, input.sizes.get(hit.table ?? '')), info, input.levels ?? DEFAULT_LEVELS), statement: index,
+    });
     for (const rule of STATIC_RULES) {
       for (const hit of rule.check(stmt, env)) add(rule, hit, position(hit.location ?? stmt.location));
+    }
+    if (stmt.kind === 'DoStmt') {
+      const body = doBlockBody(lib, stmt);
+      if (body.opaque) add(DO_BLOCK, { message: `${body.opaque}: lint cannot see what it runs` }, position(stmt.location));
+      for (const inner of body.statements) {
+        for (const rule of STATIC_RULES) {
+          for (const hit of rule.check(inner, env)) add(rule, { ...hit, message: `in the DO block: ${hit.message}` }, position(stmt.location));
+        }
+        applyStatement(schema, inner.kind, inner.node, { migration: source.id, fresh: input.fresh });
+      }
     }
     const end = statements[index + 1]?.location ?? Infinity;
     for (const hit of squawkHits) {
@@ -120,7 +143,7 @@ function lintFile(source: LintSource, parsed: ReturnType<typeof parseText>, inpu
       add(hit.rule, { message: hit.message }, position(offset));
     }
     applyStatement(schema, stmt.kind, stmt.node, { migration: source.id, fresh: input.fresh });
-    lockTimeout = lockTimeoutAfter(stmt, lockTimeout, input.lockTimeout);
+    session = sessionAfter(stmt, session, start);
   });
   const silenced = new Set(ignores.map((i) => `${i.statement}:${i.rule}`));
   let timeoutSaid = false;
@@ -145,19 +168,10 @@ export function finding(info: RuleInfo, hit: Hit, file: string, line: number, co
   };
 }
 
-/** `SET lock_timeout` in the file: a non-zero value turns the timeout on, 0 or RESET puts back the session's. */
-function lockTimeoutAfter(stmt: ParsedStatement, current: boolean, session: boolean): boolean {
-  if (stmt.kind !== 'VariableSetStmt' || stmt.node['name'] !== 'lock_timeout') return current;
-  if (stmt.node['kind'] !== 'VAR_SET_VALUE') return session;
-  const value = as(stmt.node['args']?.[0], 'A_Const');
-  const number = value?.['sval'] ? Number.parseFloat(value['sval']['sval']) : Number(value?.['ival']?.['ival'] ?? 0);
-  return number !== 0;
-}
-
 /** "calorie_entries (~12M rows, 2.1 GB)" when a live database gave its size. */
 export function tableLabel(key: string, size?: TableSize): string {
   if (!size) return tableName(key);
-  const parts = [size.rows >= 0 ? `~${compact(size.rows)} rows` : null, bytes(size.bytes)].filter(Boolean);
+  const parts = [size.rows >= 0 ? `~${compact(size.rows)} rows` : null, formatBytes(size.bytes)].filter(Boolean);
   return `${tableName(key)} (${parts.join(', ')})`;
 }
 
@@ -166,11 +180,4 @@ function compact(n: number): string {
   if (n >= 1e6) return `${(n / 1e6).toFixed(1).replace(/\.0$/, '')}M`;
   if (n >= 1e3) return `${(n / 1e3).toFixed(1).replace(/\.0$/, '')}k`;
   return String(Math.round(n));
-}
-
-function bytes(n: number): string {
-  const units = ['bytes', 'kB', 'MB', 'GB', 'TB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${i === 0 ? n : n.toFixed(1).replace(/\.0$/, '')} ${units[i]}`;
 }

@@ -33,8 +33,8 @@ export const SQUAWK_RULES: SquawkRule[] = [
     applies: (stmt, env) => stmt.kind !== 'AlterTableStmt' || env.existed(tableKey(stmt.node['relation'])),
   }),
   squawkRule({
-    id: 'domain-constraint', squawk: ['ban-create-domain-with-constraint', 'ban-alter-domain-with-add-constraint'], level: 'warning',
-    why: 'A constraint on a domain is checked against every column of every table that uses the domain, under locks that block writes, and cannot be added NOT VALID on older servers.',
+    id: 'domain-constraint', squawk: ['ban-alter-domain-with-add-constraint'], level: 'warning',
+    why: 'A constraint added to a domain is checked against every column of every table that uses the domain, under locks that block writes, and cannot be added NOT VALID on older servers.',
     recipe: 'Put the constraint on the table column instead (ADD CONSTRAINT … CHECK (…) NOT VALID, then VALIDATE CONSTRAINT).',
   }),
   squawkRule({
@@ -63,6 +63,7 @@ export const SQUAWK_LEFT_OUT: Record<string, string> = {
   'renaming-table': 'rename-table', 'renaming-column': 'rename-column',
   'require-concurrent-reindex': 'reindex-not-concurrently', 'prefer-repack': 'vacuum-full and cluster',
   'require-timeout-settings': 'lock-timeout (ours knows --ddl-lock-timeout and the database\'s setting)', 'require-lock-timeout': 'lock-timeout',
+  'ban-create-domain-with-constraint': 'a new domain locks nothing: only adding a constraint to a domain in use scans (domain-constraint)',
   'require-statement-timeout': 'style: a statement timeout is a choice per migration, not a hazard',
   'ban-drop-not-null': 'style', 'prefer-robust-stmts': 'style', 'prefer-bigint-over-int': 'style', 'prefer-bigint-over-smallint': 'style',
   'prefer-identity': 'style', 'prefer-text-field': 'style', 'prefer-timestamptz': 'style', 'ban-char-field': 'style',

@@ -78,6 +78,7 @@ async function trace(db: Db, linted: LintedFile, statements: ParsedStatement[], 
   };
   const label = (oid: string) => tableLabel(tables.get(oid)!.key, sizes.get(tables.get(oid)!.key));
   let held = new Map<string, number>(); // ACCESS EXCLUSIVE locks taken by earlier statements: oid → line
+  const told = new Set<string>();
   let before = new Map<string, string>();
 
   const run = async (q: Db, index: number, inTransaction: boolean) => {
@@ -106,18 +107,21 @@ async function trace(db: Db, linted: LintedFile, statements: ParsedStatement[], 
       const mode = locks.get(oid) ?? 'AccessExclusiveLock';
       add(TRACE_REWRITE, index, { message: `rewrites ${label(oid)} under ${modeName(mode)}: ${BLOCKS[mode] ?? 'traffic waits'} until it is done`, table: tables.get(oid)!.key });
     }
-    const waiting = [...held].filter(([oid]) => locks.has(oid));
+    const waiting = [...held].filter(([oid]) => locks.has(oid) && !told.has(oid)); // once per lock: the first statement that runs under it
+    for (const [oid] of waiting) told.add(oid);
     if (waiting.length) {
       add(TRACE_LOCK_HELD, index, { message: `runs while ${waiting.map(([oid, line]) => `${label(oid)} (since line ${line})`).join(', ')} ${waiting.length === 1 ? 'is' : 'are'} locked ACCESS EXCLUSIVE: reads and writes wait for this statement too`, table: tables.get(waiting[0]![0])!.key });
     }
     for (const [oid, mode] of locks) {
       if (!rewritten.has(oid) && rank(mode) >= SHARE && rank(mode) > rank(before.get(oid))) {
-        add(TRACE_LOCK, index, { message: `takes ${modeName(mode)} on ${label(oid)}: ${BLOCKS[mode]} until the ${inTransaction ? 'migration' : 'statement'} ends`, table: tables.get(oid)!.key });
+        // REINDEX also takes ACCESS EXCLUSIVE on the index itself, which pg_locks shows on the index, not the table.
+        const onIndex = stmt.kind === 'ReindexStmt' ? ', and reads that use the index wait too (ACCESS EXCLUSIVE on the index)' : '';
+        add(TRACE_LOCK, index, { message: `takes ${modeName(mode)} on ${label(oid)}: ${BLOCKS[mode]}${onIndex} until the ${inTransaction ? 'migration' : 'statement'} ends`, table: tables.get(oid)!.key });
       }
       if (mode === 'AccessExclusiveLock' && !held.has(oid)) held.set(oid, stmt.line);
     }
     before = inTransaction ? locks : new Map();
-    if (!inTransaction) held = new Map();
+    if (!inTransaction) { held = new Map(); told.clear(); }
   };
 
   if (linted.source.transactional) {

@@ -35,6 +35,9 @@ export interface LintStatement {
   location: number;
 }
 
+/** A statement that ran before this one in the same file. */
+export interface EarlierStatement extends LintStatement { line: number }
+
 /** What a rule may know besides the statement. */
 export interface RuleEnv {
   /** The schema as it was before this statement. */
@@ -47,6 +50,14 @@ export interface RuleEnv {
   transactional: boolean;
   /** A lock_timeout is in force: --ddl-lock-timeout, the database's own setting, or SET lock_timeout earlier in the file. */
   lockTimeout: boolean;
+  /** The session's TimeZone (SET timezone earlier in the file, or the live server's), or null when unknown. */
+  timeZone: string | null;
+  /** The live server's server_version_num (150004), or null: then PostgreSQL 12 or later is assumed. */
+  serverVersion: number | null;
+  /** Was this column added earlier in the same migration? */
+  columnIsNew(table: string, column: string): boolean;
+  /** The statements before this one in the file: in a transactional file, every lock they took is still held. */
+  earlier: readonly EarlierStatement[];
 }
 
 export interface Hit {
@@ -65,7 +76,18 @@ export interface RuleInfo {
   why: string;
   /** The safe way to do it. */
   recipe: string;
+  /**
+   * It blocks reads or writes of a table that existed before the migration for as long as the table is
+   * big (a rewrite, a scan under a strong lock, an index built without CONCURRENTLY): an error, unless a
+   * live database shows the table small.
+   */
+  harm?: boolean;
 }
+
+/** Below both (config `lintSmallTable`), a table's blocking findings are warnings. */
+export interface SmallTable { rows: number; bytes: number }
+
+export const DEFAULT_SMALL_TABLE: SmallTable = { rows: 10_000, bytes: 10 * 1024 * 1024 };
 
 export interface Rule extends RuleInfo {
   check(stmt: LintStatement, env: RuleEnv): Hit[];

@@ -30,6 +30,8 @@ export interface MigratorOptions {
   batchSize?: number;
   /** What up and validate do with lint findings on what they are about to apply (default warn). */
   lint?: 'off' | 'warn' | 'error';
+  /** lint: below both a live table is small and its blocking findings are warnings (default 10,000 rows and 10 MB). */
+  lintSmallTable?: { rows: number; bytes: number };
   /** Aborting cancels the running statement, rolls back the running migration and releases the lock. */
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void;
