@@ -23,7 +23,7 @@ test('--help lists the commands; no command is a usage error', async () => {
 
 test('output off a terminal has no colour codes; --quiet prints nothing on success', async (t) => {
   const { dir } = writeMigrations(t, { '001_t.up.sql': 'create table t (id int);' });
-  const r = await runCli(['up', '--dir', dir, '--url', 'pglite:memory'], { env: { FORCE_COLOR: '1' } });
+  const r = await runCli(['up', '--dir', dir, '--url', 'pglite:memory']);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout + r.stderr, /\x1b\[/);
   const quiet = await runCli(['up', '--quiet', '--dir', dir, '--url', 'pglite:memory']);

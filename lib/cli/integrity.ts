@@ -13,22 +13,22 @@ export const registerIntegrity: Register = (cli, run) => cli
     out.result(formatValidation(r), r);
     return r.ok ? 0 : 3;
   }))
-  .command('repair [version]', 'accept the current file of an edited applied migration (all edited ones without a version)', (y: Argv) => y
-    .positional('version', { type: 'string', describe: 'the version to repair' }),
+  .command('repair [VERSION]', 'accept the current file of an edited applied migration (all edited ones without a version)', (y: Argv) => y
+    .positional('VERSION', { type: 'string', describe: 'the version to repair' }),
   run(async (a, m, out) => {
-    const r = await m.repair(a['version'] as string | undefined);
+    const r = await m.repair(a['VERSION'] as string | undefined);
     out.result(r.repaired.length ? `repaired ${list(r.repaired)}: stored the current file's checksum and text` : 'nothing to repair: no applied migration was edited', r);
   }))
-  .command('stamp <version>', 'record every migration up to VERSION as applied without running it', (y: Argv) => y
-    .positional('version', { type: 'string', describe: 'the newest version the database already has' }),
+  .command('stamp <VERSION>', 'record every migration up to VERSION as applied without running it', (y: Argv) => y
+    .positional('VERSION', { type: 'string', describe: 'the newest version the database already has' }),
   run(async (a, m, out) => {
-    const r = await m.stamp(a['version'] as string);
+    const r = await m.stamp(a['VERSION'] as string);
     out.result(r.stamped.length ? `stamped ${list(r.stamped)} as applied (nothing was run)` : 'nothing to stamp: all of them are recorded already', r);
   }))
-  .command('forget <version>', "remove VERSION's history row without running anything", (y: Argv) => y
-    .positional('version', { type: 'string', describe: 'the applied version to forget' }),
+  .command('forget <VERSION>', "remove VERSION's history row without running anything", (y: Argv) => y
+    .positional('VERSION', { type: 'string', describe: 'the applied version to forget' }),
   run(async (a, m, out) => {
-    const r = await m.forget(a['version'] as string);
+    const r = await m.forget(a['VERSION'] as string);
     out.result(`forgot ${r.forgotten.version}_${r.forgotten.name}: its history row is gone; nothing was run`, r);
   }))
   .command('renumber', 'resolve version conflicts by moving unapplied files to the next free versions', (y: Argv) => y
