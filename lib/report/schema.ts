@@ -33,8 +33,11 @@ export function diffWarnings(r: DiffResult, mode: DiffMode): string[] {
   ];
 }
 
+const DATA_LOSS = new Set(['drop-table', 'drop-column', 'drop-schema-cascade']);
+
 function lintWarnings(r: DiffResult, mode: DiffMode): string[] {
-  const others = r.lint.filter((f) => !r.unsafe.some((u) => u.file === f.file && u.line === f.line && u.rule === f.rule));
+  // Data loss is already its own `destructive:` line; the rest is counted here.
+  const others = r.lint.filter((f) => !DATA_LOSS.has(f.rule) && !r.unsafe.some((u) => u.file === f.file && u.line === f.line && u.rule === f.rule));
   if (mode.check || others.length === 0) return [];
   const rules = [...new Set(others.map((f) => f.rule))].join(', ');
   return [`${kleur.yellow('lint')}: ${others.length} finding${others.length === 1 ? '' : 's'} in the files diff ${mode.dryRun ? 'would write' : 'wrote'} (${rules}): \`sqlmig lint FILE\` says why and how to fix`];

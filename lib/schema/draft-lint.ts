@@ -50,8 +50,6 @@ export async function lintDraft(draft: Draft, naming: Naming, earlier: readonly 
   return { migrations, findings, unsafe: findings.filter(failsWithRows) };
 }
 
-const DATA_LOSS = new Set(['drop-table', 'drop-column', 'drop-schema-cascade']);
-
 const failsWithRows = (f: Finding) => f.rule in FIXES;
 
 async function lintFiles(migrations: GeneratedMigration[], earlier: readonly PreparedStep[]): Promise<Finding[]> {
@@ -64,8 +62,7 @@ async function lintFiles(migrations: GeneratedMigration[], earlier: readonly Pre
   ];
   // lock_timeout is the runner's setting (--ddl-lock-timeout), not the written file's; Squawk reads files on disk, and these are not written yet.
   const { findings } = await lintSources({ steps, schema: emptySchema(), fresh: false, lockTimeout: true, sizes: new Map(), squawk: false });
-  // Data loss is diff's own `destructive:` line already; saying it twice as a lint finding is noise.
-  return findings.filter((f) => !DATA_LOSS.has(f.rule));
+  return findings;
 }
 
 /** Each rendered file's draft, and the first line of each of its statements there. */
