@@ -75,9 +75,10 @@ async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigi
   return withBefore(newestApplied(snap), async () => {
     await refuseUnsafeUp(ctx, db, snap, options.allowOutOfOrder ?? false);
     if (to !== undefined) requireKnownVersion(snap.statuses, to, '--to');
-    const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }));
+    const lints = ctx.options.lint !== 'off';
+    const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }), { keepTrees: lints });
     if (options.singleTransaction) refuseNoTransactionInBatch(steps);
-    if (steps.length && ctx.options.lint !== 'off') await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps);
+    if (steps.length && lints) await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps);
     const online = await onlineHook(ctx, db, steps, options.online, options.singleTransaction);
     if (options.dryRun) return { applied: [], reverted: [], dryRun: online ? online.dryRun(steps) : steps.map(toPlannedSql) };
     const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);

@@ -19,7 +19,9 @@ import type { Finding } from './types.js';
 export async function lintBeforeUp(ctx: Context, db: Db, steps: readonly PreparedStep[]): Promise<void> {
   const sources = steps.filter((s) => s.direction === 'up').map((s): LintSource => ({
     path: s.script.path, file: resolve(s.script.path), id: `${s.versionText}_${s.name}`, text: s.script.text, transactional: s.script.transactional,
+    ...(s.script.tree ? { tree: s.script.tree } : {}),
   }));
+  for (const s of steps) delete s.script.tree; // read once, here: the run that follows need not hold every file's tree
   const blocking = await lintAndTell(ctx, db, sources);
   if (blocking.length) {
     throw new Refused(`refusing to migrate, nothing was applied: lint found ${count(blocking.length, 'error')} (--lint=error):\n${blocking.map((f) => `  ${formatFinding(f, false)}`).join('\n')}\nFix them (\`sqlmig lint\` says why and how), or silence one with \`-- sqlmig:lint-ignore rule-id reason\` above its statement.`);

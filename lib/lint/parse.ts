@@ -1,5 +1,5 @@
 /** A migration file parsed for lint: each statement with its tree, its text and its 1-based position in characters. */
-import { loadParser, locate } from '../migrations/sql.js';
+import { loadParser, locate, type ParseTree } from '../migrations/sql.js';
 import type { Node } from './tree.js';
 import type { LintStatement } from './types.js';
 
@@ -37,10 +37,11 @@ export function lineByteOffset(text: string, line: number, byteColumn: number): 
   return Buffer.byteLength(text.slice(0, start), 'utf8') + byteColumn;
 }
 
-export function parseText(lib: Parser, text: string): ParsedText {
+/** `tree`: the parser's tree of this very text when the caller already has it (up's runner does); else it is parsed here. */
+export function parseText(lib: Parser, text: string, given?: ParseTree): ParsedText {
   let tree: { stmts?: { stmt?: Node; stmt_location?: number; stmt_len?: number }[] };
   try {
-    tree = lib.parseSync(text) as typeof tree;
+    tree = (given ?? lib.parseSync(text)) as typeof tree;
   } catch (error) {
     const details = (error as { sqlDetails?: { message: string; cursorPosition: number } }).sqlDetails;
     const { line, column } = locate(text, details?.cursorPosition ?? 0);

@@ -3,7 +3,7 @@
  * lint each file statement by statement (each rule sees the schema as it was before the statement),
  * add Squawk's findings, and drop what a `-- sqlmig:lint-ignore` silences.
  */
-import { loadParser } from '../migrations/sql.js';
+import { loadParser, type ParseTree } from '../migrations/sql.js';
 import { DO_BLOCK, doBlockBody } from './do-blocks.js';
 import { readIgnores, type Ignore } from './ignores.js';
 import { applyStatement, existedBefore, indexExistedBefore, type KnownSchema } from './known.js';
@@ -24,6 +24,8 @@ export interface LintSource {
   id: string;
   text: string;
   transactional: boolean;
+  /** The parser's tree of `text` when the caller already parsed it (up): lint then does not parse it again. */
+  tree?: ParseTree;
 }
 
 /** An earlier migration: only its effect on the schema is used. `fresh`: the live database has not run it. */
@@ -82,7 +84,7 @@ export async function lintSources(input: LintInput): Promise<LintOutput> {
       continue;
     }
     const source = step.lint;
-    const parsed = parseText(lib, source.text);
+    const parsed = parseText(lib, source.text, source.tree);
     if (!hitsByFile) { // Squawk ran in its own process while the earlier migrations were replayed and this file parsed
       squawkResult = await squawk;
       hitsByFile = new Map();

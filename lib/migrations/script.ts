@@ -5,7 +5,7 @@
  */
 import { Refused } from '../errors.js';
 import type { Direction } from './files.js';
-import { createdExtensions, findClientOnly, loadParser, splitStatements, type ClientOnly, type Statement } from './sql.js';
+import { createdExtensions, findClientOnly, loadParser, splitStatements, type ClientOnly, type ParseTree, type Statement } from './sql.js';
 
 export interface Script {
   /** What to print in messages: the file's path as the user would type it. */
@@ -17,6 +17,11 @@ export interface Script {
    */
   statements: Statement[] | null;
   transactional: boolean;
+  /**
+   * The parse tree, kept only when the caller asked (`keepTree`: up keeps it for its lint hook, so each
+   * file is parsed once per run); whoever reads it drops it, so a long run does not hold every tree.
+   */
+  tree?: ParseTree;
 }
 
 export interface ScriptSource {
@@ -24,11 +29,12 @@ export interface ScriptSource {
   text: string;
   noTransaction: boolean;
   direction: Direction;
+  keepTree?: boolean;
 }
 
 export async function prepareScript(source: ScriptSource): Promise<Script> {
   const lib = await loadParser();
-  const { statements, syntaxError } = splitStatements(lib, source.text);
+  const { statements, syntaxError, tree } = splitStatements(lib, source.text, { keepTree: source.keepTree });
   if (statements === null) {
     const clientOnly = findClientOnly(lib, source.text, syntaxError!.offset);
     if (clientOnly) throw new Refused(clientOnlyMessage(source.path, clientOnly));
@@ -40,7 +46,7 @@ export async function prepareScript(source: ScriptSource): Promise<Script> {
       throw new Refused(`${source.path}: no SQL statement in it (empty, or comments only). Write the migration, or delete the file if it was created by mistake.`);
     }
   }
-  return { path: source.path, text: source.text, statements, transactional: !source.noTransaction };
+  return { path: source.path, text: source.text, statements, transactional: !source.noTransaction, ...(tree ? { tree } : {}) };
 }
 
 /** A down with no statement (empty or comments only): it reverts nothing but its history row. */

@@ -40,7 +40,12 @@ export interface ParsedScript {
   /** null when the parser rejects the text: the server then reports the error with its position. */
   statements: Statement[] | null;
   syntaxError: { message: string; offset: number; line: number; column: number } | null;
+  /** The parser's whole tree, only when asked for (`keepTree`): lint reads it instead of parsing the file again. */
+  tree?: ParseTree;
 }
+
+/** What `parseSync` returns: each top-level statement's node and its UTF-8 byte range. */
+export interface ParseTree { stmts?: { stmt?: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[] }
 
 /** Line and column (1-based) of a character offset. */
 export function locate(text: string, offset: number): { line: number; column: number } {
@@ -87,10 +92,10 @@ class TextCursor {
 type StatementNode = Record<string, { extname?: string; kind?: string; filename?: string; is_program?: boolean; is_from?: boolean } & SessionNode>;
 
 /** Split a file into statements, each with its position, using the PostgreSQL grammar. Linear in the file's size. */
-export function splitStatements(lib: LibPgQuery, text: string): ParsedScript {
-  let tree;
+export function splitStatements(lib: LibPgQuery, text: string, options: { keepTree?: boolean } = {}): ParsedScript {
+  let tree: ParseTree;
   try {
-    tree = lib.parseSync(text);
+    tree = lib.parseSync(text) as ParseTree;
   } catch (error) {
     const details = (error as { sqlDetails?: { message: string; cursorPosition: number } }).sqlDetails;
     const offset = details?.cursorPosition ?? 0;
@@ -109,7 +114,7 @@ export function splitStatements(lib: LibPgQuery, text: string): ParsedScript {
     // Keep only what later steps need: whole parse trees of thousands of files would cost memory for nothing.
     return { sql, offset, ...cursor.locate(offset), ...describe((raw.stmt ?? {}) as StatementNode) };
   });
-  return { statements, syntaxError: null };
+  return { statements, syntaxError: null, ...(options.keepTree ? { tree } : {}) };
 }
 
 function describe(node: StatementNode): Pick<Statement, 'kind' | 'extension' | 'transaction' | 'copy' | 'session'> {

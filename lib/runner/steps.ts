@@ -21,8 +21,8 @@ export interface MigrationScripts { up: Script; down: Script | null }
  * both files are prepared as they would run, so a down that could not run is found before its up is applied.
  * Throws Refused naming every problem of both files.
  */
-export async function prepareMigration(ctx: Context, file: MigrationFile): Promise<MigrationScripts> {
-  const up = prepareScript({ path: displayPath(ctx, file.upFile), text: file.upSql, noTransaction: file.directives.noTransaction, direction: 'up' });
+export async function prepareMigration(ctx: Context, file: MigrationFile, options: { keepUpTree?: boolean } = {}): Promise<MigrationScripts> {
+  const up = prepareScript({ path: displayPath(ctx, file.upFile), text: file.upSql, noTransaction: file.directives.noTransaction, direction: 'up', keepTree: options.keepUpTree });
   const down = file.downFile && file.downSql !== null
     ? prepareScript({ path: displayPath(ctx, file.downFile), text: file.downSql, noTransaction: file.directives.downNoTransaction, direction: 'down' })
     : Promise.resolve(null);
@@ -39,8 +39,9 @@ export async function migrationProblems(ctx: Context, files: readonly MigrationF
   return problems.map(({ item, message }) => ({ file: item, message }));
 }
 
-export async function prepareUp(ctx: Context, steps: readonly Step[]): Promise<PreparedStep[]> {
-  const scripts = await prepareAll(ctx, steps, ({ status }) => prepareMigration(ctx, status.file!));
+/** `keepTrees`: keep each up's parse tree for the lint hook (it parses nothing again, and drops them). */
+export async function prepareUp(ctx: Context, steps: readonly Step[], options: { keepTrees?: boolean } = {}): Promise<PreparedStep[]> {
+  const scripts = await prepareAll(ctx, steps, ({ status }) => prepareMigration(ctx, status.file!, { keepUpTree: options.keepTrees }));
   return steps.map(({ status }, i) => {
     const file = status.file!;
     const script = scripts[i]!.up;
