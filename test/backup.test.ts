@@ -84,6 +84,10 @@ test('up --backup dumps the database as it was before applying; --dry-run and "n
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^backup of \S+ at 001_users written to .*-v001\.dump/m);
   assert.match(r.stdout, /applied\s+003_tags/);
+  // The backup line comes as soon as the backup is written, before the first migration runs.
+  const lines = r.stdout.split('\n');
+  assert.ok(lines.findIndex((l) => l.startsWith('backup of ')) < lines.findIndex((l) => /applied\s+002_/.test(l)), r.stdout);
+  assert.equal(lines.filter((l) => l.startsWith('backup of ')).length, 1, 'the backup line is printed once');
   const [file] = readdirSync(backups);
   assert.deepEqual(archivedTables(join(backups, file!)), ['public.sqlmig_history', 'public.users']);
 

@@ -2,7 +2,7 @@
 import type { Argv } from 'yargs';
 import { formatCreate, formatCurrent, formatHistory, formatMigrate, formatStatus } from '../report/text.js';
 import type { Register } from './command.js';
-import { withBackupLine } from './safety.js';
+import { formatBackup } from './safety.js';
 
 export const registerCore: Register = (cli, run) => cli
   .command('up', 'apply pending migrations in order', (y: Argv) => y
@@ -18,8 +18,8 @@ export const registerCore: Register = (cli, run) => cli
     .option('batch-size', { type: 'number', describe: 'online: rows per batch of a backfill or a whole-table UPDATE/DELETE (default 10000)' })
     .option('lint', { type: 'string', choices: ['off', 'warn', 'error'], describe: 'lint what is about to run: warn on stderr (default), refuse on an error-level finding (error), or off (else package.json "sqlmig".lint)' }),
   run(async (a, m, out) => {
-    const r = await m.up({ to: a['to'] as string | undefined, step: a['step'] as number | undefined, dryRun: a['dryRun'] as boolean, singleTransaction: a['singleTransaction'] as boolean, allowOutOfOrder: a['allowOutOfOrder'] as boolean, backup: a['backup'] as boolean, online: a['online'] as boolean | undefined });
-    out.result(withBackupLine(r, formatMigrate(r)), r);
+    const r = await m.up({ to: a['to'] as string | undefined, step: a['step'] as number | undefined, dryRun: a['dryRun'] as boolean, singleTransaction: a['singleTransaction'] as boolean, allowOutOfOrder: a['allowOutOfOrder'] as boolean, backup: a['backup'] as boolean, onBackup: (b) => out.progress(formatBackup(b)), online: a['online'] as boolean | undefined });
+    out.result(formatMigrate(r), r);
   }))
   .command('down [n]', 'revert the last N applied migrations (default 1)', (y: Argv) => y
     .positional('n', { type: 'number', describe: 'how many to revert' })
@@ -33,8 +33,8 @@ export const registerCore: Register = (cli, run) => cli
     .option('batch-size', { type: 'number', describe: 'online: rows per batch of a backfill or a whole-table UPDATE/DELETE (default 10000)' })
     .option('stored-down', { type: 'boolean', describe: 'where a .down.sql was edited since it was applied, run the down SQL stored then (default: the file, with a warning)' }),
   run(async (a, m, out) => {
-    const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean, backup: a['backup'] as boolean, online: a['online'] as boolean | undefined, storedDown: a['storedDown'] as boolean });
-    out.result(withBackupLine(r, formatMigrate(r, 'down')), r);
+    const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean, backup: a['backup'] as boolean, onBackup: (b) => out.progress(formatBackup(b)), online: a['online'] as boolean | undefined, storedDown: a['storedDown'] as boolean });
+    out.result(formatMigrate(r, 'down'), r);
   }))
   .command('redo', 'revert the newest applied migration and apply it again', {}, run(async (_a, m, out) => {
     const r = await m.redo();

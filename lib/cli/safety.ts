@@ -2,7 +2,6 @@
 import { relative } from 'node:path';
 import type { Argv } from 'yargs';
 import type { BackupResult, RestoreResult } from '../commands/backup.js';
-import type { MigrateResult } from '../commands/migrate.js';
 import type { Register } from './command.js';
 
 export const registerSafety: Register = (cli, run) => cli
@@ -30,11 +29,6 @@ export function formatBackup(r: BackupResult): string {
 
 export function formatRestore(r: RestoreResult): string {
   return `restored ${shown(r.file)} into ${r.database}: version ${r.before ?? '(none)'} -> ${r.after ?? '(none)'}`;
-}
-
-/** up/down --backup: the backup line first, then the usual summary. */
-export function withBackupLine(r: MigrateResult, summary: string): string {
-  return r.backup ? `${formatBackup(r.backup)}\n${summary}` : summary;
 }
 
 function shown(file: string): string {

@@ -19,6 +19,8 @@ export interface UpOptions {
   allowOutOfOrder?: boolean;
   /** Take a backup (into the backup folder) before applying anything; none when nothing is pending or on --dry-run. */
   backup?: boolean;
+  /** Called with the backup as soon as it is written, before the first migration runs (the CLI prints it then). */
+  onBackup?: (backup: BackupResult) => void;
   /** Run each migration in its online form (default: the config's `online`); `-- sqlmig:online` / `offline` in a file win. */
   online?: boolean;
 }
@@ -32,6 +34,8 @@ export interface DownOptions {
   dryRun?: boolean;
   /** Take a backup before reverting anything; none when nothing is to be reverted or on --dry-run. */
   backup?: boolean;
+  /** Called with the backup as soon as it is written, before the first migration is reverted. */
+  onBackup?: (backup: BackupResult) => void;
   online?: boolean;
   /** Where a .down.sql was edited since it was applied, run the down SQL stored then instead of the file. */
   storedDown?: boolean;
@@ -81,7 +85,7 @@ async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigi
     if (steps.length && lints) await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps);
     const online = await onlineHook(ctx, db, steps, options.online, options.singleTransaction);
     if (options.dryRun) return { applied: [], reverted: [], dryRun: online ? online.dryRun(steps) : steps.map(toPlannedSql) };
-    const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
+    const backup = await backupIfAsked(ctx, db, snap, steps, options);
     await loadNeededExtensions(db, steps);
     await ensureHistory(db, ctx.table);
     const applied = online
@@ -101,7 +105,7 @@ export async function down(ctx: Context, options: DownOptions = {}): Promise<Mig
       const steps = await prepareDown(ctx, db, planDown(snap.statuses, request), { storedDown: options.storedDown });
       const online = await onlineHook(ctx, db, steps, options.online, false);
       if (options.dryRun) return { applied: [], reverted: [], dryRun: online ? online.dryRun(steps) : steps.map(toPlannedSql) };
-      const backup = await backupIfAsked(ctx, db, snap, steps, options.backup);
+      const backup = await backupIfAsked(ctx, db, snap, steps, options);
       const reverted = online
         ? await online.execute(steps)
         : await executePlan(db, steps, { table: ctx.table, signal: ctx.options.signal, onStep: ctx.options.onStep, lock });
@@ -162,11 +166,13 @@ async function refuseUnsafeUp(ctx: Context, db: Db, snap: Snapshot, allowOutOfOr
 }
 
 /** --backup: a dump before the first change, only when there is something to change. A failed backup throws (exit 6). */
-async function backupIfAsked(ctx: Context, db: Db, snap: Snapshot, steps: readonly PreparedStep[], asked = false): Promise<{ backup?: BackupResult }> {
-  if (!asked || steps.length === 0) return {};
+async function backupIfAsked(ctx: Context, db: Db, snap: Snapshot, steps: readonly PreparedStep[], options: { backup?: boolean; onBackup?: (backup: BackupResult) => void }): Promise<{ backup?: BackupResult }> {
+  if (!options.backup || steps.length === 0) return {};
   const newest = snap.statuses.filter((s) => s.applied).at(-1);
   const { takeBackup } = await import('./backup.js');
-  return { backup: await takeBackup(ctx, db, newest ? { versionText: newest.versionText, name: newest.name } : null) };
+  const backup = await takeBackup(ctx, db, newest ? { versionText: newest.versionText, name: newest.name } : null);
+  options.onBackup?.(backup);
+  return { backup };
 }
 
 function refuseBadFiles(snap: Snapshot): void {
