@@ -30,7 +30,7 @@ export type { StepEvent, StepResult } from './runner/execute.js';
 export * from './errors.js';
 
 export function createMigrator(options: MigratorOptions) {
-  const target = options.target !== undefined ? options.target : options.url ? parseTarget(options.url) : null;
+  const target = options.target !== undefined ? options.target : options.url ? parseTarget(options.url, 'url') : null;
   const ctx: Context = {
     options: { ...options, dir: resolve(options.dir) },
     target,

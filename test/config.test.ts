@@ -34,6 +34,9 @@ test('an empty --table or --schema is refused naming the flag (exit 2), as is on
   assert.equal(fromConfig.code, 2);
   assert.match(fromConfig.stderr, /package\.json "sqlmig"\.table: expected a name/);
   assert.throws(() => createMigrator({ url: db.url, dir, table: '' }), (e: unknown) => e instanceof UsageError && /^table: expected a name/.test(e.message));
+  // The library names its own option, not the CLI's flag.
+  assert.throws(() => createMigrator({ url: 'mysql://x', dir }), (e: unknown) => e instanceof UsageError && /^url: expected postgres:\/\//.test(e.message));
+  assert.throws(() => createMigrator({ url: 'pglite:', dir }), (e: unknown) => e instanceof UsageError && /^url: pglite: needs a folder/.test(e.message));
   const [{ n }] = await db.sql`select count(*)::int as n from pg_tables where schemaname = 'public'`;
   assert.equal(n, 0);
 });
