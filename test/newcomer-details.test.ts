@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseTarget } from '../lib/config.js';
 import { maskSecret } from '../lib/db/url.js';
 import { nameMigrations } from '../lib/schema/migration-files.js';
-import { runCli } from './support/helpers.js';
+import { binPath, cleanEnv, freshPglite, runCli, writeMigrations } from './support/helpers.js';
 
 test('pglite://./db is the folder ./db under the current folder, never /db at the root; pglite:///abs is absolute', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'sqlmig-pglite-'));
@@ -60,4 +60,51 @@ test('down and redo with nothing applied say "nothing to revert"; FORCE_COLOR co
     assert.doesNotMatch((await runCli(['status', '--url', 'pglite:memory', '--dir', '.'], { cwd, env })).stdout, /\x1b\[/);
   }
   assert.doesNotMatch((await runCli(['status', '--no-color', '--url', 'pglite:memory', '--dir', '.'], { cwd, env: { FORCE_COLOR: '1' } })).stdout, /\x1b\[/);
+});
+
+test('on a terminal a run of more than five migrations numbers each line [n/N]; off a terminal, or for a few, there is no counter', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const files: Record<string, string> = {};
+  for (let i = 1; i <= 7; i++) {
+    files[`00${i}_t${i}.up.sql`] = `create table t${i} (id int);`;
+    files[`00${i}_t${i}.down.sql`] = `drop table t${i};`;
+  }
+  const { root, dir } = writeMigrations(t, files);
+  const url = await freshPglite(root);
+  let script: string;
+  try {
+    script = execFileSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).trim();
+  } catch {
+    t.skip('util-linux `script` (a pseudo-terminal) is not installed');
+    return;
+  }
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const onTerminal = execFileSync(script, ['-qec', [process.execPath, binPath, 'up', '--dir', dir, '--url', url, '--no-color'].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', env: cleanEnv() });
+  const lines = onTerminal.split(/\r?\n/).filter((l) => l.includes('applied  '));
+  assert.deepEqual(lines.map((l) => l.replace(/ {2}\d+ ms$/, '')), [1, 2, 3, 4, 5, 6, 7].map((n) => `[${n}/7] applied   00${n}_t${n}`), onTerminal);
+  const off = await runCli(['down', '--all', '--dir', dir, '--url', url]);
+  assert.equal(off.code, 0, off.stderr);
+  assert.match(off.stdout, /^reverted {2}007_t7/m);
+  assert.doesNotMatch(off.stdout, /\[\d+\/\d+\]/);
+  const few = execFileSync(script, ['-qec', [process.execPath, binPath, 'up', '--to', '003', '--dir', dir, '--url', url, '--no-color'].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', env: cleanEnv() });
+  assert.match(few, /^applied {3}003_t3/m);
+  assert.doesNotMatch(few, /\[\d+\/\d+\]/);
+});
+
+test('a reader that goes away (sqlmig down --all | head -1) does not stop the run between two migrations', async (t) => {
+  const files: Record<string, string> = {};
+  for (let i = 1; i <= 7; i++) {
+    files[`00${i}_t${i}.up.sql`] = `create table t${i} (id int);`;
+    files[`00${i}_t${i}.down.sql`] = `drop table t${i};`;
+  }
+  const { root, dir } = writeMigrations(t, files);
+  const url = await freshPglite(root);
+  assert.equal((await runCli(['up', '--dir', dir, '--url', url])).code, 0);
+  const { execFileSync } = await import('node:child_process');
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const first = execFileSync('bash', ['-c', `set -o pipefail; ${[process.execPath, binPath, 'down', '--all', '--dir', dir, '--url', url].map(quote).join(' ')} | head -1`], { encoding: 'utf8', env: cleanEnv() });
+  assert.match(first, /^reverted {2}007_t7/);
+  const status = await runCli(['status', '--json', '--dir', dir, '--url', url]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal(JSON.parse(status.stdout).current, null, 'every migration was reverted although the reader left after one line');
 });

@@ -31,6 +31,10 @@ export async function main(argv: string[]): Promise<number> {
   // Keep V8's young generation small: parsing thousands of files makes short-lived garbage, and the
   // default growth doubled the heap for it (peak RSS of a 1,000-migration up ~105 → ~85 MB, same speed).
   setFlagsFromString('--semi-space-growth-factor=1');
+  // `sqlmig up | head`: a reader that goes away must not kill a run between two migrations; the output is lost, the run goes on.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (error: NodeJS.ErrnoException) => { if (error.code !== 'EPIPE') throw error; });
+  }
   let exitCode = 0;
   const controller = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {

@@ -7,6 +7,8 @@ import { maskUrl } from '../db/url.js';
 export interface OutputFlags { json?: boolean; quiet?: boolean; verbose?: boolean; color?: boolean }
 
 const SLOW_MS = 2000;
+/** Runs of this many migrations or fewer need no counter. */
+const COUNTER_FROM = 5;
 
 export class Output {
   readonly json: boolean;
@@ -59,8 +61,16 @@ export class Output {
       return;
     }
     const line = formatStepEvent(event);
-    if (line) this.progress(line);
+    if (line) this.progress(this.counter(event) + line);
   };
+
+  /** On a terminal, a run of more than a handful of migrations numbers each line: `[ 7/40] applied …`. */
+  private counter(event: StepEvent): string {
+    const p = event.position;
+    if (!p || p.of <= COUNTER_FROM || this.json || !this.stdout.isTTY) return '';
+    const width = String(p.of).length;
+    return kleur.dim(`[${String(p.n).padStart(width)}/${p.of}] `);
+  }
 
   /** On a terminal, a migration that runs for a while says it is still running. */
   private watchSlowStep(event: Extract<StepEvent, { type: 'start' }>): void {

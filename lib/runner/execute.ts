@@ -22,10 +22,13 @@ export interface StepResult {
   fromStoredSql?: boolean;
 }
 
+/** `position`: this migration's place in the run (1-based) and how many the run has. */
+export interface StepPosition { n: number; of: number }
+
 export type StepEvent =
-  | { type: 'start'; step: PreparedStep }
-  | { type: 'done'; step: PreparedStep; result: StepResult }
-  | { type: 'failed'; step: PreparedStep; durationMs: number };
+  | { type: 'start'; step: PreparedStep; position?: StepPosition }
+  | { type: 'done'; step: PreparedStep; result: StepResult; position?: StepPosition }
+  | { type: 'failed'; step: PreparedStep; durationMs: number; position?: StepPosition };
 
 export interface ExecuteOptions {
   table: HistoryTable;
@@ -70,7 +73,8 @@ async function runStep(
   db: Db, step: PreparedStep, options: ExecuteOptions, single: boolean,
   completed: StepResult[], all: readonly PreparedStep[],
 ): Promise<StepResult> {
-  options.onStep?.({ type: 'start', step });
+  const position = { n: all.indexOf(step) + 1, of: all.length };
+  options.onStep?.({ type: 'start', step, position });
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const statements = step.script.statements?.map((s) => s.sql) ?? [step.script.text];
@@ -92,13 +96,13 @@ async function runStep(
     }
     if (written.length !== 1) throw new TransactionEndedByFile();
   } catch (error) {
-    options.onStep?.({ type: 'failed', step, durationMs: elapsed() });
+    options.onStep?.({ type: 'failed', step, durationMs: elapsed(), position });
     if (options.signal?.aborted && !(error instanceof TransactionEndedByFile)) throw interrupted(options.signal, all, completed, step, single);
     throw failure(step, error, completed, single, options.table, Boolean(options.singleTransaction), options.lock?.lostHint ?? '');
   }
   const result: StepResult = { direction: step.direction, version: step.versionText, name: step.name, durationMs: elapsed() };
   if (step.fromStoredSql) result.fromStoredSql = true;
-  options.onStep?.({ type: 'done', step, result });
+  options.onStep?.({ type: 'done', step, result, position });
   return result;
 }
 
