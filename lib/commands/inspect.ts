@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { takeSnapshot, withDbReading, type Context } from '../runner/context.js';
 import { readStoredDownDigests } from '../runner/history.js';
+import { findLeftovers, type Leftover } from '../online/cleanup.js';
 import { isCommentsOnly, type FileProblem } from '../migrations/files.js';
 import { label, type MigrationState, type MigrationStatus } from '../runner/plan.js';
 
@@ -26,16 +27,18 @@ export interface StatusResult {
   migrations: StatusEntry[];
   problems: string[];
   pending: number;
+  /** Helper objects (`sqlmig_tmp_…`) an interrupted `up --online` left; the next online run removes them. */
+  onlineLeftovers: Leftover[];
 }
 
 export async function status(ctx: Context): Promise<StatusResult> {
   return withDbReading(ctx, async (db) => {
-    const [snap, downDigests] = await Promise.all([takeSnapshot(ctx, db), readStoredDownDigests(db, ctx.table)]);
-    return summarize(ctx.options.dir, snap.statuses, snap.files.problems, downDigests);
+    const [snap, downDigests, leftovers] = await Promise.all([takeSnapshot(ctx, db), readStoredDownDigests(db, ctx.table), findLeftovers(db)]);
+    return summarize(ctx.options.dir, snap.statuses, snap.files.problems, downDigests, leftovers);
   });
 }
 
-export function summarize(dir: string, statuses: readonly MigrationStatus[], problems: readonly FileProblem[], downDigests = new Map<bigint, string>()): StatusResult {
+export function summarize(dir: string, statuses: readonly MigrationStatus[], problems: readonly FileProblem[], downDigests = new Map<bigint, string>(), leftovers: Leftover[] = []): StatusResult {
   const downEdited = (s: MigrationStatus) => {
     const stored = s.applied && s.file?.downSql != null ? downDigests.get(s.version) : undefined;
     return stored !== undefined && stored !== createHash('md5').update(s.file!.downSql!, 'utf8').digest('hex');
@@ -57,6 +60,7 @@ export function summarize(dir: string, statuses: readonly MigrationStatus[], pro
     })),
     problems: problems.map((p) => p.message),
     pending: statuses.filter((s) => s.state === 'pending' || s.state === 'out-of-order').length,
+    onlineLeftovers: leftovers,
   };
 }
 

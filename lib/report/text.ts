@@ -53,6 +53,10 @@ export function formatStatus(result: StatusResult, target: string): string {
   if (result.migrations.length === 0) lines.push('  (no migrations: create one with sqlmig create "description")');
   lines.push('', `current: ${result.current ?? '(none)'}   head: ${result.head ?? '(none)'}   pending: ${result.pending}`);
   for (const problem of result.problems) lines.push(kleur.red(`problem: ${problem}`));
+  if (result.onlineLeftovers.length) {
+    lines.push(kleur.yellow(`left by an interrupted up --online (the next \`sqlmig up --online\` removes them first, or drop them by hand):`));
+    for (const l of result.onlineLeftovers) lines.push(`  ${l.kind} ${l.table ? `${l.name} on ${l.schema}.${l.table}` : `${l.schema}.${l.name}()`}`);
+  }
   return lines.join('\n');
 }
 
