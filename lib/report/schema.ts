@@ -3,6 +3,7 @@ import kleur from 'kleur';
 import type { DiffResult } from '../commands/diff.js';
 import type { DriftResult } from '../commands/drift.js';
 import { describeScratch } from './verify.js';
+import { dropColumn, dropSchemaCascade, dropTable } from '../lint/data-loss.js';
 
 export interface DiffMode { check?: boolean; dryRun?: boolean }
 
@@ -33,7 +34,8 @@ export function diffWarnings(r: DiffResult, mode: DiffMode): string[] {
   ];
 }
 
-const DATA_LOSS = new Set(['drop-table', 'drop-column', 'drop-schema-cascade']);
+/** The rules whose findings diff already reports as a `destructive:` line (it never writes TRUNCATE). */
+const DATA_LOSS = new Set([dropTable.id, dropColumn.id, dropSchemaCascade.id]);
 
 function lintWarnings(r: DiffResult, mode: DiffMode): string[] {
   // Data loss is already its own `destructive:` line; the rest is counted here.
