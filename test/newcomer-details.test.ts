@@ -62,14 +62,19 @@ test('down and redo with nothing applied say "nothing to revert"; FORCE_COLOR co
   assert.doesNotMatch((await runCli(['status', '--no-color', '--url', 'pglite:memory', '--dir', '.'], { cwd, env: { FORCE_COLOR: '1' } })).stdout, /\x1b\[/);
 });
 
-test('on a terminal a run of more than five migrations numbers each line [n/N]; off a terminal, or for a few, there is no counter', async (t) => {
-  const { execFileSync } = await import('node:child_process');
+/** 001_t1 … 007_t7: each creates a table, its down drops it. */
+function sevenTables(): Record<string, string> {
   const files: Record<string, string> = {};
   for (let i = 1; i <= 7; i++) {
     files[`00${i}_t${i}.up.sql`] = `create table t${i} (id int);`;
     files[`00${i}_t${i}.down.sql`] = `drop table t${i};`;
   }
-  const { root, dir } = writeMigrations(t, files);
+  return files;
+}
+
+test('on a terminal a run of more than five migrations numbers each line [n/N]; off a terminal, or for a few, there is no counter', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { root, dir } = writeMigrations(t, sevenTables());
   const url = await freshPglite(root);
   let script: string;
   try {
@@ -92,12 +97,7 @@ test('on a terminal a run of more than five migrations numbers each line [n/N]; 
 });
 
 test('a reader that goes away (sqlmig down --all | head -1) does not stop the run between two migrations', async (t) => {
-  const files: Record<string, string> = {};
-  for (let i = 1; i <= 7; i++) {
-    files[`00${i}_t${i}.up.sql`] = `create table t${i} (id int);`;
-    files[`00${i}_t${i}.down.sql`] = `drop table t${i};`;
-  }
-  const { root, dir } = writeMigrations(t, files);
+  const { root, dir } = writeMigrations(t, sevenTables());
   const url = await freshPglite(root);
   assert.equal((await runCli(['up', '--dir', dir, '--url', url])).code, 0);
   const { execFileSync } = await import('node:child_process');
