@@ -52,8 +52,27 @@ export interface TableFacts {
   partitioned: boolean;
   /** Columns that other objects depend on (indexes, constraints, defaults, views, sequences). */
   dependedOn: string[];
+  /** By column: what uses it, which a type change must rebuild or refuse. Absent: nothing. */
+  uses?: ReadonlyMap<string, ColumnUse[]>;
   rows: number;
   bytes: number;
 }
 
 export interface PlannerOptions { batchSize: number }
+
+/**
+ * Something that uses a column, read from the catalog: what an online type change rebuilds on the
+ * shadow column (index, check, unique, primary key, foreign key, default, owned sequence) or refuses.
+ */
+export interface ColumnUse {
+  kind: 'index' | 'check' | 'unique' | 'primary key' | 'foreign key' | 'default' | 'sequence' | 'referenced' | 'view' | 'other';
+  /** The object's name (a sequence's or view's qualified name; for 'other', what it is). */
+  name: string;
+  /**
+   * As PostgreSQL prints it: pg_get_indexdef, pg_get_constraintdef, the default's expression; for a
+   * unique or primary key, its index's pg_get_indexdef; for 'referenced', the referencing table.
+   */
+  definition: string;
+  /** A unique or primary key: its pg_get_constraintdef (DEFERRABLE …). */
+  constraint?: string;
+}
