@@ -1,5 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { closeAdmin, freshDb, runCli, spawnCli, versions, writeMigrations, type FreshDb } from './support/helpers.js';
 
 after(closeAdmin);
@@ -64,29 +65,47 @@ test('an online type change with USING (the column and another one) under concur
     '003_cents.up.sql': 'alter table payments alter column amount type numeric(14,2) using amount * 1.5 + fee;',
   });
   assert.equal((await runCli(['up', '--to', '2', '--dir', dir, '--url', db.url])).code, 0);
-  // id → [amount, fee] as the writes leave them; the end value is what the same USING gives offline.
-  const expected = new Map<number, [number, number]>(Array.from({ length: 3000 }, (_, i) => [i + 1, [(i + 1) * 7, (i + 1) % 5]]));
+  // id → the row as the writes leave it. Each write returns the column's type as that write saw it:
+  // int means before the swap (the USING conversion is still to come), numeric means after it (the
+  // value is stored as written, exactly as it would be after an offline conversion).
+  type Row = { amount: number; fee: number; stored?: string };
+  const expected = new Map<number, Row>(Array.from({ length: 3000 }, (_, i) => [i + 1, { amount: (i + 1) * 7, fee: (i + 1) % 5 }]));
+  const swapped = (r: readonly Record<string, unknown>[]) => r[0]?.['type'] === 'numeric';
   const run = spawnCli(['up', '--online', '--batch-size', '100', '--dir', dir, '--url', db.url]);
   let finished = false;
   void run.done.then(() => { finished = true; });
   let writes = 0;
+  let beforeSwap = 0;
   let next = 5000;
   for (let i = 0; !finished; i++) {
     const id = 1 + ((i * 37) % 3000);
     const v = (i % 1000) + 1;
     const row = expected.get(id);
-    if (i % 4 === 0) { await db.sql`insert into payments (id, amount) values (${next}, ${v})`; expected.set(next++, [v, 1]); }
-    else if (i % 4 === 1) { await db.sql`update payments set amount = ${v} where id = ${id}`; if (row) row[0] = v; }
-    else if (i % 4 === 2) { await db.sql`update payments set fee = ${v % 9} where id = ${id}`; if (row) row[1] = v % 9; }
-    else if (i % 8 === 3) { await db.sql`delete from payments where id = ${id}`; expected.delete(id); }
-    else { await db.sql`update payments set note = 'x' where id = ${next - 1}`; }
+    let result: readonly Record<string, unknown>[] = [];
+    if (i % 4 === 0) {
+      result = await db.sql`insert into payments (id, amount) values (${next}, ${v}) returning pg_typeof(amount)::text as type`;
+      expected.set(next++, swapped(result) ? { amount: v, fee: 1, stored: v.toFixed(2) } : { amount: v, fee: 1 });
+    } else if (i % 4 === 1) {
+      result = await db.sql`update payments set amount = ${v} where id = ${id} returning pg_typeof(amount)::text as type`;
+      if (row && swapped(result)) row.stored = v.toFixed(2);
+      else if (row) row.amount = v;
+    } else if (i % 4 === 2) {
+      result = await db.sql`update payments set fee = ${v % 9} where id = ${id} returning pg_typeof(amount)::text as type`;
+      if (row) row.fee = v % 9;
+    } else if (i % 8 === 3) {
+      await db.sql`delete from payments where id = ${id}`;
+      expected.delete(id);
+    } else {
+      await db.sql`update payments set note = 'x' where id = ${next - 1}`;
+    }
+    if (result.length && !swapped(result)) beforeSwap++;
     writes++;
   }
   const r = await run.done;
   assert.equal(r.code, 0, r.stderr);
-  assert.ok(writes > 0);
+  assert.ok(beforeSwap > 0, `no write landed before the swap (${writes} writes)`);
   const rows = await db.sql`select id::int as id, amount::text as amount from payments order by id`;
-  const offline = [...expected].sort((a, b) => a[0] - b[0]).map(([id, [amount, fee]]) => [id, (amount * 1.5 + fee).toFixed(2)]);
+  const offline = [...expected].sort((a, b) => a[0] - b[0]).map(([id, row]) => [id, row.stored ?? (row.amount * 1.5 + row.fee).toFixed(2)]);
   assert.deepEqual(rows.map((x) => [x['id'], x['amount']]), offline);
   const [col] = await db.sql`select format_type(atttypid, atttypmod) as type, attnotnull from pg_attribute where attrelid = 'payments'::regclass and attname = 'amount'`;
   assert.deepEqual({ ...col }, { type: 'numeric(14,2)', attnotnull: true });
@@ -110,6 +129,8 @@ async function watchWriter(db: FreshDb, run: () => Promise<{ code: number; stder
         else if (i % 3 === 1) await writer`update payments set amount = amount + 1, note = 'a' where id = ${1 + (i % 2000)}`;
         else await writer`update payments set note = 'w' where id = ${1 + (i % 2000)}`;
         writes++;
+        // A steady writer, not a flood: its inserts would otherwise grow the table the backfill walks tenfold.
+        await sleep(3);
       }
     })();
     const blockers: string[] = [];
@@ -145,7 +166,9 @@ create index payments_amount_idx on payments (amount) where amount > 10;
 insert into payments select g, g, null from generate_series(1, 2000) g;`,
   '003_cents.up.sql': 'alter table payments alter column amount type bigint using slow_cents(amount);',
 };
-const SCANS = /alter column|validate constraint|create (unique )?index|update .*sqlmig_tmp/i;
+// What scans or rewrites the table. SET NOT NULL after a validated CHECK (col IS NOT NULL) reads no row,
+// and CREATE TRIGGER reads none either, so a lock held for them is catalog-only.
+const SCANS = /alter column "?amount"? (set data )?type|validate constraint|create (unique )?index|^\s*update\b/i;
 
 test('a concurrent writer is never blocked by the online type change\'s rewrite: seen from pg_stat_activity and pg_locks, where plain up blocks it', async (t) => {
   const { dir, db } = await based(t, SLOW_CONVERSION);
@@ -174,7 +197,7 @@ test('a type change on a column that a statistics object uses is refused, naming
   assert.equal((await runCli(['up', '--to', '2', '--dir', dir, '--url', db.url])).code, 0);
   const r = await runCli(['up', '--online', '--dir', dir, '--url', db.url]);
   assert.equal(r.code, 3, r.stderr);
-  assert.match(r.stderr, /003_type\.up\.sql:1:1: .*\n.*does not rebuild statistics object public\.users_team_stats, which uses team/);
+  assert.match(r.stderr, /003_type\.up\.sql:1:1: .*\n.*does not rebuild statistics object (public\.)?users_team_stats, which uses team/);
 });
 
 test('down --online runs the down file in its online form and deletes the history row only at the end', async (t) => {

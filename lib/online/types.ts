@@ -11,8 +11,11 @@ export type StepRun =
   | { kind: 'alone'; statement: string }
   /** Drop the index if a failed earlier build left it INVALID (a valid one of that name is an error of the file, left to the build). */
   | { kind: 'drop-invalid-index'; schema: string; name: string }
-  /** A batched pass over the table by primary key: `sql` takes $1 (the last key as text, or null) and $2 (the batch size), returns `last` and `n`. */
-  | { kind: 'batches'; sql: string; table: string };
+  /**
+   * A batched pass over the table by primary key: `bound` gives the largest key when the pass starts;
+   * `sql` takes $1 (the last key as text, or null), $2 (the batch size) and $3 (the bound), returns `last` and `n`.
+   */
+  | { kind: 'batches'; sql: string; bound: string; table: string };
 
 export interface OnlineStep {
   /** What the step does, for the plan and the progress lines. */
