@@ -37,20 +37,28 @@ const CASES: Record<string, string> = {
   'add a column, volatile default': 'alter table t add column token uuid default gen_random_uuid();',
 };
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+/** Each stderr line of the run with the time it arrived (the online steps' progress lines say which step starts when). */
+type Line = { at: number; text: string };
+
+function cli(args: string[], lines: Line[] = []): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
   const started = performance.now();
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stderr.on('data', (d) => {
+      const at = performance.now();
+      for (const text of String(d).split('\n')) if (text.trim()) lines.push({ at, text: text.trim() });
+      stderr += d;
+    });
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr, ms: performance.now() - started }));
   });
 }
 
-/** Writes in a loop until stopped; each one's latency in ms. */
-function load(url: string): { stop(): Promise<number[]> } {
+/** Writes in a loop until stopped; each one's latency in ms. Writes that waited longer than SLOW_MS are kept with their start. */
+const SLOW_MS = Number(process.env['BENCH_SLOW_MS'] ?? 150);
+function load(url: string, slow: { at: number; ms: number }[] = []): { stop(): Promise<number[]> } {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   const latencies: number[] = [];
   let running = true;
@@ -59,7 +67,9 @@ function load(url: string): { stop(): Promise<number[]> } {
       const started = performance.now();
       if (i % 2) await sql`update t set a = a + 1 where id = ${1 + ((i * 7919) % rowsWanted)}`;
       else await sql`insert into t (id, a, b, team, amount, note) values (${rowsWanted + 10 + i}, 1, 1, 1, 1, ${`x${i}`})`;
-      latencies.push(performance.now() - started);
+      const ms = performance.now() - started;
+      latencies.push(ms);
+      if (ms > SLOW_MS) slow.push({ at: started, ms });
     }
   })();
   return { async stop() { running = false; await loop; await sql.end(); return latencies; } };
@@ -69,6 +79,9 @@ const server = await startTestServer();
 const admin = postgres(server.adminUrl, { max: 1, onnotice: () => {} });
 const urlOf = (name: string) => { const u = new URL(server.adminUrl); u.pathname = `/${name}`; return u.toString(); };
 const results: string[][] = [];
+const waits: string[] = [];
+// BENCH_ONLINE_ARGS="--online-lock-timeout 200ms": extra flags for the online runs.
+const extra = process.env['BENCH_ONLINE_ARGS']?.split(' ').filter(Boolean) ?? [];
 try {
   await admin.unsafe('create database bench_online_template');
   const baseDir = join(work, 'base', 'sql');
@@ -91,15 +104,24 @@ try {
       const db = `bench_online_${n}_${mode}`;
       await admin.unsafe(`create database ${db} template bench_online_template`);
       const url = urlOf(db);
-      const writer = load(url);
+      const slow: { at: number; ms: number }[] = [];
+      const lines: Line[] = [];
+      const writer = load(url, slow);
       await new Promise((r) => setTimeout(r, 500));
-      const r = await cli(['up', '--dir', dir, '--url', url, '--lint', 'off', ...(mode === 'online' ? ['--online'] : [])]);
+      const r = await cli(['up', '--dir', dir, '--url', url, '--lint', 'off', ...(mode === 'online' ? ['--online', ...extra] : [])], lines);
       const latencies = (await writer.stop()).sort((a, b) => a - b);
       if (r.code !== 0) throw new Error(`${name} (${mode}) failed: ${r.stderr}`);
       const dump = await cli(['dump-schema', '--dir', dir, '--url', url]);
       schemas.push(dump.stdout.split('\n').map((l) => l.trim().replace(/,$/, '')).sort().join('\n'));
       const p99 = latencies[Math.floor(latencies.length * 0.99)] ?? 0;
       results.push([name, mode, `${(latencies.at(-1) ?? 0).toFixed(0)} ms`, `${p99.toFixed(1)} ms`, `${(r.ms / 1000).toFixed(1)} s`, String(latencies.length), '']);
+      if (mode === 'online') {
+        // Which step was running when each long wait began: the last progress line before it.
+        for (const w of slow) {
+          const during = lines.filter((l) => l.at <= w.at).at(-1)?.text ?? '(before the first step)';
+          waits.push(`${name}: ${w.ms.toFixed(0)} ms write wait during: ${during.slice(0, 160)}`);
+        }
+      }
       await admin.unsafe(`drop database ${db} with (force)`);
     }
     results.at(-1)![6] = schemas[0] === schemas[1] ? 'identical' : 'DIFFERENT';
@@ -115,3 +137,4 @@ const head = ['case', 'mode', 'longest write wait', 'p99 write', 'migration tota
 console.log(`${rowsWanted.toLocaleString('en-US')} rows\n`);
 console.log(`| ${head.join(' | ')} |\n|${head.map(() => ' --- ').join('|')}|`);
 for (const r of results) console.log(`| ${r.join(' | ')} |`);
+if (waits.length) console.log(`\nOnline write waits over ${SLOW_MS} ms, by the step that was running:\n${waits.join('\n')}`);

@@ -51,10 +51,38 @@ test('a whole-table UPDATE is batched by the primary key; without one it is refu
   assert.match(refused.refusals[0]!.why, /without a primary key/);
 });
 
-test('a type change of a column nothing depends on is expand/contract; the primary key itself is refused', async () => {
+test('a type change of a column nothing depends on is expand/contract; a key other tables reference is refused', async () => {
   const r = await plan('alter table users alter column email type varchar(100);');
   assert.match(r.plan.steps.at(-1)!.what, /^swap/);
   assert.ok(r.plan.steps.some((s) => s.run.kind === 'batches'));
-  const refused = await plan('alter table users alter column id type numeric;');
-  assert.match(refused.refusals[0]!.why, /cannot change the primary key itself/);
+  const uses = new Map([['id', [{ kind: 'referenced' as const, name: 'orders_user_fkey', definition: 'orders' }]]]);
+  const refused = await plan('alter table users alter column id type numeric;', { uses });
+  assert.match(refused.refusals[0]!.why, /cannot move the foreign key that references id \(orders_user_fkey of orders\)/);
+});
+
+test('USING: column references (found in the parse tree) point at the row in the batch and at NEW in the trigger; literals and comments stay', async () => {
+  const r = await plan(`alter table users alter column email type varchar(100) using lower(email) || ' email ' /* email */ || id -- email
+;`);
+  const [expand] = sqlOf(r);
+  const batch = r.plan.steps[1]!.run.kind === 'batches' ? r.plan.steps[1]!.run.sql : '';
+  assert.match(expand!, /new\."sqlmig_tmp_col_email" := \(lower\(new\."email"\) \|\| ' email ' \/\* email \*\/ \|\| new\."id"\);/);
+  assert.match(expand!, /before insert or update of "email", "id" on "public"\."users"/);
+  assert.doesNotMatch(expand!, /-- email/);
+  assert.match(batch!, /set "sqlmig_tmp_col_email" = \(lower\("email"\) \|\| ' email ' \/\* email \*\/ \|\| "id"\) where/);
+  assert.deepEqual(sqlOf(await plan('alter table users alter column email type int using 0;')).slice(0, 1).map((s) => /before insert on/.test(s)), [true]);
+});
+
+test('the column\'s index, check and unique key are rebuilt on the shadow from their definitions, then renamed back in the swap', async () => {
+  const uses = new Map([['email', [
+    { kind: 'index' as const, name: 'users_email_idx', definition: "CREATE INDEX users_email_idx ON public.users USING btree (email, lower(email)) INCLUDE (id) WHERE (email <> 'email'::text)" },
+    { kind: 'check' as const, name: 'users_email_check', definition: "CHECK ((length(email) > 3))" },
+    { kind: 'unique' as const, name: 'users_email_key', definition: 'CREATE UNIQUE INDEX users_email_key ON public.users USING btree (email)', constraint: 'UNIQUE (email) DEFERRABLE' },
+  ]]]);
+  const steps = sqlOf(await plan('alter table users alter column email type varchar(100);', { uses }));
+  assert.ok(steps.includes(`CREATE index concurrently "sqlmig_tmp_ix_users_email_idx" ON public.users USING btree ("sqlmig_tmp_col_email", lower("sqlmig_tmp_col_email")) INCLUDE (id) WHERE ("sqlmig_tmp_col_email" <> 'email'::text)`), steps.join('\n'));
+  assert.ok(steps.includes('alter table "public"."users" add constraint "sqlmig_tmp_ck_users_email_check" CHECK ((length("sqlmig_tmp_col_email") > 3)) not valid'));
+  const swap = steps.at(-1)!;
+  assert.match(swap, /alter index "public"\."sqlmig_tmp_ix_users_email_idx" rename to "users_email_idx"; alter table "public"\."users_email_idx" rename column "sqlmig_tmp_col_email" to "email"/);
+  assert.match(swap, /add constraint "users_email_key" unique using index "sqlmig_tmp_ux_users_email_key" deferrable/);
+  assert.match(swap, /rename constraint "sqlmig_tmp_ck_users_email_check" to "users_email_check"/);
 });

@@ -62,3 +62,25 @@ async function leftovers(db: FreshDb): Promise<string[]> {
     union all select conname::text from pg_constraint where conname like 'sqlmig\\_tmp\\_%'`;
   return rows.map((r) => r['name'] as string);
 }
+
+test('a batched pass stops at the largest key it saw when it started: rows written during the pass are left as plain SQL leaves them', async (t) => {
+  // Each batch's UPDATE fires a trigger that inserts a row with a larger key, as a busy writer would.
+  // Plain SQL's UPDATE never sees rows inserted after it started; a pass that chased the largest key
+  // would update them too (and, with a writer that never stops, never end).
+  const { dir } = writeMigrations(t, {
+    '001_base.up.sql': `create table counters (id bigint primary key, n int not null default 0);
+create function counters_grow() returns trigger language plpgsql as $$
+begin if new.id < 1000000 then insert into counters (id) values (new.id + 1000000); end if; return new; end $$;
+create trigger counters_grow after update on counters for each row execute function counters_grow();
+insert into counters (id) select g from generate_series(1, 250) g;`,
+    '002_bump.up.sql': 'update counters set n = n + 1;',
+  });
+  const [plain, online] = await Promise.all([freshDb(t), freshDb(t)]);
+  for (const db of [plain, online]) assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
+  assert.equal((await runCli(['up', '--dir', dir, '--url', plain.url])).code, 0);
+  const o = await runCli(['up', '--online', '--batch-size', '20', '--dir', dir, '--url', online.url]);
+  assert.equal(o.code, 0, o.stderr);
+  const rows = async (db: FreshDb) => [...await db.sql`select (id >= 1000000) as grown, n, count(*)::int as rows from counters group by 1, 2 order by 1, 2`];
+  assert.deepEqual(await rows(plain), [{ grown: false, n: 1, rows: 250 }, { grown: true, n: 0, rows: 250 }]);
+  assert.deepEqual(await rows(online), await rows(plain));
+});

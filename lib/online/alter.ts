@@ -2,7 +2,8 @@
 import { isSafeTypeChange, rewriteReason } from '../lint/columns.js';
 import { alterCommands, as, columnConstraints, columnType, names, type Node } from '../lint/tree.js';
 import { batches, constraintUsingIndex, notValidThenValidate, setNotNull, transactionStep } from './forms.js';
-import { expandContract } from './expand.js';
+import { columnReferences } from './column-refs.js';
+import { expandContract, REBUILT } from './expand.js';
 import { chooseConstraintName } from './names.js';
 import type { Planned, StatementEnv } from './statement-env.js';
 import { splitAlter, textBetween, qualified, quoteIdent, type CommandText } from './text.js';
@@ -51,7 +52,7 @@ function planCommand(env: StatementEnv, cmd: Node): Form {
       const from = env.known.tables.get(env.table)?.columns.get(cmd['name']) ?? null;
       const to = columnType(def['typeName']);
       if (from && to && !def['raw_default'] && isSafeTypeChange(from, to)) return null;
-      const why = typeChangeRefusal(env, cmd['name'], def);
+      const why = typeChangeRefusal(env, cmd, def);
       return why ? { refuse: why } : [];
     }
     case 'AT_SetTableSpace': case 'AT_SetLogged': case 'AT_SetUnLogged':
@@ -86,8 +87,12 @@ function buildCommand(env: StatementEnv, cmd: Node, head: string, text: CommandT
   if (cmd['subtype'] === 'AT_AddColumn') return addColumnVolatile(env, as(cmd['def'], 'ColumnDef')!, head, text);
   if (cmd['subtype'] === 'AT_AlterColumnType') {
     const def = as(cmd['def'], 'ColumnDef')!;
-    const type = textBetween(env.stmt.sql, env.at(def['typeName']['location']), text.end);
-    return expandContract(env.table, cmd['name'], type, env.facts.primaryKey[0]!, provedNotNull(env, cmd['name']), env.options.batchSize);
+    const conversion = typeConversion(env, cmd['name'], def, text);
+    if ('refuse' in conversion) throw new Error(conversion.refuse); // decided in planCommand
+    return expandContract({
+      lib: env.lib, table: env.table, column: cmd['name'], type: conversion.type, key: env.facts.primaryKey[0]!, notNull: provedNotNull(env, cmd['name']),
+      batchSize: env.options.batchSize, convert: conversion, uses: env.facts.uses?.get(cmd['name']) ?? [],
+    });
   }
   const c = constraint!;
   const name = (c['conname'] as string | undefined) ?? chooseConstraintName(env.table, c);
@@ -127,12 +132,48 @@ function addColumnVolatile(env: StatementEnv, def: Node, head: string, text: Com
   return steps;
 }
 
-/** The expand/contract form covers a column nothing else depends on, on a table with a one-column primary key, cast without USING. */
-function typeChangeRefusal(env: StatementEnv, column: string, def: Node): string | null {
+/** The expand/contract form needs a one-column primary key to walk, and rebuilds only what REBUILT names on the shadow. */
+function typeChangeRefusal(env: StatementEnv, cmd: Node, def: Node): string | null {
+  const column = cmd['name'] as string;
   const base = 'this type change rewrites the table and its indexes under ACCESS EXCLUSIVE; its online form (a shadow column kept current by a trigger, a batched backfill, a short swap)';
-  if (def['raw_default']) return `${base} does not take USING yet: convert with an added column and a batched UPDATE of your own`;
   if (env.facts.primaryKey.length !== 1) return `${base} walks a one-column primary key, and the table has ${env.facts.primaryKey.length ? 'one of several columns' : 'none'}`;
-  if (env.facts.primaryKey[0]!.column === column) return `${base} cannot change the primary key itself`;
-  if (env.facts.dependedOn.includes(column)) return `${base} does not rebuild the indexes, constraints, defaults or views that use ${column} yet: drop them, change the type online, then recreate them (CONCURRENTLY), or run the file offline`;
-  return null;
+  if (env.facts.partitioned) return `${base} is not built for a partitioned table (the shadow column, trigger and indexes would be per partition)`;
+  const uses = env.facts.uses?.get(column) ?? [];
+  const referenced = uses.filter((u) => u.kind === 'referenced');
+  if (referenced.length) {
+    return `${base} cannot move the foreign key${referenced.length > 1 ? 's' : ''} that reference${referenced.length > 1 ? '' : 's'} ${column} (${referenced.map((u) => `${u.name} of ${u.definition}`).join(', ')}) onto the new column: change the referencing columns and this one offline together, or drop the foreign keys, change the type online, and add them back (online: NOT VALID, then VALIDATE)`;
+  }
+  const views = uses.filter((u) => u.kind === 'view');
+  if (views.length) return `${base} cannot change a column that views use (${[...new Set(views.map((u) => u.name))].join(', ')}), and neither can the plain statement (PostgreSQL refuses it): drop the views, change the type, and create them again`;
+  const other = uses.filter((u) => !REBUILT.has(u.kind) && u.kind !== 'view');
+  if (other.length) return `${base} does not rebuild ${other.map((u) => u.name).join(', ')}, which use${other.length > 1 ? '' : 's'} ${column}: drop ${other.length > 1 ? 'them' : 'it'}, change the type online, then recreate ${other.length > 1 ? 'them' : 'it'}, or run the file offline`;
+  const conversion = typeConversion(env, column, def, null);
+  return 'refuse' in conversion ? `${base} ${conversion.refuse}` : null;
+}
+
+/**
+ * The new type's text and the conversion of a row: the USING expression with each column reference
+ * pointed at the table's column (batch) and at NEW's (trigger), by the parse tree; without USING,
+ * the column itself (converted by assignment, as ALTER COLUMN … TYPE does).
+ */
+function typeConversion(env: StatementEnv, column: string, def: Node, text: CommandText | null): { type: string; batch: string; trigger: string; reads: string[] } | { refuse: string } {
+  const sql = env.stmt.sql;
+  const typeAt = env.at(def['typeName']['location']);
+  let end = text?.end ?? Buffer.byteLength(sql);
+  const real = env.lib.scanSync(sql).tokens.filter((t) => t.tokenName !== 'SQL_COMMENT' && t.tokenName !== 'C_COMMENT' && t.start >= typeAt && t.start < end);
+  const using = def['raw_default'] ? real.find((t) => t.text.toLowerCase() === 'using') : undefined;
+  if (def['raw_default'] && !using) return { refuse: 'could not find the USING expression of this statement' };
+  // Up to the last token before USING (or the command's end): a comment after it is not part of the type or the expression.
+  const lastBefore = (at: number) => real.filter((t) => t.start < at).at(-1)!.end;
+  const type = textBetween(sql, typeAt, lastBefore(using ? using.start : end));
+  end = lastBefore(end);
+  if (!using) return { type, batch: quoteIdent(column), trigger: `new.${quoteIdent(column)}`, reads: [column] };
+  const columns = env.known.tables.get(env.table)?.columns;
+  const refs = columnReferences(env.lib, sql, def['raw_default'], env.at);
+  const bad = refs.find((r) => r.column === null || (columns && !columns.has(r.column)));
+  if (bad) return { refuse: `converts only through USING expressions that name columns of the table; this one uses ${Buffer.from(sql).subarray(bad.start, bad.end).toString()} (a whole row or *), which it cannot point at the row being converted` };
+  const from = using.end;
+  const expr = (point: (c: string) => string) => textBetween(
+    [...refs].sort((a, b) => b.start - a.start).reduce((acc, r) => Buffer.concat([acc.subarray(0, r.start - from), Buffer.from(point(r.column!)), acc.subarray(r.end - from)]), Buffer.from(sql).subarray(from, end)).toString(), 0);
+  return { type, batch: `(${expr((c) => quoteIdent(c))})`, trigger: `(${expr((c) => `new.${quoteIdent(c)}`)})`, reads: [...new Set(refs.map((r) => r.column!))].sort() };
 }

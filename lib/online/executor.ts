@@ -71,13 +71,15 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       return;
     }
     case 'batches': {
+      const [end] = await db.query<{ last: string | null }>(run.bound);
+      if (end?.last == null) return;
       let last: string | null = null;
       let rows = 0;
       for (let batch = 1; ; batch++) {
         if (options.signal?.aborted) throw new Error('aborted');
         const [row] = await withRetries(s, options, () => db.transaction(async (tx) => {
           await tx.exec(lockTimeoutSql(options.lockTimeoutMs));
-          return tx.query<{ last: string | null; n: number }>(run.sql, [last, options.batchSize]);
+          return tx.query<{ last: string | null; n: number }>(run.sql, [last, options.batchSize, end.last]);
         }));
         if (!row || row.n === 0) break;
         last = row.last;

@@ -70,15 +70,19 @@ export function constraintUsingIndex(table: string, name: string, kind: 'unique'
 
 /**
  * A batched pass by primary key, one transaction per batch: `change` is an UPDATE or DELETE of the rows
- * whose key is in `batch` (a CTE). Returns the last key of the batch and how many rows it held.
+ * whose key is in `batch` (a CTE). Returns the last key of the batch and how many rows it held. The
+ * pass stops at the largest key when it starts: a row inserted later is already converted or filled
+ * (by the trigger or the default set before the pass), and chasing a busy writer's inserts would
+ * never end.
  */
 export function batches(what: string, table: string, key: { column: string; type: string }, change: string, lock: OnlineStep['lock'], extra: Partial<OnlineStep> = {}): OnlineStep {
   const t = qualified(table);
   const k = quoteIdent(key.column);
-  const sql = `with batch as (select ${k} from ${t} where $1::text is null or ${k} > $1::text::${key.type} order by ${k} limit $2::int),
+  const sql = `with batch as (select ${k} from ${t} where ($1::text is null or ${k} > $1::text::${key.type}) and ${k} <= $3::text::${key.type} order by ${k} limit $2::int),
     changed as (${change}) select (select max(${k})::text from batch) as last, (select count(*) from batch)::int as n`;
+  const bound = `select max(${k})::text as last from ${t}`;
   return {
-    what, table, lock, blocks: 'writes of the rows of one batch, for that batch\'s transaction only', run: { kind: 'batches', sql, table },
+    what, table, lock, blocks: 'writes of the rows of one batch, for that batch\'s transaction only', run: { kind: 'batches', sql, bound, table },
     retry: true, scans: true, undo: [], ...extra,
   };
 }

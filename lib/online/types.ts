@@ -11,8 +11,11 @@ export type StepRun =
   | { kind: 'alone'; statement: string }
   /** Drop the index if a failed earlier build left it INVALID (a valid one of that name is an error of the file, left to the build). */
   | { kind: 'drop-invalid-index'; schema: string; name: string }
-  /** A batched pass over the table by primary key: `sql` takes $1 (the last key as text, or null) and $2 (the batch size), returns `last` and `n`. */
-  | { kind: 'batches'; sql: string; table: string };
+  /**
+   * A batched pass over the table by primary key: `bound` gives the largest key when the pass starts;
+   * `sql` takes $1 (the last key as text, or null), $2 (the batch size) and $3 (the bound), returns `last` and `n`.
+   */
+  | { kind: 'batches'; sql: string; bound: string; table: string };
 
 export interface OnlineStep {
   /** What the step does, for the plan and the progress lines. */
@@ -52,8 +55,27 @@ export interface TableFacts {
   partitioned: boolean;
   /** Columns that other objects depend on (indexes, constraints, defaults, views, sequences). */
   dependedOn: string[];
+  /** By column: what uses it, which a type change must rebuild or refuse. Absent: nothing. */
+  uses?: ReadonlyMap<string, ColumnUse[]>;
   rows: number;
   bytes: number;
 }
 
 export interface PlannerOptions { batchSize: number }
+
+/**
+ * Something that uses a column, read from the catalog: what an online type change rebuilds on the
+ * shadow column (index, check, unique, primary key, foreign key, default, owned sequence) or refuses.
+ */
+export interface ColumnUse {
+  kind: 'index' | 'check' | 'unique' | 'primary key' | 'foreign key' | 'default' | 'sequence' | 'referenced' | 'view' | 'other';
+  /** The object's name (a sequence's or view's qualified name; for 'other', what it is). */
+  name: string;
+  /**
+   * As PostgreSQL prints it: pg_get_indexdef, pg_get_constraintdef, the default's expression; for a
+   * unique or primary key, its index's pg_get_indexdef; for 'referenced', the referencing table.
+   */
+  definition: string;
+  /** A unique or primary key: its pg_get_constraintdef (DEFERRABLE …). */
+  constraint?: string;
+}
