@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,13 @@ before(async () => {
   }
 });
 after(() => rmSync(root, { recursive: true, force: true }));
+
+test('installing the tarball into an empty project runs no script of sqlmig\'s and npm warns of none', (t) => {
+  if (offline) return t.skip(offline);
+  assert.doesNotMatch(install.stdout + install.stderr, /install.scripts|prepare|sqlmig@/i);
+  assert.ok(existsSync(join(project, 'node_modules/sqlmig/dist/lib/index.d.ts')));
+  assert.ok(!existsSync(join(project, 'node_modules/sqlmig/lib')), 'the sources stay out of the package');
+});
 
 /** Uses the API as a consumer would, optional fields given values that may be undefined (as from an env lookup). */
 const CONSUMER = `import { createMigrator, Interrupted, SqlmigError, type MigratorOptions, type MigrateResult, type StatusResult, type UpOptions, type Migrator } from 'sqlmig';
