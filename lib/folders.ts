@@ -11,7 +11,7 @@ import { dirname, resolve } from 'node:path';
 export class FolderUnusable extends Error {
   readonly path: string;
   readonly reason: string;
-  constructor(path: string, reason: string, options?: ErrorOptions) {
+  constructor(path: string, reason: string, options?: { cause?: unknown }) {
     super(`${path}: ${reason}`, options);
     this.path = path;
     this.reason = reason;

@@ -59,7 +59,7 @@ export function createMigrator(options: MigratorOptions) {
     repair: async (version?: string) => (await import('./commands/integrity.js')).repair(ctx, version),
     stamp: async (version: string) => (await import('./commands/integrity.js')).stamp(ctx, version),
     forget: async (version: string) => (await import('./commands/integrity.js')).forget(ctx, version),
-    renumber: async (o?: { dryRun?: boolean }) => (await import('./commands/integrity.js')).renumber(ctx, o),
+    renumber: async (o?: { dryRun?: boolean | undefined }) => (await import('./commands/integrity.js')).renumber(ctx, o),
   };
 }
 

@@ -15,7 +15,7 @@ import { versionWidth } from '../runner/plan.js';
 
 export interface BackupOptions {
   /** Write here instead of a new file in the backup folder. */
-  out?: string;
+  out?: string | undefined;
 }
 
 export interface BackupResult {
@@ -31,7 +31,7 @@ export interface BackupResult {
 
 export interface RestoreOptions {
   /** Without it, restore refuses and says what it would overwrite. */
-  force?: boolean;
+  force?: boolean | undefined;
 }
 
 export interface RestoreResult {

@@ -9,7 +9,7 @@ import { ensureFolder, FolderUnusable } from '../folders.js';
 export interface CreateResult { version: string; name: string; up: string; down: string }
 
 /** SQL to put in the new files instead of the fill-in comments: a one-line migration is one command. */
-export interface CreateOptions { up?: string; down?: string }
+export interface CreateOptions { up?: string | undefined; down?: string | undefined }
 
 export async function slugify(description: string): Promise<string> {
   const { slugify: transliterate } = await import('transliteration');

@@ -34,17 +34,17 @@ import { nextVersion, slugify } from './create.js';
 
 export interface DiffOptions {
   /** The desired schema: a .sql file or a folder of them (default ./schema.sql). */
-  schemaFile?: string;
+  schemaFile?: string | undefined;
   /** Describes the migration; its slug names the files (default: the first change, e.g. "add column users.timezone"). */
-  name?: string;
+  name?: string | undefined;
   /** Prove the pair and return it, but write nothing. */
-  dryRun?: boolean;
+  dryRun?: boolean | undefined;
   /** Only compare: `changed` says whether the migrations and the schema file disagree. Writes nothing. */
-  check?: boolean;
+  check?: boolean | undefined;
   /** An empty database to build the schemas on (else a temporary database on the --url server, else an embedded PGlite). */
-  scratchUrl?: string;
+  scratchUrl?: string | undefined;
   /** `SET lock_timeout` written at the top of files that change existing objects (default '5s'; null: none). */
-  lockTimeout?: string | null;
+  lockTimeout?: string | null | undefined;
 }
 
 export interface DestructiveStatement { file: string; statement: string; reason: string }

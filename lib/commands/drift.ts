@@ -17,7 +17,7 @@ import { restate } from '../schema/wording.js';
 
 export interface DriftOptions {
   /** An empty database to replay the migrations on (else a temporary database on the --url server, else an embedded PGlite). */
-  scratchUrl?: string;
+  scratchUrl?: string | undefined;
 }
 
 export interface DriftDifference {

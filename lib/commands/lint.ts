@@ -21,15 +21,15 @@ import type { ScratchInfo } from '../schema/scratch.js';
 
 export interface LintOptions {
   /** Lint these files (migration files or any SQL file) instead of the pending migrations. */
-  files?: string[];
+  files?: string[] | undefined;
   /** Lint every migration in the folder. */
-  all?: boolean;
+  all?: boolean | undefined;
   /** Also run them on a scratch database and report the locks and rewrites seen. */
-  trace?: boolean;
+  trace?: boolean | undefined;
   /** The scratch database for --trace (else a temporary one on the --url server, else an embedded PGlite). */
-  scratchUrl?: string;
+  scratchUrl?: string | undefined;
   /** Fail (ok: false) on more than this many warnings, as eslint's --max-warnings. */
-  maxWarnings?: number;
+  maxWarnings?: number | undefined;
 }
 
 export interface LintResult {

@@ -12,33 +12,33 @@ import type { BackupResult } from './backup.js';
 
 export interface UpOptions {
   /** Apply pending migrations up to and including this version. */
-  to?: string;
-  step?: number;
-  dryRun?: boolean;
-  singleTransaction?: boolean;
-  allowOutOfOrder?: boolean;
+  to?: string | undefined;
+  step?: number | undefined;
+  dryRun?: boolean | undefined;
+  singleTransaction?: boolean | undefined;
+  allowOutOfOrder?: boolean | undefined;
   /** Take a backup (into the backup folder) before applying anything; none when nothing is pending or on --dry-run. */
-  backup?: boolean;
+  backup?: boolean | undefined;
   /** Called with the backup as soon as it is written, before the first migration runs (the CLI prints it then). */
-  onBackup?: (backup: BackupResult) => void;
+  onBackup?: ((backup: BackupResult) => void) | undefined;
   /** Run each migration in its online form (default: the config's `online`); `-- sqlmig:online` / `offline` in a file win. */
-  online?: boolean;
+  online?: boolean | undefined;
 }
 
 export interface DownOptions {
   /** Revert the last N applied (default 1). */
-  count?: number;
+  count?: number | undefined;
   /** Revert everything above this version. */
-  to?: string;
-  all?: boolean;
-  dryRun?: boolean;
+  to?: string | undefined;
+  all?: boolean | undefined;
+  dryRun?: boolean | undefined;
   /** Take a backup before reverting anything; none when nothing is to be reverted or on --dry-run. */
-  backup?: boolean;
+  backup?: boolean | undefined;
   /** Called with the backup as soon as it is written, before the first migration is reverted. */
-  onBackup?: (backup: BackupResult) => void;
-  online?: boolean;
+  onBackup?: ((backup: BackupResult) => void) | undefined;
+  online?: boolean | undefined;
   /** Where a .down.sql was edited since it was applied, run the down SQL stored then instead of the file. */
-  storedDown?: boolean;
+  storedDown?: boolean | undefined;
 }
 
 export interface PlannedSql { direction: 'up' | 'down'; version: string; name: string; path: string; sql: string; online?: boolean }

@@ -39,8 +39,8 @@ export type VerifyEvent = { type: 'scratch'; scratch: ScratchInfo } | { type: 'm
 
 export interface VerifyOptions {
   /** An empty database to verify on (else ctx.options.scratchUrl, else a temporary or embedded one). */
-  scratchUrl?: string;
-  onProgress?: (event: VerifyEvent) => void;
+  scratchUrl?: string | undefined;
+  onProgress?: ((event: VerifyEvent) => void) | undefined;
 }
 
 /** Where a run is, for the words of an interruption. */
@@ -61,7 +61,7 @@ export async function verify(ctx: Context, options: VerifyOptions = {}): Promise
  * The runner's words for an interruption speak of the database it ran on, and of a --single-transaction
  * batch where verify's own transaction was meant: verify says what it means for the target instead.
  */
-function interruptedVerify(signal: NodeJS.Signals, where: Whereabouts): Interrupted {
+function interruptedVerify(signal: `SIG${string}`, where: Whereabouts): Interrupted {
   const scratch = where.scratch === null ? '' : where.scratch.kind === 'temporary'
     ? ', which is dropped'
     : where.scratch.kind === 'given' ? ` (${where.scratch.display}), which is emptied again` : ' (an embedded PGlite in memory), which is discarded';
@@ -182,7 +182,7 @@ function refuseBadFiles(files: MigrationSet): void {
 
 export interface DumpSchemaOptions {
   /** Write here (replacing the file in one step) instead of returning the text only. */
-  out?: string;
+  out?: string | undefined;
 }
 
 export interface DumpSchemaResult {

@@ -22,9 +22,11 @@ export type PgToolName = 'pg_dump' | 'pg_restore';
 export interface PgTool { name: PgToolName; path: string; version: string; major: number }
 
 const VERSIONED_ROOT = '/usr/lib/postgresql';
+/** process.env's shape, without @types/node's NodeJS.ProcessEnv in the published types. */
+type Env = Record<string, string | undefined>;
 
 /** The newest pg_dump/pg_restore whose major version is at least the server's; PATH order breaks ties. */
-export async function findPgTool(name: PgToolName, serverMajor: number, env: NodeJS.ProcessEnv = process.env): Promise<PgTool> {
+export async function findPgTool(name: PgToolName, serverMajor: number, env: Env = process.env): Promise<PgTool> {
   const found = (await Promise.all(toolCandidates(name, env).map((path) => toolVersion(name, path)))).filter((t): t is PgTool => t !== null);
   const usable = found.filter((t) => t.major >= serverMajor).sort((a, b) => b.major - a.major);
   if (usable[0]) return usable[0];
@@ -35,7 +37,7 @@ export async function findPgTool(name: PgToolName, serverMajor: number, env: Nod
     `and put ${name} on PATH. Nothing was changed.`);
 }
 
-function toolCandidates(name: string, env: NodeJS.ProcessEnv): string[] {
+function toolCandidates(name: string, env: Env): string[] {
   const onPath = (env['PATH'] ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, name));
   const versions = existsSync(VERSIONED_ROOT) ? readdirSync(VERSIONED_ROOT).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
   const versioned = versions.map((v) => join(VERSIONED_ROOT, v, 'bin', name));
@@ -69,12 +71,12 @@ function toolVersion(name: PgToolName, path: string): Promise<PgTool | null> {
  * libpq's environment for a postgres:// URL, resolved as sqlmig's own connection is (URL, then PG*, then the
  * password file): the tool reaches the same server as the same user; the password travels here, never on a command line.
  */
-export function libpqEnv(url: string, base: NodeJS.ProcessEnv = process.env): { env: NodeJS.ProcessEnv; secret?: string } {
+export function libpqEnv(url: string, base: Env = process.env): { env: Env; secret?: string } {
   const info = resolveConnection(url, base, clientFiles(base));
   return { env: libpqEnvironment(info, base), secret: info.password };
 }
 
-interface RunOptions { env: NodeJS.ProcessEnv; secret?: string; signal?: AbortSignal }
+interface RunOptions { env: Env; secret?: string; signal?: AbortSignal }
 
 /** Run a client tool; a non-zero exit becomes BackupFailed with its (masked) error output. */
 export function runPgTool(tool: PgTool, args: string[], options: RunOptions): Promise<string> {

@@ -11,32 +11,32 @@ import type { Target } from '../db/url.js';
 
 export interface MigratorOptions {
   /** postgres://…, pglite:PATH or pglite:memory, or a parsed target. */
-  url?: string;
-  target?: Target | null;
+  url?: string | undefined;
+  target?: Target | null | undefined;
   dir: string;
-  schema?: string;
-  table?: string;
-  backupDir?: string;
+  schema?: string | undefined;
+  table?: string | undefined;
+  backupDir?: string | undefined;
   /** verify: an empty database to run migrations on instead of a temporary or embedded one. */
-  scratchUrl?: string;
-  lockTimeoutMs?: number;
-  statementTimeoutMs?: number;
-  ddlLockTimeoutMs?: number;
+  scratchUrl?: string | undefined;
+  lockTimeoutMs?: number | undefined;
+  statementTimeoutMs?: number | undefined;
+  ddlLockTimeoutMs?: number | undefined;
   /** up/down --online by default (config "online"); per-file directives still choose. */
-  online?: boolean;
+  online?: boolean | undefined;
   /** Online steps: lock_timeout per locking step, retries when not granted, rows per backfill batch. */
-  onlineLockTimeoutMs?: number;
-  lockRetries?: number;
-  batchSize?: number;
+  onlineLockTimeoutMs?: number | undefined;
+  lockRetries?: number | undefined;
+  batchSize?: number | undefined;
   /** What up and validate do with lint findings on what they are about to apply (default warn). */
-  lint?: 'off' | 'warn' | 'error';
+  lint?: 'off' | 'warn' | 'error' | undefined;
   /** lint: below both a live table is small and its blocking findings are warnings (default 10,000 rows and 10 MB). */
-  lintSmallTable?: { rows: number; bytes: number };
+  lintSmallTable?: { rows: number; bytes: number } | undefined;
   /** Aborting cancels the running statement, rolls back the running migration and releases the lock. */
-  signal?: AbortSignal;
-  onStep?: (event: StepEvent) => void;
+  signal?: AbortSignal | undefined;
+  onStep?: ((event: StepEvent) => void) | undefined;
   /** Slow or noteworthy work in progress ("creating the embedded database…"). */
-  onNotice?: (message: string) => void;
+  onNotice?: ((message: string) => void) | undefined;
 }
 
 export interface Context {

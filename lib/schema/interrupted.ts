@@ -5,7 +5,7 @@
 import { Interrupted } from '../errors.js';
 import type { ScratchInfo } from './scratch-databases.js';
 
-export function signalName(signal: AbortSignal): NodeJS.Signals {
+export function signalName(signal: AbortSignal): 'SIGINT' | 'SIGTERM' {
   return signal.reason === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
 }
 
