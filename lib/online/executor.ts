@@ -35,8 +35,18 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
       await runStep(db, s, plan, options);
     }
     await db.exec(db.resetSql);
-    if (step.direction === 'up') await insertHistory(db, options.table, { ...step.record!, durationMs: elapsed(), transactional: false });
-    else await deleteHistory(db, options.table, step.version);
+    // The final names (and a type change's swap) and the history row commit together, or not at all.
+    const atEnd = ran.flatMap((s) => (s.run.kind === 'at-end' ? s.run.statements : []));
+    const finish = { ...(ran.find((s) => s.run.kind === 'at-end') ?? { what: 'recording it', table: null }), retry: true } as OnlineStep;
+    await withRetries(finish, options, () => db.transaction(async (tx) => {
+      if (atEnd.length) {
+        await tx.exec(lockTimeoutSql(options.lockTimeoutMs));
+        await tx.runStatements(atEnd);
+        await tx.exec(db.resetSql);
+      }
+      if (step.direction === 'up') await insertHistory(tx, options.table, { ...step.record!, durationMs: elapsed(), transactional: false });
+      else await deleteHistory(tx, options.table, step.version);
+    }));
   } catch (error) {
     options.onStep?.({ type: 'failed', step, durationMs: elapsed() });
     const undo = await undoSteps(db, ran);
@@ -64,6 +74,8 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       }));
     case 'alone':
       return db.exec(run.statement);
+    case 'at-end':
+      return; // run with the history row, once every step has finished
     case 'drop-invalid-index': {
       const invalid = await db.query(`select 1 from pg_index x join pg_class i on i.oid = x.indexrelid join pg_namespace n on n.oid = i.relnamespace
         where n.nspname = $1 and i.relname = $2 and not x.indisvalid`, [run.schema, run.name]);
