@@ -9,6 +9,7 @@ import { StatementFailed, type Db } from '../db/index.js';
 import { Interrupted, MigrationFailed } from '../errors.js';
 import type { PreparedStep, StepEvent, StepResult } from '../runner/execute.js';
 import { deleteHistory, insertHistory, type HistoryTable } from '../runner/history.js';
+import type { RowsProgress } from '../runner/context.js';
 import type { OnlinePlan, OnlineStep } from './types.js';
 
 export interface OnlineRunOptions {
@@ -18,8 +19,10 @@ export interface OnlineRunOptions {
   batchSize: number;
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void;
-  /** Progress of long steps ("004_x: step 2/5 …", rows done). */
+  /** Progress of long steps ("004_x: step 2/5 …"). */
   onProgress?: (message: string) => void;
+  /** Rows done by a batched pass, after each batch. */
+  onRows?: (progress: RowsProgress) => void;
 }
 
 export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: OnlinePlan, options: OnlineRunOptions): Promise<StepResult> {
@@ -83,8 +86,9 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       return;
     }
     case 'batches': {
-      const [end] = await db.query<{ last: string | null }>(run.bound);
+      const [end] = await db.query<{ last: string | null; estimate: string | null }>(run.bound);
       if (end?.last == null) return;
+      const of = Number(end.estimate ?? 0) > 0 ? Number(end.estimate) : null;
       let last: string | null = null;
       let rows = 0;
       for (let batch = 1; ; batch++) {
@@ -96,7 +100,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
         if (!row || row.n === 0) break;
         last = row.last;
         rows += row.n;
-        if (batch % 10 === 0) options.onProgress?.(`${plan.migration}: ${s.what}: ${rows} rows`);
+        options.onRows?.({ migration: plan.migration, step: s.what, rows, of });
       }
       return;
     }

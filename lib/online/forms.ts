@@ -114,7 +114,8 @@ export function batches(what: string, table: string, key: { column: string; type
   const k = quoteIdent(key.column);
   const sql = `with batch as (select ${k} from ${t} where ($1::text is null or ${k} > $1::text::${key.type}) and ${k} <= $3::text::${key.type} order by ${k} limit $2::int),
     changed as (${change}) select (select max(${k})::text from batch) as last, (select count(*) from batch)::int as n`;
-  const bound = `select max(${k})::text as last from ${t}`;
+  // reltuples: the table's size as last analyzed (-1: never), for the progress line only.
+  const bound = `select max(${k})::text as last, (select reltuples::bigint::text from pg_class where oid = '${t.replace(/'/g, "''")}'::regclass) as estimate from ${t}`;
   return {
     what, table, lock, blocks: 'writes of the rows of one batch, for that batch\'s transaction only', run: { kind: 'batches', sql, bound, table },
     retry: true, scans: true, undo: [], ...extra,
