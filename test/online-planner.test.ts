@@ -51,6 +51,10 @@ test('a final name waits for the end unless later SQL of the migration needs it:
   const column = await plan('alter table users add column token uuid not null default gen_random_uuid(), add constraint token_set check (token is not null);');
   const rename = column.plan.steps.find((s) => /^rename column/.test(s.what))!;
   assert.equal(rename.run.kind, 'transaction', 'the CHECK after it names the column');
+  const runs = async (sql: string) => (await plan(sql)).plan.steps.filter((st) => /^rename index/.test(st.what)).map((st) => st.run.kind);
+  assert.deepEqual(await runs('create index on users (email);\nalter table users drop column email;'), ['transaction'], 'the drop takes the index with it');
+  assert.deepEqual(await runs('create index on users (lower(email));\nalter table users add column note text;\ncreate index on users (id);'), ['at-end', 'at-end']);
+  assert.deepEqual(await runs('create index on users (email);\ninsert into users (id) values (1);'), ['transaction'], 'any other statement on the table');
   const alone = await plan('alter table users add column token uuid not null default gen_random_uuid();');
   assert.equal(alone.plan.steps.at(-1)!.run.kind, 'at-end');
   assert.match(sqlOf(alone)[0]!, /add column "sqlmig_tmp_col_token" uuid; alter table "public"\."users" alter column "sqlmig_tmp_col_token" set default gen_random_uuid\(\)$/);

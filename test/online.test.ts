@@ -112,3 +112,19 @@ test('on a terminal a batched pass shows its rows done of the table\'s estimate 
   assert.match(off.stderr, /002_fill: step 2\/\d+: fill sqlmig_tmp_col_token/);
   assert.doesNotMatch(off.stderr, /\d rows/);
 });
+
+test('up --online does not warn of what its online form does instead (CONCURRENTLY, NOT VALID, lock_timeout); other findings and plain up still warn', async (t) => {
+  const { dir } = writeMigrations(t, {
+    '001_base.up.sql': BASE,
+    '002_mixed.up.sql': 'create index on users (email);\nalter table users add foreign key (team) references teams (id);\nalter table users drop column email;',
+  });
+  const [plain, online] = await Promise.all([freshDb(t), freshDb(t)]);
+  for (const db of [plain, online]) assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
+  const o = await runCli(['up', '--online', '--dry-run', '--dir', dir, '--url', online.url]);
+  assert.equal(o.code, 0, o.stderr);
+  assert.doesNotMatch(o.stderr, /index-not-concurrently|constraint-not-valid|lock-timeout/);
+  assert.match(o.stderr, /002_mixed\.up\.sql:3:\d+ {2}drop-column/);
+  const p = await runCli(['up', '--dry-run', '--dir', dir, '--url', plain.url]);
+  assert.equal(p.code, 0, p.stderr);
+  for (const rule of ['index-not-concurrently', 'constraint-not-valid', 'lock-timeout', 'drop-column']) assert.match(p.stderr, new RegExp(` {2}${rule} `));
+});

@@ -82,7 +82,11 @@ async function upLocked(ctx: Context, db: Db, files: Snapshot['files'], to: bigi
     const lints = ctx.options.lint !== 'off';
     const steps = await prepareUp(ctx, planUp(snap.statuses, { to, step: options.step }), { keepTrees: lints });
     if (options.singleTransaction) refuseNoTransactionInBatch(steps);
-    if (steps.length && lints) await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps);
+    if (steps.length && lints) {
+      const online = options.online ?? ctx.options.online ?? false;
+      const { wantsOnline } = await import('../online/wants.js');
+      await (await import('../lint/hook.js')).lintBeforeUp(ctx, db, steps, (s) => wantsOnline(s, online));
+    }
     const online = await onlineHook(ctx, db, steps, options.online, options.singleTransaction);
     if (options.dryRun) return { applied: [], reverted: [], dryRun: online ? online.dryRun(steps) : steps.map(toPlannedSql) };
     const backup = await backupIfAsked(ctx, db, snap, steps, options);

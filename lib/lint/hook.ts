@@ -15,14 +15,26 @@ import { formatFinding } from './report.js';
 import { lintSources, type LintSource } from './runner.js';
 import type { Finding } from './types.js';
 
-/** up: warn on stderr, or refuse (exit 3) on an error-level finding with --lint=error. */
-export async function lintBeforeUp(ctx: Context, db: Db, steps: readonly PreparedStep[]): Promise<void> {
-  const sources = steps.filter((s) => s.direction === 'up').map((s): LintSource => ({
-    path: s.script.path, file: resolve(s.script.path), id: `${s.versionText}_${s.name}`, text: s.script.text, transactional: s.script.transactional,
-    ...(s.script.tree ? { tree: s.script.tree } : {}),
-  }));
+/**
+ * What an online plan does for the statement instead of what lint warns of: an index built
+ * CONCURRENTLY, a constraint added NOT VALID then validated, a batched backfill, a short lock_timeout
+ * on every locking step. A statement of these kinds that the plan cannot rewrite is refused with the
+ * reason before anything runs, so in a file that runs online the finding says nothing new.
+ */
+const DONE_BY_ONLINE = new Set(['index-not-concurrently', 'add-column-rewrite', 'alter-column-type', 'set-not-null', 'constraint-not-valid', 'unique-without-index', 'lock-timeout']);
+
+/** up: warn on stderr, or refuse (exit 3) on an error-level finding with --lint=error. `runsOnline`: the files that run in their online form. */
+export async function lintBeforeUp(ctx: Context, db: Db, steps: readonly PreparedStep[], runsOnline: (step: PreparedStep) => boolean = () => false): Promise<void> {
+  const online = new Set<string>();
+  const sources = steps.filter((s) => s.direction === 'up').map((s): LintSource => {
+    if (runsOnline(s) && s.script.transactional) online.add(s.script.path).add(resolve(s.script.path));
+    return {
+      path: s.script.path, file: resolve(s.script.path), id: `${s.versionText}_${s.name}`, text: s.script.text, transactional: s.script.transactional,
+      ...(s.script.tree ? { tree: s.script.tree } : {}),
+    };
+  });
   for (const s of steps) delete s.script.tree; // read once, here: the run that follows need not hold every file's tree
-  const blocking = await lintAndTell(ctx, db, sources);
+  const blocking = await lintAndTell(ctx, db, sources, (f) => !(online.has(f.file) && DONE_BY_ONLINE.has(f.rule)));
   if (blocking.length) {
     throw new Refused(`refusing to migrate, nothing was applied: lint found ${count(blocking.length, 'error')} (--lint=error):\n${blocking.map((f) => `  ${formatFinding(f, false)}`).join('\n')}\nFix them (\`sqlmig lint\` says why and how), or silence one with \`-- sqlmig:lint-ignore rule-id reason\` above its statement.`);
   }
@@ -37,7 +49,7 @@ export async function lintForValidate(ctx: Context, db: Db, statuses: readonly M
 }
 
 /** The findings said on the side (onNotice); returns those that block: error level, in `error` mode. */
-async function lintAndTell(ctx: Context, db: Db, sources: LintSource[]): Promise<Finding[]> {
+async function lintAndTell(ctx: Context, db: Db, sources: LintSource[], keep: (f: Finding) => boolean = () => true): Promise<Finding[]> {
   const mode = ctx.options.lint ?? 'warn';
   if (mode === 'off' || sources.length === 0) return [];
   let findings: Finding[];
@@ -54,6 +66,7 @@ async function lintAndTell(ctx: Context, db: Db, sources: LintSource[]): Promise
     ctx.options.onNotice?.(`lint: skipped, it failed: ${(error as Error).message}`); // warnings never block a run
     return [];
   }
+  findings = findings.filter(keep);
   const blocking = mode === 'error' ? findings.filter((f) => f.level === 'error') : [];
   const told = findings.filter((f) => !blocking.includes(f));
   if (told.length) {

@@ -2,7 +2,7 @@
 import { isSafeTypeChange, rewriteReason } from '../lint/columns.js';
 import { alterCommands, as, columnConstraints, columnType, names, type Node } from '../lint/tree.js';
 import { batches, constraintUsingIndex, inPlaceIfMentioned, notValidThenValidate, renameColumn, renameConstraint, setNotNull, transactionStep } from './forms.js';
-import { columnReferences } from './column-refs.js';
+import { columnReferences, columnsNamed } from './column-refs.js';
 import { expandContract, REBUILT } from './expand.js';
 import { chooseConstraintName } from './names.js';
 import type { Planned, StatementEnv } from './statement-env.js';
@@ -27,7 +27,7 @@ function rebuild(env: StatementEnv, cmds: Node[], forms: Form[], split: { head: 
   return cmds.flatMap((cmd, i) => {
     const text = split.commands[i]!;
     if (forms[i] === null) return [transactionStep(`as written: ${split.head} ${text.text}`, env.table, [`${split.head} ${text.text}`])];
-    const later = split.commands.slice(i + 1).map((c) => c.text);
+    const later = split.commands.slice(i + 1).map((c) => ({ sql: c.text }));
     return buildCommand(env, cmd, split.head, text).map((s) => inPlaceIfMentioned(env.lib, s, later));
   });
 }
@@ -103,7 +103,7 @@ function buildCommand(env: StatementEnv, cmd: Node, head: string, text: CommandT
     const definition = constraintBody(env, c, text);
     return [
       ...notValidThenValidate(env.table, head, helper, `add constraint ${quoteIdent(helper)} ${definition} not valid`, c['contype'] === 'CONSTR_FOREIGN'),
-      renameConstraint(env.table, helper, name),
+      renameConstraint(env.table, helper, name, columnsNamed(c)),
     ];
   }
   const keys = names(c['keys']);
@@ -111,7 +111,7 @@ function buildCommand(env: StatementEnv, cmd: Node, head: string, text: CommandT
   const suffix = `${c['deferrable'] ? ' deferrable' : ''}${c['initdeferred'] ? ' initially deferred' : ''}`;
   const body = `(${keys.map(quoteIdent).join(', ')})${c['nulls_not_distinct'] ? ' nulls not distinct' : ''}`;
   const notNulls = kind === 'primary key' ? keys.filter((k) => !provedNotNull(env, k)).flatMap((k) => setNotNull(env.table, k)) : [];
-  return [...notNulls, ...constraintUsingIndex(env.table, name, kind, body, suffix)];
+  return [...notNulls, ...constraintUsingIndex(env.table, name, kind, body, suffix, keys)];
 }
 
 /** A constraint's text from its kind on (FOREIGN KEY …, CHECK (…)): without `CONSTRAINT name`. */

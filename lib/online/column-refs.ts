@@ -127,3 +127,23 @@ export function constraintOnShadow(lib: Parser, definition: string, column: stri
 export function deferrability(lib: Parser, definition: string): string {
   return constraintOnShadow(lib, definition, '', '').deferrable;
 }
+
+/** The columns a parse tree names: IndexElem names, column lists (fk_attrs, keys, including) and ColumnRefs' last names. */
+export function columnsNamed(tree: unknown): string[] {
+  const found = new Set<string>();
+  const walk = (node: unknown, key?: string): void => {
+    if (!node || typeof node !== 'object') return;
+    if (Array.isArray(node)) {
+      if (key === 'fk_attrs' || key === 'keys' || key === 'including') for (const name of names(node)) found.add(name);
+      for (const item of node) walk(item);
+      return;
+    }
+    const ref = as(node, 'ColumnRef');
+    if (ref) { const last = names(ref['fields']).at(-1); if (last) found.add(last); }
+    const elem = as(node, 'IndexElem');
+    if (elem?.['name']) found.add(elem['name'] as string);
+    for (const [k, value] of Object.entries(node as Node)) walk(value, k);
+  };
+  walk(tree);
+  return [...found];
+}

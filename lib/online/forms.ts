@@ -58,7 +58,7 @@ export function setNotNull(table: string, column: string): OnlineStep[] {
 }
 
 /** ADD UNIQUE / PRIMARY KEY: the unique index built concurrently, attached under its helper name, and given the final name at the end. */
-export function constraintUsingIndex(table: string, name: string, kind: 'unique' | 'primary key', indexBody: string, suffix: string): OnlineStep[] {
+export function constraintUsingIndex(table: string, name: string, kind: 'unique' | 'primary key', indexBody: string, suffix: string, columns: readonly string[]): OnlineStep[] {
   const schema = table.split('.')[0]!;
   const helper = helperName('uq', name);
   const t = qualified(table);
@@ -68,7 +68,7 @@ export function constraintUsingIndex(table: string, name: string, kind: 'unique'
     transactionStep(`add ${kind} ${helper} using that index`, table, [`alter table ${t} add constraint ${quoteIdent(helper)} ${kind} using index ${quoteIdent(helper)}${suffix}`], {
       undo: [`alter table ${t} drop constraint if exists ${quoteIdent(helper)}`, ...build[1]!.undo],
     }),
-    renameConstraint(table, helper, name),
+    renameConstraint(table, helper, name, columns),
   ];
 }
 
@@ -85,21 +85,21 @@ export function atEnd(what: string, table: string, statements: string[], names: 
 
 export const relationName = (table: string) => table.split('.').slice(1).join('.');
 
-export function renameConstraint(table: string, helper: string, name: string): OnlineStep {
+/** `columns`: what the constraint or index uses (a later statement that drops or changes one needs the final name given first). */
+export function renameConstraint(table: string, helper: string, name: string, columns: readonly string[]): OnlineStep {
   return atEnd(`rename constraint ${helper} to ${name} (at the end, with the history row)`, table,
-    [`alter table ${qualified(table)} rename constraint ${quoteIdent(helper)} to ${quoteIdent(name)}`], [name]);
+    [`alter table ${qualified(table)} rename constraint ${quoteIdent(helper)} to ${quoteIdent(name)}`], [name, ...columns]);
 }
 
-export function renameIndex(table: string, helper: string, name: string): OnlineStep {
+export function renameIndex(table: string, helper: string, name: string, columns: readonly string[]): OnlineStep {
   const schema = quoteIdent(table.split('.')[0]!);
   return atEnd(`rename index ${helper} to ${name} (at the end, with the history row)`, table,
-    [`alter index ${schema}.${quoteIdent(helper)} rename to ${quoteIdent(name)}`], [name], 'SHARE UPDATE EXCLUSIVE');
+    [`alter index ${schema}.${quoteIdent(helper)} rename to ${quoteIdent(name)}`], [name, ...columns], 'SHARE UPDATE EXCLUSIVE');
 }
 
 export function renameColumn(table: string, helper: string, name: string): OnlineStep {
   return atEnd(`rename column ${helper} to ${name} (at the end, with the history row)`, table,
-    // The table too: until the rename, `SELECT *` or an INSERT naming the columns would see the helper's name.
-    [`alter table ${qualified(table)} rename column ${quoteIdent(helper)} to ${quoteIdent(name)}`], [name, relationName(table)]);
+    [`alter table ${qualified(table)} rename column ${quoteIdent(helper)} to ${quoteIdent(name)}`], [name]);
 }
 
 /**
@@ -122,15 +122,25 @@ export function batches(what: string, table: string, key: { column: string; type
   };
 }
 
+/** SQL that runs after a step in the same migration: a statement (with the table an ALTER TABLE or CREATE INDEX changes), or a later subcommand. */
+export interface LaterSql { sql: string; alters?: string | null }
+
 /**
  * A final rename or swap waits for the end (with the history row) unless SQL that runs after it in the
- * migration (`later`: statements, or subcommands of the same ALTER TABLE) mentions the table or a name
- * it gives: that SQL needs it done, so it runs in place, as a transaction of its own.
+ * migration needs it done: SQL that mentions a name it gives or a column it uses, or a statement other
+ * than ALTER TABLE / CREATE INDEX that mentions its table (DROP TABLE, INSERT, a view…). Then it runs
+ * in place, as a transaction of its own.
  */
-export function inPlaceIfMentioned(lib: Parser, step: OnlineStep, later: readonly string[]): OnlineStep {
+export function inPlaceIfMentioned(lib: Parser, step: OnlineStep, later: readonly LaterSql[]): OnlineStep {
   if (step.run.kind !== 'at-end') return step;
   const names = step.run.names;
-  if (!later.some((sql) => { const mentioned = mentionedNames(lib, sql); return names.some((n) => mentioned.has(n)); })) return step;
+  const relation = step.table ? relationName(step.table) : null;
+  const needs = (l: LaterSql) => {
+    const mentioned = mentionedNames(lib, l.sql);
+    if (names.some((n) => mentioned.has(n))) return true;
+    return l.alters !== undefined && l.alters !== step.table && relation !== null && mentioned.has(relation);
+  };
+  if (!later.some(needs)) return step;
   const what = step.what.replace(' (at the end, with the history row)', '').replace('; at the end, with the history row)', ')');
   return { ...step, what, run: { kind: 'transaction', statements: step.run.statements } };
 }

@@ -3,21 +3,16 @@ import type { Db } from '../db/index.js';
 import { Refused } from '../errors.js';
 import { applyStatement } from '../lint/known.js';
 import { parseText } from '../lint/parse.js';
-import { readDirectives } from '../migrations/directives.js';
 import { loadParser } from '../migrations/sql.js';
 import type { PreparedStep } from '../runner/execute.js';
 import { readLiveFacts, type LiveFacts } from './facts.js';
 import { planOnline } from './planner.js';
+import { wantsOnline } from './wants.js';
 import type { OnlinePlan, OnlineRefusal, PlannerOptions } from './types.js';
 
 /** For each step, its online plan, or null when it runs as the runner runs it (online off, or `-- sqlmig:offline`). */
 export type OnlinePlans = (OnlinePlan | null)[];
 
-export function wantsOnline(step: PreparedStep, online: boolean): boolean {
-  const directives = readDirectives(step.script.text, step.script.path);
-  if (directives.offline) return false;
-  return online || directives.online;
-}
 
 export async function planSteps(db: Db, steps: readonly PreparedStep[], online: boolean, options: PlannerOptions): Promise<{ plans: OnlinePlans; facts: LiveFacts | null }> {
   if (!steps.some((s) => wantsOnline(s, online))) return { plans: steps.map(() => null), facts: null };

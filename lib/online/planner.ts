@@ -7,6 +7,7 @@ import type { ParsedStatement } from '../lint/parse.js';
 import { as, hasOption, tableKey, type Node } from '../lint/tree.js';
 import type { loadParser } from '../migrations/sql.js';
 import { planAlterTable } from './alter.js';
+import { columnsNamed } from './column-refs.js';
 import { batches, concurrentIndex, inPlaceIfMentioned, renameIndex } from './forms.js';
 import { chooseIndexName } from './names.js';
 import { concurrentIndexStatement, helperName, qualified, quoteIdent, textBetween } from './text.js';
@@ -59,7 +60,10 @@ export function planOnline(input: PlannerInput): { plan: OnlinePlan; refusals: O
 
 /** A final rename or swap is run in place when a later statement of the migration needs it done. */
 function inPlaceIfNeeded(input: PlannerInput, at: number, step: OnlineStep): OnlineStep {
-  return inPlaceIfMentioned(input.lib, step, input.statements.slice(at + 1).map((s) => s.sql));
+  return inPlaceIfMentioned(input.lib, step, input.statements.slice(at + 1).map((s) => ({
+    sql: s.sql,
+    alters: (s.kind === 'AlterTableStmt' || s.kind === 'IndexStmt') && s.node['relation'] ? tableKey(s.node['relation']) : null,
+  })));
 }
 
 function asWrittenStep(statements: string[]): OnlineStep {
@@ -117,7 +121,7 @@ function planIndex(env: StatementEnv): Planned {
   const helper = helperName('ix', name);
   const statement = concurrentIndexStatement(env.lib, env.stmt.sql.trim().replace(/;\s*$/, ''), helper);
   if (!statement) return null;
-  return { steps: [...concurrentIndex(env.table, schema, helper, statement), renameIndex(env.table, helper, name)] };
+  return { steps: [...concurrentIndex(env.table, schema, helper, statement), renameIndex(env.table, helper, name, columnsNamed(n))] };
 }
 
 /** UPDATE or DELETE of every row: one transaction per batch of primary keys, so no writer waits for the whole table. */
