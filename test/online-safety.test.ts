@@ -166,3 +166,37 @@ test('writers go on while the online form scans: VALIDATE and CREATE INDEX CONCU
   assert.deepEqual(await versions(db), ['1', '2', '3']);
 });
 
+
+test('SIGINT during a VALIDATE and SIGTERM during a CREATE INDEX CONCURRENTLY: the scan is cancelled, what the plan built is undone, no history row (exit 130 / 143)', async (t) => {
+  const { dir, db } = await based(t, {
+    // Slow per row on the target only (a setting of its database): the proof's scratch databases scan at full speed.
+    '002_slow.up.sql': `create function slow_positive(v int) returns boolean language sql immutable as $$select pg_sleep(case when current_setting('sqlmig_test.slow', true) = 'on' then 0.002 else 0 end) is not null and v > 0$$;`,
+    '003_check.up.sql': 'create index users_email_idx on users (email);\nalter table users add constraint users_team_slow check (slow_positive(team));',
+    '004_index.up.sql': 'create index users_slow_idx on users (slow_positive(team));',
+  });
+  assert.equal((await runCli(['up', '--to', '2', '--dir', dir, '--url', db.url])).code, 0);
+  await db.sql.unsafe(`alter database "${(await db.sql`select current_database() as d`)[0]!['d']}" set sqlmig_test.slow = 'on'`);
+  const phases = [
+    { signal: 'SIGINT', code: 130, to: '3', pattern: '%validate constraint "sqlmig_tmp_ck_users_team_slow"%', step: /validate constraint sqlmig_tmp_ck_users_team_slow/ },
+    { signal: 'SIGTERM', code: 143, to: '4', pattern: '%create index concurrently "sqlmig_tmp_ix_users_slow_idx"%', step: /build index sqlmig_tmp_ix_users_slow_idx concurrently/ },
+  ] as const;
+  for (const phase of phases) {
+    if (phase.to === '4') assert.equal((await runCli(['up', '--to', '3', '--online', '--dir', dir, '--url', db.url])).code, 0);
+    const run = spawnCli(['up', '--online', '--to', phase.to, '--dir', dir, '--url', db.url]);
+    await waitFor(async () => (await db.sql`select 1 from pg_stat_activity where datname = current_database() and state = 'active' and query ilike ${phase.pattern}`).length > 0 || run.child.exitCode !== null,
+      `the ${phase.signal} phase's scan`, 180_000);
+    run.child.kill(phase.signal);
+    const r = await run.done;
+    assert.equal(r.code, phase.code, r.stderr);
+    assert.match(r.stderr, new RegExp(`interrupted by ${phase.signal} during 00${phase.to}_[a-z]+ \\(`));
+    assert.match(r.stderr, phase.step);
+    assert.match(r.stderr, /undone/);
+    // The scan was cancelled, not left running; nothing the plan built is left, under any name.
+    assert.deepEqual([...await db.sql`select 1 from pg_stat_activity where datname = current_database() and query ilike ${phase.pattern} and state = 'active'`], []);
+    assert.deepEqual(await leftovers(db), []);
+    const finals = phase.to === '3' ? ['users_team_slow', 'users_email_idx'] : ['users_slow_idx'];
+    assert.deepEqual([...await db.sql`select conname::text from pg_constraint where conname = any(${finals})
+      union all select relname::text from pg_class where relname = any(${finals})`], []);
+    assert.deepEqual(await versions(db), phase.to === '3' ? ['1', '2'] : ['1', '2', '3']);
+  }
+});
