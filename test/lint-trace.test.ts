@@ -4,7 +4,7 @@ import type { Finding } from '../lib/index.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeAdmin, freshDb, runCli, spawnCli, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+import { closeAdmin, freshDb, runCli, scratchRunning, spawnCli, waitFor, writeMigrations } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -105,17 +105,6 @@ test('--trace: a migration that fails on the scratch database is an error findin
   assert.equal(r.code, 3, r.stdout + r.stderr);
   assert.match(r.stdout, /002_bad\.up\.sql:3:1 {2}trace-failed {2}failed on the scratch database: column "nope" of relation "orders" does not exist/);
 });
-
-/** The scratch database (on the test server) where a statement holding `marker` runs, once it shows. */
-async function scratchRunning(db: FreshDb, marker: string): Promise<string> {
-  let name = '';
-  await waitFor(async () => {
-    const rows = await db.sql`select datname from pg_stat_activity where datname like 'sqlmig\\_verify\\_%' and state = 'active' and query like ${`%${marker}%`}`;
-    name = (rows[0]?.['datname'] as string | undefined) ?? '';
-    return name !== '';
-  }, `a statement with ${marker} to run on the scratch database`);
-  return name;
-}
 
 const sleepOnScratch = (marker: string) => `select pg_sleep(case when current_database() like 'sqlmig\\_verify\\_%' then 600 else 0 end), '${marker}';`;
 
