@@ -11,7 +11,7 @@ import type { DriftOptions } from './commands/drift.js';
 import type { CreateOptions } from './commands/create.js';
 import { resolve } from 'node:path';
 
-export type { MigratorOptions } from './runner/context.js';
+export type { MigratorOptions, RowsProgress } from './runner/context.js';
 export type { UpOptions, DownOptions, MigrateResult, PlannedSql } from './commands/migrate.js';
 export type { StatusResult, StatusEntry, CurrentResult, HistoryEntry } from './commands/inspect.js';
 export type { CreateResult, CreateOptions } from './commands/create.js';

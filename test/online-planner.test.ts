@@ -19,21 +19,41 @@ async function plan(sql: string, facts: Partial<TableFacts> = {}) {
   return planOnline({ lib, migration: '002_x', path: 'sql/002_x.up.sql', statements: parseText(lib, sql).statements!, transactional: true, known, facts: tables, options: { batchSize: 500 } });
 }
 
-const sqlOf = (r: Awaited<ReturnType<typeof plan>>) => r.plan.steps.map((s) => (s.run.kind === 'transaction' ? s.run.statements.join('; ') : s.run.kind === 'alone' ? s.run.statement : s.run.kind));
+const sqlOf = (r: Awaited<ReturnType<typeof plan>>) => r.plan.steps.map((s) => (s.run.kind === 'transaction' ? s.run.statements.join('; ')
+  : s.run.kind === 'at-end' ? `at the end: ${s.run.statements.join('; ')}` : s.run.kind === 'alone' ? s.run.statement : s.run.kind));
 
-test('CREATE INDEX gets CONCURRENTLY and the name PostgreSQL would choose', async () => {
+test('CREATE INDEX gets CONCURRENTLY, built under a helper name and given the name PostgreSQL would choose at the end', async () => {
   const r = await plan('create index on users (email);');
-  assert.deepEqual(sqlOf(r), ['drop-invalid-index', 'create index concurrently "users_email_idx" on users (email)']);
-  assert.deepEqual(r.plan.steps[1]!.undo, ['drop index concurrently if exists "public"."users_email_idx"']);
+  assert.deepEqual(sqlOf(r), ['drop-invalid-index', 'create index concurrently "sqlmig_tmp_ix_users_email_idx" on users (email)',
+    'at the end: alter index "public"."sqlmig_tmp_ix_users_email_idx" rename to "users_email_idx"']);
+  assert.deepEqual(r.plan.steps[1]!.undo, ['drop index concurrently if exists "public"."sqlmig_tmp_ix_users_email_idx"']);
+  const named = await plan('create unique index if not exists "Users by email" on only users using btree (lower(email)) where email <> \'\';');
+  assert.deepEqual(sqlOf(named).slice(1), ['create unique index concurrently "sqlmig_tmp_ix_Users by email" on only users using btree (lower(email)) where email <> \'\'',
+    'at the end: alter index "public"."sqlmig_tmp_ix_Users by email" rename to "Users by email"']);
 });
 
-test('ADD FOREIGN KEY becomes NOT VALID then VALIDATE, with the generated name', async () => {
+test('ADD FOREIGN KEY becomes NOT VALID then VALIDATE under a helper name, renamed to the generated (or given) name at the end', async () => {
   const r = await plan('alter table users add foreign key (email) references emails (address);');
   assert.deepEqual(sqlOf(r), [
-    'alter table users add constraint "users_email_fkey" foreign key (email) references emails (address) not valid',
-    'alter table "public"."users" validate constraint "users_email_fkey"',
+    'alter table users add constraint "sqlmig_tmp_fk_users_email_fkey" foreign key (email) references emails (address) not valid',
+    'alter table "public"."users" validate constraint "sqlmig_tmp_fk_users_email_fkey"',
+    'at the end: alter table "public"."users" rename constraint "sqlmig_tmp_fk_users_email_fkey" to "users_email_fkey"',
   ]);
   assert.equal(r.plan.steps[0]!.lock, 'SHARE ROW EXCLUSIVE');
+  const named = await plan('alter table users add constraint /* c */ email_fk foreign key (email) references emails (address);');
+  assert.match(sqlOf(named)[0]!, /^alter table users add constraint "sqlmig_tmp_fk_email_fk" foreign key \(email\) references emails \(address\) not valid$/);
+});
+
+test('a final name waits for the end unless later SQL of the migration needs it: then it is given in place', async () => {
+  const later = await plan('create index on users (email);\ncomment on index users_email_idx is \'by email\';');
+  assert.equal(later.plan.steps[2]!.run.kind, 'transaction');
+  assert.match(later.plan.steps[2]!.what, /^rename index sqlmig_tmp_ix_users_email_idx to users_email_idx$/);
+  const column = await plan('alter table users add column token uuid not null default gen_random_uuid(), add constraint token_set check (token is not null);');
+  const rename = column.plan.steps.find((s) => /^rename column/.test(s.what))!;
+  assert.equal(rename.run.kind, 'transaction', 'the CHECK after it names the column');
+  const alone = await plan('alter table users add column token uuid not null default gen_random_uuid();');
+  assert.equal(alone.plan.steps.at(-1)!.run.kind, 'at-end');
+  assert.match(sqlOf(alone)[0]!, /add column "sqlmig_tmp_col_token" uuid; alter table "public"\."users" alter column "sqlmig_tmp_col_token" set default gen_random_uuid\(\)$/);
 });
 
 test('statements on tables the migration creates, and safe ones, run as written in one transaction', async () => {
@@ -53,7 +73,8 @@ test('a whole-table UPDATE is batched by the primary key; without one it is refu
 
 test('a type change of a column nothing depends on is expand/contract; a key other tables reference is refused', async () => {
   const r = await plan('alter table users alter column email type varchar(100);');
-  assert.match(r.plan.steps.at(-1)!.what, /^swap/);
+  assert.match(r.plan.steps.at(-1)!.what, /^swap.*at the end, with the history row\)$/);
+  assert.equal(r.plan.steps.at(-1)!.run.kind, 'at-end');
   assert.ok(r.plan.steps.some((s) => s.run.kind === 'batches'));
   const uses = new Map([['id', [{ kind: 'referenced' as const, name: 'orders_user_fkey', definition: 'orders' }]]]);
   const refused = await plan('alter table users alter column id type numeric;', { uses });

@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
         statementTimeoutMs: settings.statementTimeoutMs, ddlLockTimeoutMs: settings.ddlLockTimeoutMs, lint: settings.lint,
         ...(settings.lintSmallTable ? { lintSmallTable: settings.lintSmallTable } : {}),
         online: settings.online, onlineLockTimeoutMs: settings.onlineLockTimeoutMs, lockRetries: settings.lockRetries, batchSize: settings.batchSize,
-        signal: controller.signal, onStep: out.onStep, onNotice: (m) => out.info(m),
+        signal: controller.signal, onStep: out.onStep, onNotice: (m) => out.info(m), onRows: out.onRows,
       });
       const target = settings.target ? maskUrl(settings.target.url) : '(none)';
       out.debug(`database ${target}; folder ${settings.dir}; history ${settings.schema}.${settings.table}${settings.configFile ? `; config ${settings.configFile}` : ''}`);

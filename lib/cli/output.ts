@@ -1,6 +1,7 @@
 /** Where the CLI writes: stdout for results, stderr for diagnostics; JSON mode keeps stdout to one document. */
 import kleur from 'kleur';
 import type { StepEvent } from '../runner/execute.js';
+import type { RowsProgress } from '../runner/context.js';
 import { formatStepEvent } from '../report/text.js';
 import { maskUrl } from '../db/url.js';
 
@@ -40,8 +41,29 @@ export class Output {
   }
 
   info(line: string): void {
-    if (!this.quiet) this.stderr.write(maskUrl(line) + '\n');
+    if (this.quiet) return;
+    this.clearProgress();
+    this.stderr.write(maskUrl(line) + '\n');
   }
+
+  /**
+   * A batched online pass: on a terminal, one line rewritten in place (`rows of ~total`); in logs, a
+   * line per 100,000 rows with --verbose only, so a long backfill does not flood them.
+   */
+  onRows = (p: RowsProgress): void => {
+    if (this.quiet) return;
+    const of = p.of ? ` of ~${p.of.toLocaleString('en')} (${Math.min(100, Math.floor((100 * p.rows) / p.of))}%)` : '';
+    const line = `${p.migration}: ${p.step}: ${p.rows.toLocaleString('en')} rows${of}`;
+    if (this.stderr.isTTY) {
+      this.stopTimer();
+      this.stderr.write(`\r\x1b[2K${kleur.dim(line.slice(0, (this.stderr.columns || 120) - 1))}`);
+      this.progressShown = true;
+    } else if (this.verbose && Math.floor(p.rows / 100_000) !== Math.floor(this.lastRows / 100_000)) {
+      this.debug(line);
+    }
+    this.lastRows = p.rows;
+  };
+  private lastRows = 0;
 
   debug(line: string): void {
     if (this.verbose) this.stderr.write(kleur.dim(maskUrl(line)) + '\n');

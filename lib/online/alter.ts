@@ -1,12 +1,12 @@
 /** ALTER TABLE on a table that existed before: each subcommand in its online form, the rest as written. */
 import { isSafeTypeChange, rewriteReason } from '../lint/columns.js';
 import { alterCommands, as, columnConstraints, columnType, names, type Node } from '../lint/tree.js';
-import { batches, constraintUsingIndex, notValidThenValidate, setNotNull, transactionStep } from './forms.js';
+import { batches, constraintUsingIndex, inPlaceIfMentioned, notValidThenValidate, renameColumn, renameConstraint, setNotNull, transactionStep } from './forms.js';
 import { columnReferences } from './column-refs.js';
 import { expandContract, REBUILT } from './expand.js';
 import { chooseConstraintName } from './names.js';
 import type { Planned, StatementEnv } from './statement-env.js';
-import { splitAlter, textBetween, qualified, quoteIdent, type CommandText } from './text.js';
+import { helperName, splitAlter, textBetween, qualified, quoteIdent, type CommandText } from './text.js';
 import type { OnlineStep } from './types.js';
 
 type Form = OnlineStep[] | { refuse: string } | null;
@@ -27,7 +27,8 @@ function rebuild(env: StatementEnv, cmds: Node[], forms: Form[], split: { head: 
   return cmds.flatMap((cmd, i) => {
     const text = split.commands[i]!;
     if (forms[i] === null) return [transactionStep(`as written: ${split.head} ${text.text}`, env.table, [`${split.head} ${text.text}`])];
-    return buildCommand(env, cmd, split.head, text);
+    const later = split.commands.slice(i + 1).map((c) => c.text);
+    return buildCommand(env, cmd, split.head, text).map((s) => inPlaceIfMentioned(env.lib, s, later));
   });
 }
 
@@ -97,8 +98,13 @@ function buildCommand(env: StatementEnv, cmd: Node, head: string, text: CommandT
   const c = constraint!;
   const name = (c['conname'] as string | undefined) ?? chooseConstraintName(env.table, c);
   if (c['contype'] === 'CONSTR_FOREIGN' || c['contype'] === 'CONSTR_CHECK') {
-    const body = c['conname'] ? text.text : `add constraint ${quoteIdent(name)} ${textBetween(env.stmt.sql, env.at(c['location']), text.end)}`;
-    return notValidThenValidate(env.table, head, name, `${body} not valid`, c['contype'] === 'CONSTR_FOREIGN');
+    // Added and validated under a helper name, renamed at the end: a run killed in between leaves only sqlmig_tmp_….
+    const helper = helperName(c['contype'] === 'CONSTR_FOREIGN' ? 'fk' : 'ck', name);
+    const definition = constraintBody(env, c, text);
+    return [
+      ...notValidThenValidate(env.table, head, helper, `add constraint ${quoteIdent(helper)} ${definition} not valid`, c['contype'] === 'CONSTR_FOREIGN'),
+      renameConstraint(env.table, helper, name),
+    ];
   }
   const keys = names(c['keys']);
   const kind = c['contype'] === 'CONSTR_PRIMARY' ? 'primary key' : 'unique';
@@ -106,6 +112,15 @@ function buildCommand(env: StatementEnv, cmd: Node, head: string, text: CommandT
   const body = `(${keys.map(quoteIdent).join(', ')})${c['nulls_not_distinct'] ? ' nulls not distinct' : ''}`;
   const notNulls = kind === 'primary key' ? keys.filter((k) => !provedNotNull(env, k)).flatMap((k) => setNotNull(env.table, k)) : [];
   return [...notNulls, ...constraintUsingIndex(env.table, name, kind, body, suffix)];
+}
+
+/** A constraint's text from its kind on (FOREIGN KEY …, CHECK (…)): without `CONSTRAINT name`. */
+function constraintBody(env: StatementEnv, c: Node, text: CommandText): string {
+  const body = textBetween(env.stmt.sql, env.at(c['location']), text.end);
+  if (!c['conname']) return body;
+  const tokens = env.lib.scanSync(body).tokens.filter((t) => t.tokenName !== 'SQL_COMMENT' && t.tokenName !== 'C_COMMENT');
+  // CONSTRAINT, the name, then the kind.
+  return Buffer.from(body, 'utf8').subarray(tokens[2]!.start).toString('utf8');
 }
 
 /** ADD COLUMN … DEFAULT volatile(): add it plain, set the default for new rows, backfill old rows in batches, then NOT NULL the safe way. */
@@ -119,16 +134,21 @@ function addColumnVolatile(env: StatementEnv, def: Node, head: string, text: Com
   const next = constraints[index + 1];
   const defaultText = textBetween(env.stmt.sql, env.at(constraints[index]!['location']), next ? env.at(next['location']) : text.end).replace(/^default\s+/i, '');
   const t = qualified(env.table);
-  const col = quoteIdent(column);
+  // Added under a helper name and renamed at the end: a run killed in between leaves only sqlmig_tmp_….
+  const helper = helperName('col', column);
+  const col = quoteIdent(helper);
+  const specTokens = env.lib.scanSync(columnSpec).tokens;
+  const typeText = Buffer.from(columnSpec, 'utf8').subarray(specTokens[1]!.start).toString('utf8');
   const key = env.facts.primaryKey[0]!;
   const dropColumn = `alter table ${t} drop column if exists ${col}`;
   const steps: OnlineStep[] = [
-    transactionStep(`add column ${column} without a default (instant), then set its default for new rows`, env.table,
-      [`${head} add column ${columnSpec}`, `alter table ${t} alter column ${col} set default ${defaultText}`], { undo: [dropColumn] }),
-    batches(`fill ${column} of the existing rows in batches of ${env.options.batchSize} by ${key.column}`, env.table, key,
+    transactionStep(`add column ${helper} without a default (instant), then set its default for new rows`, env.table,
+      [`${head} add column ${col} ${typeText}`, `alter table ${t} alter column ${col} set default ${defaultText}`], { undo: [dropColumn] }),
+    batches(`fill ${helper} of the existing rows in batches of ${env.options.batchSize} by ${key.column}`, env.table, key,
       `update ${t} set ${col} = default where ${quoteIdent(key.column)} in (select ${quoteIdent(key.column)} from batch) and ${col} is null`, 'ROW EXCLUSIVE', { undo: [dropColumn] }),
   ];
-  if (constraints.some((c) => c['contype'] === 'CONSTR_NOTNULL')) steps.push(...setNotNull(env.table, column).map((s) => ({ ...s, undo: [...s.undo, dropColumn] })));
+  if (constraints.some((c) => c['contype'] === 'CONSTR_NOTNULL')) steps.push(...setNotNull(env.table, helper).map((s) => ({ ...s, undo: [...s.undo, dropColumn] })));
+  steps.push(renameColumn(env.table, helper, column));
   return steps;
 }
 

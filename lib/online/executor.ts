@@ -9,6 +9,7 @@ import { StatementFailed, type Db } from '../db/index.js';
 import { Interrupted, MigrationFailed } from '../errors.js';
 import type { PreparedStep, StepEvent, StepResult } from '../runner/execute.js';
 import { deleteHistory, insertHistory, type HistoryTable } from '../runner/history.js';
+import type { RowsProgress } from '../runner/context.js';
 import type { OnlinePlan, OnlineStep } from './types.js';
 
 export interface OnlineRunOptions {
@@ -18,8 +19,10 @@ export interface OnlineRunOptions {
   batchSize: number;
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void;
-  /** Progress of long steps ("004_x: step 2/5 …", rows done). */
+  /** Progress of long steps ("004_x: step 2/5 …"). */
   onProgress?: (message: string) => void;
+  /** Rows done by a batched pass, after each batch. */
+  onRows?: (progress: RowsProgress) => void;
 }
 
 export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: OnlinePlan, options: OnlineRunOptions): Promise<StepResult> {
@@ -35,8 +38,18 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
       await runStep(db, s, plan, options);
     }
     await db.exec(db.resetSql);
-    if (step.direction === 'up') await insertHistory(db, options.table, { ...step.record!, durationMs: elapsed(), transactional: false });
-    else await deleteHistory(db, options.table, step.version);
+    // The final names (and a type change's swap) and the history row commit together, or not at all.
+    const atEnd = ran.flatMap((s) => (s.run.kind === 'at-end' ? s.run.statements : []));
+    const finish = { ...(ran.find((s) => s.run.kind === 'at-end') ?? { what: 'recording it', table: null }), retry: true } as OnlineStep;
+    await withRetries(finish, options, () => db.transaction(async (tx) => {
+      if (atEnd.length) {
+        await tx.exec(lockTimeoutSql(options.lockTimeoutMs));
+        await tx.runStatements(atEnd);
+        await tx.exec(db.resetSql);
+      }
+      if (step.direction === 'up') await insertHistory(tx, options.table, { ...step.record!, durationMs: elapsed(), transactional: false });
+      else await deleteHistory(tx, options.table, step.version);
+    }));
   } catch (error) {
     options.onStep?.({ type: 'failed', step, durationMs: elapsed() });
     const undo = await undoSteps(db, ran);
@@ -64,6 +77,8 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       }));
     case 'alone':
       return db.exec(run.statement);
+    case 'at-end':
+      return; // run with the history row, once every step has finished
     case 'drop-invalid-index': {
       const invalid = await db.query(`select 1 from pg_index x join pg_class i on i.oid = x.indexrelid join pg_namespace n on n.oid = i.relnamespace
         where n.nspname = $1 and i.relname = $2 and not x.indisvalid`, [run.schema, run.name]);
@@ -71,8 +86,9 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       return;
     }
     case 'batches': {
-      const [end] = await db.query<{ last: string | null }>(run.bound);
+      const [end] = await db.query<{ last: string | null; estimate: string | null }>(run.bound);
       if (end?.last == null) return;
+      const of = Number(end.estimate ?? 0) > 0 ? Number(end.estimate) : null;
       let last: string | null = null;
       let rows = 0;
       for (let batch = 1; ; batch++) {
@@ -84,7 +100,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
         if (!row || row.n === 0) break;
         last = row.last;
         rows += row.n;
-        if (batch % 10 === 0) options.onProgress?.(`${plan.migration}: ${s.what}: ${rows} rows`);
+        options.onRows?.({ migration: plan.migration, step: s.what, rows, of });
       }
       return;
     }

@@ -9,7 +9,7 @@
  */
 import type { loadParser } from '../migrations/sql.js';
 import { constraintOnShadow, deferrability, indexOnShadow } from './column-refs.js';
-import { concurrentIndex, notValidThenValidate, setNotNull, batches, transactionStep } from './forms.js';
+import { atEnd, concurrentIndex, notValidThenValidate, relationName, setNotNull, batches, transactionStep } from './forms.js';
 import { helperName, qualified, quoteIdent } from './text.js';
 import type { ColumnUse, OnlineStep } from './types.js';
 
@@ -92,9 +92,11 @@ export function expandContract(c: TypeChange): OnlineStep[] {
   }
   const sequences = byKind('sequence').map((s) => `alter sequence ${s.name} owned by ${t}.${shadow}`);
   const moved = [...byKind('index'), ...byKind('primary key'), ...byKind('unique'), ...byKind('check'), ...byKind('foreign key')].map((u) => u.name);
-  steps.push(transactionStep(`swap (catalog only, no scan): drop ${column} and the trigger, rename ${shadowName} to ${column}${moved.length ? ` and what was built on it to ${moved.join(', ')}` : ''} (the column moves to the end of the table)`, table, [
+  // At the end with the history row: a run killed before the swap leaves the old column as it was and
+  // only sqlmig_tmp_… beside it, never a converted column without its history row (a retry would convert it again).
+  steps.push(atEnd(`swap (catalog only, no scan): drop ${column} and the trigger, rename ${shadowName} to ${column}${moved.length ? ` and what was built on it to ${moved.join(', ')}` : ''} (the column moves to the end of the table; at the end, with the history row)`, table, [
     `drop trigger ${trigger} on ${t}`, `drop function ${fn}()`, ...sequences, `alter table ${t} drop column ${col}`, `alter table ${t} rename column ${shadow} to ${col}`, ...renames,
-  ], { undo }));
+  ], [column, ...moved, relationName(table)]));
   return steps;
 }
 

@@ -87,6 +87,8 @@ async function readColumnUses(db: Db): Promise<Map<string, Map<string, ColumnUse
      order by k.schema, k.tbl, k.attname, u.kind, u.name`);
   const byTable = new Map<string, Map<string, ColumnUse[]>>();
   for (const r of rows) {
+    // What a killed online run left is removed before the plan runs: it is no use to plan around.
+    if (/\bsqlmig_tmp_/.test(r.name) || r.column.startsWith('sqlmig_tmp_')) continue;
     const key = `${r.schema}.${r.table}`;
     const columns = byTable.get(key) ?? new Map<string, ColumnUse[]>();
     byTable.set(key, columns);

@@ -1,6 +1,9 @@
 /** The online forms of single changes to a table that existed before the migration, as steps. */
 import type { OnlineStep } from './types.js';
-import { helperName, qualified, quoteIdent } from './text.js';
+import type { loadParser } from '../migrations/sql.js';
+import { helperName, mentionedNames, qualified, quoteIdent } from './text.js';
+
+type Parser = Awaited<ReturnType<typeof loadParser>>;
 
 const BRIEF = 'reads and writes of the table, only while it waits for the lock (lock_timeout) and for the instant it holds it';
 
@@ -54,7 +57,7 @@ export function setNotNull(table: string, column: string): OnlineStep[] {
   ];
 }
 
-/** ADD UNIQUE / PRIMARY KEY: the unique index built concurrently, then attached (ADD CONSTRAINT … USING INDEX renames it). */
+/** ADD UNIQUE / PRIMARY KEY: the unique index built concurrently, attached under its helper name, and given the final name at the end. */
 export function constraintUsingIndex(table: string, name: string, kind: 'unique' | 'primary key', indexBody: string, suffix: string): OnlineStep[] {
   const schema = table.split('.')[0]!;
   const helper = helperName('uq', name);
@@ -62,10 +65,41 @@ export function constraintUsingIndex(table: string, name: string, kind: 'unique'
   const build = concurrentIndex(table, schema, helper, `create unique index concurrently ${quoteIdent(helper)} on ${t} ${indexBody}`);
   return [
     ...build,
-    transactionStep(`add ${kind} ${name} using that index`, table, [`alter table ${t} add constraint ${quoteIdent(name)} ${kind} using index ${quoteIdent(helper)}${suffix}`], {
-      undo: [`alter table ${t} drop constraint if exists ${quoteIdent(name)}`, ...build[1]!.undo],
+    transactionStep(`add ${kind} ${helper} using that index`, table, [`alter table ${t} add constraint ${quoteIdent(helper)} ${kind} using index ${quoteIdent(helper)}${suffix}`], {
+      undo: [`alter table ${t} drop constraint if exists ${quoteIdent(helper)}`, ...build[1]!.undo],
     }),
+    renameConstraint(table, helper, name),
   ];
+}
+
+/**
+ * Give what the plan built under a helper name its final name, at the end with the history row
+ * (catalog only). `names`: what a later statement of the migration would mention if it needs the name now.
+ */
+export function atEnd(what: string, table: string, statements: string[], names: string[], lock: OnlineStep['lock'] = 'ACCESS EXCLUSIVE'): OnlineStep {
+  return {
+    what, table, lock, blocks: BRIEF, run: { kind: 'at-end', statements, names },
+    retry: true, scans: false, undo: [],
+  };
+}
+
+export const relationName = (table: string) => table.split('.').slice(1).join('.');
+
+export function renameConstraint(table: string, helper: string, name: string): OnlineStep {
+  return atEnd(`rename constraint ${helper} to ${name} (at the end, with the history row)`, table,
+    [`alter table ${qualified(table)} rename constraint ${quoteIdent(helper)} to ${quoteIdent(name)}`], [name]);
+}
+
+export function renameIndex(table: string, helper: string, name: string): OnlineStep {
+  const schema = quoteIdent(table.split('.')[0]!);
+  return atEnd(`rename index ${helper} to ${name} (at the end, with the history row)`, table,
+    [`alter index ${schema}.${quoteIdent(helper)} rename to ${quoteIdent(name)}`], [name], 'SHARE UPDATE EXCLUSIVE');
+}
+
+export function renameColumn(table: string, helper: string, name: string): OnlineStep {
+  return atEnd(`rename column ${helper} to ${name} (at the end, with the history row)`, table,
+    // The table too: until the rename, `SELECT *` or an INSERT naming the columns would see the helper's name.
+    [`alter table ${qualified(table)} rename column ${quoteIdent(helper)} to ${quoteIdent(name)}`], [name, relationName(table)]);
 }
 
 /**
@@ -80,9 +114,23 @@ export function batches(what: string, table: string, key: { column: string; type
   const k = quoteIdent(key.column);
   const sql = `with batch as (select ${k} from ${t} where ($1::text is null or ${k} > $1::text::${key.type}) and ${k} <= $3::text::${key.type} order by ${k} limit $2::int),
     changed as (${change}) select (select max(${k})::text from batch) as last, (select count(*) from batch)::int as n`;
-  const bound = `select max(${k})::text as last from ${t}`;
+  // reltuples: the table's size as last analyzed (-1: never), for the progress line only.
+  const bound = `select max(${k})::text as last, (select reltuples::bigint::text from pg_class where oid = '${t.replace(/'/g, "''")}'::regclass) as estimate from ${t}`;
   return {
     what, table, lock, blocks: 'writes of the rows of one batch, for that batch\'s transaction only', run: { kind: 'batches', sql, bound, table },
     retry: true, scans: true, undo: [], ...extra,
   };
+}
+
+/**
+ * A final rename or swap waits for the end (with the history row) unless SQL that runs after it in the
+ * migration (`later`: statements, or subcommands of the same ALTER TABLE) mentions the table or a name
+ * it gives: that SQL needs it done, so it runs in place, as a transaction of its own.
+ */
+export function inPlaceIfMentioned(lib: Parser, step: OnlineStep, later: readonly string[]): OnlineStep {
+  if (step.run.kind !== 'at-end') return step;
+  const names = step.run.names;
+  if (!later.some((sql) => { const mentioned = mentionedNames(lib, sql); return names.some((n) => mentioned.has(n)); })) return step;
+  const what = step.what.replace(' (at the end, with the history row)', '').replace('; at the end, with the history row)', ')');
+  return { ...step, what, run: { kind: 'transaction', statements: step.run.statements } };
 }

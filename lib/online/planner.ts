@@ -7,9 +7,9 @@ import type { ParsedStatement } from '../lint/parse.js';
 import { as, hasOption, tableKey, type Node } from '../lint/tree.js';
 import type { loadParser } from '../migrations/sql.js';
 import { planAlterTable } from './alter.js';
-import { batches, concurrentIndex } from './forms.js';
+import { batches, concurrentIndex, inPlaceIfMentioned, renameIndex } from './forms.js';
 import { chooseIndexName } from './names.js';
-import { insertAfter, qualified, quoteIdent, textBetween } from './text.js';
+import { concurrentIndexStatement, helperName, qualified, quoteIdent, textBetween } from './text.js';
 import type { Planned, StatementEnv } from './statement-env.js';
 import type { OnlinePlan, OnlineRefusal, OnlineStep, PlannerOptions, TableFacts } from './types.js';
 
@@ -39,13 +39,13 @@ export function planOnline(input: PlannerInput): { plan: OnlinePlan; refusals: O
     else for (const sql of asWritten) steps.push({ ...asWrittenStep([sql]), run: { kind: 'alone', statement: sql }, retry: false });
     asWritten = [];
   };
-  for (const stmt of input.statements) {
+  for (const [i, stmt] of input.statements.entries()) {
     const planned = planStatement(input, stmt);
     if (planned && 'refuse' in planned) {
       refusals.push({ path: input.path, line: stmt.line, col: stmt.col, statement: firstLine(stmt.sql), why: planned.refuse });
     } else if (planned) {
       flush();
-      steps.push(...planned.steps);
+      steps.push(...planned.steps.map((s) => inPlaceIfNeeded(input, i, s)));
       if (planned.note) notes.push(planned.note);
       rewritten = true;
     } else {
@@ -55,6 +55,11 @@ export function planOnline(input: PlannerInput): { plan: OnlinePlan; refusals: O
   }
   flush();
   return { plan: { migration: input.migration, path: input.path, steps, rewritten, notes }, refusals };
+}
+
+/** A final rename or swap is run in place when a later statement of the migration needs it done. */
+function inPlaceIfNeeded(input: PlannerInput, at: number, step: OnlineStep): OnlineStep {
+  return inPlaceIfMentioned(input.lib, step, input.statements.slice(at + 1).map((s) => s.sql));
 }
 
 function asWrittenStep(statements: string[]): OnlineStep {
@@ -108,9 +113,11 @@ function planIndex(env: StatementEnv): Planned {
   if (n['idxname'] && env.known.indexes.has(`${schema}.${n['idxname']}`)) return null; // IF NOT EXISTS of an existing one, or an error either way
   if (env.facts.partitioned) return { refuse: 'an index on a partitioned table cannot be built CONCURRENTLY (PostgreSQL does not allow it); the online form (each partition concurrently, then ATTACH) is not built yet' };
   const name = (n['idxname'] as string | undefined) ?? chooseIndexName(env.table, n, env.known);
-  const statement = insertAfter(env.lib, env.stmt.sql.trim().replace(/;\s*$/, ''), 'index', n['idxname'] ? 'concurrently' : `concurrently ${quoteIdent(name)}`);
+  // Built under a helper name and renamed at the end: a run killed in between leaves only sqlmig_tmp_….
+  const helper = helperName('ix', name);
+  const statement = concurrentIndexStatement(env.lib, env.stmt.sql.trim().replace(/;\s*$/, ''), helper);
   if (!statement) return null;
-  return { steps: concurrentIndex(env.table, schema, name, statement) };
+  return { steps: [...concurrentIndex(env.table, schema, helper, statement), renameIndex(env.table, helper, name)] };
 }
 
 /** UPDATE or DELETE of every row: one transaction per batch of primary keys, so no writer waits for the whole table. */

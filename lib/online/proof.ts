@@ -29,7 +29,7 @@ export async function proveOnline(ctx: Context, db: Db, steps: readonly Prepared
     await executePlan(scratch, earlier, { table: ctx.table, signal: ctx.options.signal });
     for (const [i, step] of steps.entries()) {
       const plan = plans[i];
-      if (online && plan) await executeOnlinePlan(scratch, step, plan, { ...options, onStep: undefined, onProgress: undefined });
+      if (online && plan) await executeOnlinePlan(scratch, step, plan, { ...options, onStep: undefined, onProgress: undefined, onRows: undefined });
       else await executePlan(scratch, [step], { table: ctx.table, signal: ctx.options.signal });
     }
     return takeSchemaSnapshot(scratch, ctx.table);

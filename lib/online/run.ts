@@ -17,7 +17,7 @@ export const ONLINE_DEFAULTS = { lockTimeoutMs: 1000, lockRetries: 10, batchSize
 export async function prepareOnline(ctx: Context, db: Db, steps: readonly PreparedStep[], online: boolean): Promise<Online | null> {
   const o = ctx.options;
   const options: OnlineRunOptions = {
-    table: ctx.table, signal: o.signal, onStep: o.onStep, onProgress: o.onNotice,
+    table: ctx.table, signal: o.signal, onStep: o.onStep, onProgress: o.onNotice, onRows: o.onRows,
     lockTimeoutMs: o.onlineLockTimeoutMs ?? ONLINE_DEFAULTS.lockTimeoutMs, lockRetries: o.lockRetries ?? ONLINE_DEFAULTS.lockRetries, batchSize: o.batchSize ?? ONLINE_DEFAULTS.batchSize,
   };
   const { plans, facts } = await planSteps(db, steps, online, { batchSize: options.batchSize });

@@ -55,6 +55,30 @@ export function insertAfter(lib: Parser, sql: string, keyword: string, insert: s
   return `${bytes.subarray(0, at.end).toString('utf8')} ${insert}${bytes.subarray(at.end).toString('utf8')}`;
 }
 
+/**
+ * CREATE [UNIQUE] INDEX as CREATE [UNIQUE] INDEX CONCURRENTLY `name` ON …: the statement's own name (and
+ * IF NOT EXISTS) replaced, the rest as written. null when the tokens are not in that shape.
+ */
+export function concurrentIndexStatement(lib: Parser, sql: string, name: string): string | null {
+  const bytes = Buffer.from(sql, 'utf8');
+  const all = tokens(lib, sql);
+  const index = all.findIndex((t) => t.text.toLowerCase() === 'index');
+  if (index < 0) return null;
+  const on = all.findIndex((t, i) => i > index && t.text.toLowerCase() === 'on');
+  if (on < 0) return null;
+  return `${bytes.subarray(0, all[index]!.end).toString('utf8')} concurrently ${quoteIdent(name)} ${bytes.subarray(all[on]!.start).toString('utf8')}`;
+}
+
+/** The identifiers a statement mentions, as PostgreSQL folds them (unquoted: lower case). */
+export function mentionedNames(lib: Parser, sql: string): Set<string> {
+  const found = new Set<string>();
+  for (const t of tokens(lib, sql)) {
+    if (t.text.startsWith('"') && t.text.endsWith('"')) found.add(t.text.slice(1, -1).replace(/""/g, '"'));
+    else found.add(t.text.toLowerCase());
+  }
+  return found;
+}
+
 /** Text from a byte offset to another (or the end), trimmed, trailing semicolon dropped. */
 export function textBetween(sql: string, from: number, to?: number): string {
   return slice(Buffer.from(sql, 'utf8'), from, to).replace(/;\s*$/, '').trim();

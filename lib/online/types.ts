@@ -15,7 +15,15 @@ export type StepRun =
    * A batched pass over the table by primary key: `bound` gives the largest key when the pass starts;
    * `sql` takes $1 (the last key as text, or null), $2 (the batch size) and $3 (the bound), returns `last` and `n`.
    */
-  | { kind: 'batches'; sql: string; bound: string; table: string };
+  | { kind: 'batches'; sql: string; bound: string; table: string }
+  /**
+   * Catalog-only statements (renames to the final names, a type change's swap) run at the end, in one
+   * transaction with the history row: until it commits everything the plan built is named sqlmig_tmp_…,
+   * so a run killed before then leaves only what the next run removes. `names`: the table and object
+   * names the statements give or change; when a later statement of the migration mentions one, the
+   * planner runs them in place instead (as a transaction of their own), since that statement needs them.
+   */
+  | { kind: 'at-end'; statements: string[]; names: string[] };
 
 export interface OnlineStep {
   /** What the step does, for the plan and the progress lines. */

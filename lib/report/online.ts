@@ -30,6 +30,7 @@ function sqlOf(step: OnlineStep): string[] {
   switch (run.kind) {
     case 'transaction': return ['begin;', ...run.statements.map((s) => `${s};`), 'commit;'];
     case 'alone': return [`${run.statement};`];
+    case 'at-end': return ['-- in the last transaction, with the history row:', ...run.statements.map((s) => `${s};`)];
     case 'drop-invalid-index': return [`-- (only if INVALID) drop index concurrently ${run.schema}.${run.name};`];
     case 'batches': return [`-- $3: the largest key when the pass starts (rows inserted later are already done):`, `${run.bound};`,
       `-- repeated, one transaction per batch, until no row is left ($1: the last key of the previous batch, $2: the batch size):`, `${run.sql};`];

@@ -37,7 +37,11 @@ export interface MigratorOptions {
   onStep?: ((event: StepEvent) => void) | undefined;
   /** Slow or noteworthy work in progress ("creating the embedded database…"). */
   onNotice?: ((message: string) => void) | undefined;
+  /** up/down --online: rows done by a batched pass, after each batch (`of`: the table's estimated rows, null when unknown). */
+  onRows?: ((progress: RowsProgress) => void) | undefined;
 }
+
+export interface RowsProgress { migration: string; step: string; rows: number; of: number | null }
 
 export interface Context {
   options: MigratorOptions;
