@@ -4,20 +4,9 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeAdmin, freshDb, spawnCli, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+import { closeAdmin, freshDb, scratchRunning, spawnCli, writeMigrations } from './support/helpers.js';
 
 after(closeAdmin);
-
-/** The scratch database (on the test server) where a statement holding `marker` runs, once it shows. */
-async function scratchRunning(db: FreshDb, marker: string): Promise<string> {
-  let name = '';
-  await waitFor(async () => {
-    const rows = await db.sql`select datname from pg_stat_activity where datname like 'sqlmig\\_verify\\_%' and state = 'active' and query like ${`%${marker}%`}`;
-    name = (rows[0]?.['datname'] as string | undefined) ?? '';
-    return name !== '';
-  }, `a statement with ${marker} to run on the scratch database`);
-  return name;
-}
 
 const cases = [
   { signal: 'SIGTERM', code: 143, where: 'while the migrations are replayed', sleepsIn: 'migration' },

@@ -4,7 +4,7 @@ import type { Finding } from '../lib/index.js';
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { closeAdmin, freshDb, runCli, spawnCli, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+import { closeAdmin, freshDb, runCli, scratchRunning, spawnCli, waitFor, writeMigrations } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -71,6 +71,31 @@ test('--trace on PostgreSQL (a temporary database on the server), with sizes fro
   assert.equal(left.length, 0, 'the temporary database is dropped');
 });
 
+test('--trace reports a lock only while a statement works under it: instant DDL blocks nothing, a scan or backfill under a held lock does (any blocking mode)', async (t) => {
+  const { dir } = writeMigrations(t, {
+    '001_base.up.sql': 'create table users (id int primary key, email text);\ncreate table orders (id bigint primary key, user_id int, total int);',
+    // ACCESS EXCLUSIVE for an instant each: the table is never blocked for longer than the catalog change.
+    '002_instant.up.sql': "set lock_timeout = '5s';\nalter table users add column note text;\nalter table users alter column note set default 'x';",
+    // The NOT VALID foreign key's SHARE ROW EXCLUSIVE on both tables is held while the backfill scans orders.
+    '003_fk_then_backfill.up.sql': "set lock_timeout = '5s';\nalter table orders add constraint orders_user_fk foreign key (user_id) references users (id) not valid;\nupdate orders set total = 0 where total is null;",
+    // SET NOT NULL after a validated CHECK (email IS NOT NULL) scans nothing: its ACCESS EXCLUSIVE is instant.
+    '004_checked.up.sql': "-- sqlmig:no-transaction\nset lock_timeout = '5s';\nalter table users add constraint users_email_nn check (email is not null) not valid;\nalter table users validate constraint users_email_nn;\nalter table users alter column email set not null;",
+    // A scan under a strong lock is still reported: the index build holds SHARE while it reads the table.
+    '005_index.up.sql': "set lock_timeout = '5s';\ncreate index orders_total_idx on orders (total);",
+  });
+  const r = await runCli(['lint', '--all', '--trace', '--json', '--dir', dir]);
+  const json = JSON.parse(r.stdout) as LintJson;
+  assert.deepEqual(traced(json, '002_instant.up.sql'), [], 'no trace-lock for an instant ALTER, no trace-lock-held for an instant statement after it');
+  assert.deepEqual(traced(json, '003_fk_then_backfill.up.sql'), [], 'the instant ADD is no trace-lock; the held lock is said in the static finding');
+  const backfill = json.findings.find((f) => f.rule === 'backfill-under-lock' && f.file.endsWith('003_fk_then_backfill.up.sql'))!;
+  assert.equal(backfill.line, 3);
+  assert.match(backfill.message, /\(--trace confirms: runs while orders \(since line 2\) is locked SHARE ROW EXCLUSIVE, users \(since line 2\) is locked SHARE ROW EXCLUSIVE: writes wait for this statement too\)$/);
+  assert.deepEqual(traced(json, '004_checked.up.sql'), []);
+  assert.deepEqual(json.findings.filter((f) => f.file.endsWith('004_checked.up.sql')).map((f) => f.rule), []);
+  const index = json.findings.find((f) => f.rule === 'index-not-concurrently')!;
+  assert.match(index.message, /\(--trace confirms: took SHARE on orders: writes wait until the migration ends\)$/);
+});
+
 test('--trace: a migration that fails on the scratch database is an error finding (exit 3)', async (t) => {
   const { dir } = writeMigrations(t, {
     '001_base.up.sql': MIGRATIONS['001_base.up.sql'],
@@ -80,17 +105,6 @@ test('--trace: a migration that fails on the scratch database is an error findin
   assert.equal(r.code, 3, r.stdout + r.stderr);
   assert.match(r.stdout, /002_bad\.up\.sql:3:1 {2}trace-failed {2}failed on the scratch database: column "nope" of relation "orders" does not exist/);
 });
-
-/** The scratch database (on the test server) where a statement holding `marker` runs, once it shows. */
-async function scratchRunning(db: FreshDb, marker: string): Promise<string> {
-  let name = '';
-  await waitFor(async () => {
-    const rows = await db.sql`select datname from pg_stat_activity where datname like 'sqlmig\\_verify\\_%' and state = 'active' and query like ${`%${marker}%`}`;
-    name = (rows[0]?.['datname'] as string | undefined) ?? '';
-    return name !== '';
-  }, `a statement with ${marker} to run on the scratch database`);
-  return name;
-}
 
 const sleepOnScratch = (marker: string) => `select pg_sleep(case when current_database() like 'sqlmig\\_verify\\_%' then 600 else 0 end), '${marker}';`;
 

@@ -1,6 +1,6 @@
 import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type CliResult } from './support/helpers.js';
+import { closeAdmin, freshDb, freshPglite, runCli, scratchRunning, spawnCli, writeMigrations, type CliResult } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -22,7 +22,7 @@ async function interruptedAt(t: TestContext, files: Record<string, string>): Pro
   const { dir } = writeMigrations(t, files);
   const run = spawnCli(['verify', '--dir', dir, '--url', db.url]);
   t.after(() => { run.child.kill('SIGKILL'); });
-  await waitFor(async () => (await db.sql`select 1 from pg_stat_activity where query like '%pg_sleep(30)%' and datname like 'sqlmig\\_verify\\_%'`).length > 0, 'the migration to run in the scratch database');
+  await scratchRunning(db, 'pg_sleep(30)');
   run.child.kill('SIGTERM');
   const r = await run.done;
   assert.equal(r.code, 143, r.stderr);

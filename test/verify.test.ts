@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
-import { adminUrl, closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+import { adminUrl, closeAdmin, freshDb, freshPglite, runCli, scratchRunning, spawnCli, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -256,7 +256,7 @@ test('Ctrl-C during verify drops the temporary database and exits 130', async (t
   const { dir } = writeMigrations(t, { '001_slow.up.sql': 'select pg_sleep(30);', '001_slow.down.sql': 'select 1;' });
   const run = spawnCli(['verify', '--dir', dir, '--url', db.url]);
   t.after(() => { run.child.kill('SIGKILL'); });
-  await waitFor(async () => (await db.sql`select 1 from pg_stat_activity where query like '%pg_sleep(30)%' and datname like 'sqlmig\\_verify\\_%'`).length > 0, 'the migration to run in the scratch database');
+  await scratchRunning(db, 'pg_sleep(30)');
   run.child.kill('SIGINT');
   const r = await run.done;
   assert.equal(r.code, 130, r.stderr);

@@ -14,6 +14,7 @@ import { discoverMigrations, parseFilename, type MigrationFile, type MigrationSe
 import { readCatalog, type LiveCatalog } from '../lint/catalog.js';
 import { emptySchema } from '../lint/known.js';
 import { lintSources, type LintSource, type LintStep, type Planned } from '../lint/runner.js';
+import { mergeFindings } from '../lint/merge.js';
 
 export type { Planned } from '../lint/runner.js';
 import { DEFAULT_SMALL_TABLE, type Finding } from '../lint/types.js';
@@ -164,21 +165,4 @@ function migrationSource(ctx: Context, m: MigrationFile): LintSource {
 function refuseBadFiles(set: MigrationSet): void {
   const bad = set.problems.filter((p) => p.kind !== 'directive');
   if (bad.length) throw new Refused(`cannot lint, the migrations folder has problems:\n${bad.map((p) => p.message).join('\n')}`);
-}
-
-/**
- * Static and trace findings together, file by file in lint order, then by position. A trace lock or
- * rewrite at the statement of a static finding about the same table is said once: in the static one.
- */
-function mergeFindings(files: string[], a: Finding[], b: Finding[]): Finding[] {
-  const rank = new Map(files.map((f, i) => [f, i]));
-  const statics = a.map((f) => ({ ...f }));
-  const traced = b.filter((t) => {
-    if (t.rule !== 'trace-lock' && t.rule !== 'trace-rewrite') return true;
-    const same = statics.find((f) => f.file === t.file && f.table === t.table && f.line === t.line);
-    if (!same) return true;
-    same.message += ` (--trace confirms: ${t.message.replace(/^(takes|rewrites) /, (w) => w.trim() === 'takes' ? 'took ' : 'rewrote ')})`;
-    return false;
-  });
-  return [...statics, ...traced].sort((x, y) => (rank.get(x.file) ?? 0) - (rank.get(y.file) ?? 0) || x.line - y.line || x.col - y.col);
 }

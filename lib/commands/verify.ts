@@ -19,6 +19,7 @@ import { roundTrip, type PhaseTimes, type RoundTripContext, type VerifyFinding }
 import { loadEquivalence } from '../schema/equivalence.js';
 import { renderSchema } from '../schema/render.js';
 import { withScratch, type Scratch, type ScratchInfo } from '../schema/scratch.js';
+import { interruptedVerify, type Whereabouts } from '../schema/interrupted.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from '../schema/snapshot.js';
 import { scriptExtensions } from '../migrations/script.js';
 import { loadNeededExtensions, prepareUp } from '../runner/steps.js';
@@ -44,8 +45,6 @@ export interface VerifyOptions {
 }
 
 /** Where a run is, for the words of an interruption. */
-interface Whereabouts { scratch: ScratchInfo | null; at: string | null }
-
 export async function verify(ctx: Context, options: VerifyOptions = {}): Promise<VerifyResult> {
   const where: Whereabouts = { scratch: null, at: null };
   try {
@@ -55,18 +54,6 @@ export async function verify(ctx: Context, options: VerifyOptions = {}): Promise
     if (error instanceof Interrupted || signal?.aborted) throw interruptedVerify(error instanceof Interrupted ? error.signal : signal!.reason as NodeJS.Signals, where);
     throw error;
   }
-}
-
-/**
- * The runner's words for an interruption speak of the database it ran on, and of a --single-transaction
- * batch where verify's own transaction was meant: verify says what it means for the target instead.
- */
-function interruptedVerify(signal: `SIG${string}`, where: Whereabouts): Interrupted {
-  const scratch = where.scratch === null ? '' : where.scratch.kind === 'temporary'
-    ? ', which is dropped'
-    : where.scratch.kind === 'given' ? ` (${where.scratch.display}), which is emptied again` : ' (an embedded PGlite in memory), which is discarded';
-  const at = where.at ? ` at ${where.at}` : '';
-  return new Interrupted(signal, `interrupted by ${signal} during verify${at}: nothing of the target changed (verify runs migrations only on its scratch database${scratch}).`);
 }
 
 async function verifyAll(ctx: Context, options: VerifyOptions, where: Whereabouts): Promise<VerifyResult> {

@@ -17,8 +17,8 @@ export const TRACE_REWRITE = traceRule({
 
 export const TRACE_LOCK_HELD = traceRule({
   id: 'trace-lock-held', level: 'warning',
-  why: 'An earlier statement of this migration holds an ACCESS EXCLUSIVE lock until the migration commits: while this statement runs, no one can read or write that table.',
-  recipe: 'Put the statement that takes the ACCESS EXCLUSIVE lock last, or in a migration of its own, so the lock is held as briefly as possible.',
+  why: 'An earlier statement of this migration holds a lock that blocks traffic (SHARE or stronger) until the migration commits: while this statement scans or rewrites, the queries that lock blocks wait.',
+  recipe: 'Put the statement that takes the lock last, or in a migration of its own, so the lock is held as briefly as possible.',
 });
 
 export const TRACE_FAILED = traceRule({

@@ -5,7 +5,7 @@
  * a date/time that PostgreSQL folded into a definition when it was created, whitespace in a function body.
  */
 import type { Equivalence } from './equivalence.js';
-import type { StoredForms } from './stored-forms.js';
+import { storedFormNote, type StoredForms } from './stored-forms.js';
 import { byKey, type ColumnEntry, type ConstraintEntry, type SchemaSnapshot, type TableEntry, type TypeEntry } from './snapshot.js';
 
 export type DifferenceKind = 'extra' | 'missing' | 'changed' | 'column-order' | 'folded-time' | 'whitespace' | 'stored-form';
@@ -26,7 +26,7 @@ export const isNote = (d: SchemaDifference): boolean => NOTE_KINDS.has(d.kind);
 
 /**
  * Without `equivalence`, a folded time or whitespace in a function body counts as a change; without
- * `storedForms` (stored-forms.ts), so does a definition PostgreSQL keeps in a form that reads back differently.
+ * `storedForms` (stored-forms.ts), so does a definition PostgreSQL keeps in its own form, which reads back differently.
  */
 export function compareSnapshots(before: SchemaSnapshot, after: SchemaSnapshot, equivalence?: Equivalence, storedForms?: StoredForms): SchemaDifference[] {
   const out: SchemaDifference[] = [];
@@ -94,7 +94,7 @@ class Differ {
       const kind = this.kindOfChange(objectType, object, field, was, now);
       // Said the same way in both directions: the diff and its proof compare the two schemas each way round.
       const message = kind === 'stored-form'
-        ? `${label}: PostgreSQL keeps its ${word} in its own form, which reads back differently from the text that made it; it is the same, nothing to change`
+        ? storedFormNote(label, word, 'the text that made it')
         : changeSentence(label, word, was, now) + (NOTE_ENDINGS[kind] ?? '');
       this.push(kind, objectType, object, message);
     }

@@ -22,3 +22,18 @@ export function interruptedOnScratch(signal: AbortSignal, command: string, scrat
   const where = scratch ? `, on its scratch database ${scratch.display}, which ${scratchFate(scratch)}` : '';
   return new Interrupted(name, `interrupted by ${name}: ${command} stopped before it finished${where}. ${outcome}`);
 }
+
+/** Where verify was when it stopped: its scratch database once open, and the migration it was at. */
+export interface Whereabouts { scratch: ScratchInfo | null; at: string | null }
+
+/**
+ * The runner's words for an interruption speak of the database it ran on, and of a --single-transaction
+ * batch where verify's own transaction was meant: verify says what it means for the target instead.
+ */
+export function interruptedVerify(signal: `SIG${string}`, where: Whereabouts): Interrupted {
+  const scratch = where.scratch === null ? '' : where.scratch.kind === 'temporary'
+    ? ', which is dropped'
+    : where.scratch.kind === 'given' ? ` (${where.scratch.display}), which is emptied again` : ' (an embedded PGlite in memory), which is discarded';
+  const at = where.at ? ` at ${where.at}` : '';
+  return new Interrupted(signal, `interrupted by ${signal} during verify${at}: nothing of the target changed (verify runs migrations only on its scratch database${scratch}).`);
+}

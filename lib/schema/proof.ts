@@ -25,7 +25,7 @@ import { planChange, type EngineConnection } from './engine.js';
 import { usableStatements } from './generate.js';
 import type { GeneratedFile, GeneratedMigration } from './migration-files.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from './snapshot.js';
-import type { StoredForms } from './stored-forms.js';
+import { storedFormNote, type StoredForms } from './stored-forms.js';
 
 export interface ProofInput {
   migrations: GeneratedMigration[];
@@ -69,7 +69,7 @@ async function converge(ctx: Context, db: Db, input: ProofInput, expected: Schem
   if (residual === null) {
     throw new Refused(`the generated migration does not converge, nothing was written: ${what}:\n${failing.map((d) => `  - ${d.message}`).join('\n')}`);
   }
-  const forms = failing.map((d) => ({ ...d, message: `${d.objectType} ${show(d.object)}: PostgreSQL keeps its definition in a form that reads back differently from ${writtenIn}; it is the same, nothing to change` }));
+  const forms = failing.map((d) => ({ ...d, message: storedFormNote(`${d.objectType} ${show(d.object)}`, 'definition', writtenIn) }));
   return { notes: [...differences.filter(isNote), ...forms], residual };
 }
 

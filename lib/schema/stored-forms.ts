@@ -27,6 +27,11 @@ export interface StoredForms {
   readonly defaults: ReadonlySet<string>;
 }
 
+/** The note for such a pair, said once for the comparison and the proof: "<subject>: PostgreSQL keeps its <word> in its own form, …". */
+export function storedFormNote(subject: string, word: string, writtenIn: string): string {
+  return `${subject}: PostgreSQL keeps its ${word} in its own form, which reads back differently from ${writtenIn}; it is the same, nothing to change`;
+}
+
 export const NO_STORED_FORMS: StoredForms = { same: () => false, constraints: new Set(), defaults: new Set() };
 
 /** `named`: object type, object key and attribute, as compare.ts names the difference. */

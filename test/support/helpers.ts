@@ -168,3 +168,14 @@ export async function sleepingBackend(db: FreshDb): Promise<number> {
   }, 'a migration to sleep on the server');
   return pid;
 }
+
+/** The scratch database (a temporary `sqlmig_verify_…` one on the test server) where a statement holding `marker` runs, once it shows. */
+export async function scratchRunning(db: FreshDb, marker: string): Promise<string> {
+  let name = '';
+  await waitFor(async () => {
+    const rows = await db.sql`select datname from pg_stat_activity where datname like 'sqlmig\\_verify\\_%' and state = 'active' and query like ${`%${marker}%`}`;
+    name = (rows[0]?.['datname'] as string | undefined) ?? '';
+    return name !== '';
+  }, `a statement with ${marker} to run on the scratch database`);
+  return name;
+}
