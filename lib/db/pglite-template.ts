@@ -14,9 +14,15 @@ import { ensureFolder } from '../folders.js';
 function templateFile(): string | null {
   const base = process.env['XDG_CACHE_HOME'] || (homedir() ? join(homedir(), '.cache') : null);
   if (!base) return null;
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { dependencies: Record<string, string> };
+  const pkg = JSON.parse(readFileSync(ownPackageJson(), 'utf8')) as { dependencies: Record<string, string> };
   const version = (pkg.dependencies['@electric-sql/pglite'] ?? 'unknown').replace(/[^0-9a-z.]/gi, '');
   return join(base, 'sqlmig', `pglite-${version}-empty.tar.gz`);
+}
+
+/** sqlmig's package.json: two folders up from lib/db in the sources, three from dist/lib/db. */
+function ownPackageJson(): URL {
+  const fromSources = new URL('../../package.json', import.meta.url);
+  return import.meta.url.includes('/dist/') || !existsSync(fromSources) ? new URL('../../../package.json', import.meta.url) : fromSources;
 }
 
 export function readTemplate(): Blob | undefined {
@@ -30,7 +36,12 @@ export function readTemplate(): Blob | undefined {
 
 /** Save a just-created, still empty database as the template for the next ones. */
 export async function saveTemplate(pg: PGlite): Promise<void> {
-  const file = templateFile();
+  let file: string | null;
+  try {
+    file = templateFile();
+  } catch {
+    return;
+  }
   if (!file) return;
   const tmp = `${file}.${process.pid}.tmp`;
   try {
@@ -44,6 +55,6 @@ export async function saveTemplate(pg: PGlite): Promise<void> {
 }
 
 export async function forgetTemplate(): Promise<void> {
-  const file = templateFile();
+  const file = (() => { try { return templateFile(); } catch { return null; } })();
   if (file) await rm(file, { force: true }).catch(() => {});
 }
