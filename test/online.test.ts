@@ -128,3 +128,34 @@ test('up --online does not warn of what its online form does instead (CONCURRENT
   assert.equal(p.code, 0, p.stderr);
   for (const rule of ['index-not-concurrently', 'constraint-not-valid', 'lock-timeout', 'drop-column']) assert.match(p.stderr, new RegExp(` {2}${rule} `));
 });
+
+test('CREATE INDEX on a partitioned table: ON ONLY the parent, each partition concurrently and attached; the schema plain up gives', async (t) => {
+  const { dir } = writeMigrations(t, {
+    '001_events.up.sql': `create table events (id bigint not null, day date not null, kind text) partition by range (day);
+create table events_2025 partition of events for values from ('2025-01-01') to ('2026-01-01');
+create table events_2026 partition of events for values from ('2026-01-01') to ('2027-01-01');
+insert into events select g, date '2025-06-01' + (g % 400), 'k' || (g % 7) from generate_series(1, 2000) g;`,
+    '002_indexes.up.sql': 'create index on events (kind);\ncreate unique index events_id_day_key on events using btree (id, day) where kind is not null;',
+  });
+  const [plain, online] = await Promise.all([freshDb(t), freshDb(t)]);
+  for (const db of [plain, online]) assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
+  assert.equal((await runCli(['up', '--dir', dir, '--url', plain.url])).code, 0);
+  const dry = await runCli(['up', '--online', '--dry-run', '--dir', dir, '--url', online.url]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /create index "sqlmig_tmp_ix_events_kind_idx" on only "public"\."events" \(kind\);/);
+  assert.match(dry.stdout, /create index concurrently "sqlmig_tmp_ix_events_2026_kind_idx" on "public"\."events_2026" \(kind\);/);
+  assert.match(dry.stdout, /alter index "public"\."sqlmig_tmp_ix_events_kind_idx" attach partition "public"\."sqlmig_tmp_ix_events_2025_kind_idx";/);
+  // What a run killed after the first attach leaves: the next run removes it (the partitioned index first) and starts again.
+  await online.sql.unsafe(`create index sqlmig_tmp_ix_events_kind_idx on only events (kind);
+    create index sqlmig_tmp_ix_events_2025_kind_idx on events_2025 (kind);
+    alter index sqlmig_tmp_ix_events_kind_idx attach partition sqlmig_tmp_ix_events_2025_kind_idx;`);
+  const o = await runCli(['up', '--online', '--dir', dir, '--url', online.url]);
+  assert.equal(o.code, 0, o.stderr);
+  assert.match(o.stderr, /removed index sqlmig_tmp_ix_events_kind_idx/);
+  assert.equal(await dumpSchema(online.url, dir), await dumpSchema(plain.url, dir));
+  const valid = await online.sql`select c.relname::text as name, x.indisvalid as valid from pg_index x join pg_class c on c.oid = x.indexrelid where c.relname like 'events%' order by 1`;
+  assert.deepEqual(valid.map((r) => `${r['name']} ${r['valid']}`), [
+    'events_2025_id_day_idx true', 'events_2025_kind_idx true', 'events_2026_id_day_idx true', 'events_2026_kind_idx true', 'events_id_day_key true', 'events_kind_idx true',
+  ]);
+  assert.deepEqual(await leftovers(online), []);
+});

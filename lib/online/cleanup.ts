@@ -34,7 +34,12 @@ export async function findLeftovers(db: Db): Promise<Leftover[]> {
 /** Remove each leftover; returns what was removed, for the run's notices. */
 export async function removeLeftovers(db: Db): Promise<string[]> {
   const removed: string[] = [];
-  for (const l of await findLeftovers(db)) {
+  const leftovers = await findLeftovers(db);
+  const partitionedIndexes = new Set((await db.query<{ name: string }>(`select n.nspname || '.' || c.relname as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where c.relkind = 'I' and c.relname like 'sqlmig\\_tmp\\_%'`)).map((r) => r.name));
+  const isPartitioned = (l: Leftover) => l.kind === 'index' && partitionedIndexes.has(`${l.schema}.${l.name}`);
+  // A partitioned index first: dropping it drops the partitions' indexes attached to it, which cannot be dropped alone.
+  for (const l of [...leftovers.filter(isPartitioned), ...leftovers.filter((x) => !isPartitioned(x))]) {
     const table = `${quoteIdent(l.schema)}.${quoteIdent(l.table)}`;
     const name = quoteIdent(l.name);
     const sql = {
@@ -44,9 +49,12 @@ export async function removeLeftovers(db: Db): Promise<string[]> {
       column: `alter table ${table} drop column if exists ${name}`,
       function: `drop function if exists ${quoteIdent(l.schema)}.${name}()`,
     }[l.kind];
-    // A leftover that locks: wait briefly, never queue traffic behind it for long.
-    if (l.kind === 'index') await db.exec(sql);
-    else await db.transaction(async (tx) => { await tx.exec(`set local lock_timeout = '1s'`); await tx.exec(sql); });
+    // A leftover that locks: wait briefly, never queue traffic behind it for long. A partitioned index
+    // cannot be dropped CONCURRENTLY (it holds no rows: the plain drop is brief).
+    const partitioned = isPartitioned(l);
+    const locked = partitioned ? sql.replace('drop index concurrently', 'drop index') : sql;
+    if (l.kind === 'index' && !partitioned) await db.exec(sql);
+    else await db.transaction(async (tx) => { await tx.exec(`set local lock_timeout = '1s'`); await tx.exec(locked); });
     removed.push(`${l.kind} ${l.name}${l.table ? ` on ${l.schema}.${l.table}` : ''}`);
   }
   return removed;

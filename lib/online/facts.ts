@@ -14,8 +14,12 @@ export interface LiveFacts {
 export async function readLiveFacts(db: Db): Promise<LiveFacts> {
   const [catalog, rows, uses] = await Promise.all([
     readCatalog(db),
-    db.query<{ schema: string; table: string; kind: string; key: string[] | null; types: string[] | null; depended: string[] | null }>(
+    db.query<{ schema: string; table: string; kind: string; key: string[] | null; types: string[] | null; depended: string[] | null; parts: string[] | null; partkinds: string[] | null }>(
       `select n.nspname as schema, c.relname as table, c.relkind::text as kind,
+          (select array_agg(pn.nspname || '.' || pc.relname order by pc.relname) from pg_inherits h join pg_class pc on pc.oid = h.inhrelid
+             join pg_namespace pn on pn.oid = pc.relnamespace where h.inhparent = c.oid and c.relkind = 'p') as parts,
+          (select array_agg(pc.relkind::text order by pc.relname) from pg_inherits h join pg_class pc on pc.oid = h.inhrelid
+             where h.inhparent = c.oid and c.relkind = 'p') as partkinds,
           (select array_agg(a.attname::text order by k.ord) from pg_constraint p cross join unnest(p.conkey) with ordinality k(attnum, ord)
              join pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum where p.conrelid = c.oid and p.contype = 'p') as key,
           (select array_agg(pg_catalog.format_type(a.atttypid, a.atttypmod) order by k.ord) from pg_constraint p cross join unnest(p.conkey) with ordinality k(attnum, ord)
@@ -32,7 +36,8 @@ export async function readLiveFacts(db: Db): Promise<LiveFacts> {
     const size = catalog.sizes.get(key) ?? { rows: 0, bytes: 0 };
     tables.set(key, {
       primaryKey: (row.key ?? []).map((column, i) => ({ column, type: row.types![i]! })),
-      partitioned: row.kind === 'p', dependedOn: row.depended ?? [], uses: uses.get(key) ?? new Map(), rows: Math.max(0, size.rows), bytes: size.bytes,
+      partitioned: row.kind === 'p', dependedOn: row.depended ?? [],
+      ...(row.kind === 'p' ? { partitions: (row.parts ?? []).map((name, i) => ({ name, partitioned: row.partkinds![i] === 'p' })) } : {}), uses: uses.get(key) ?? new Map(), rows: Math.max(0, size.rows), bytes: size.bytes,
     });
   }
   return { known: catalog.schema, tables, sizes: catalog.sizes };

@@ -8,9 +8,9 @@ import { as, hasOption, tableKey, type Node } from '../lint/tree.js';
 import type { loadParser } from '../migrations/sql.js';
 import { planAlterTable } from './alter.js';
 import { columnsNamed } from './column-refs.js';
-import { batches, concurrentIndex, inPlaceIfMentioned, renameIndex } from './forms.js';
+import { batches, concurrentIndex, inPlaceIfMentioned, renameIndex, transactionStep } from './forms.js';
 import { chooseIndexName } from './names.js';
-import { concurrentIndexStatement, helperName, qualified, quoteIdent, textBetween } from './text.js';
+import { concurrentIndexStatement, helperName, indexStatementOn, qualified, quoteIdent, textBetween } from './text.js';
 import type { Planned, StatementEnv } from './statement-env.js';
 import type { OnlinePlan, OnlineRefusal, OnlineStep, PlannerOptions, TableFacts } from './types.js';
 
@@ -115,13 +115,52 @@ function planIndex(env: StatementEnv): Planned {
   if (n['concurrent']) return null;
   const schema = env.table.split('.')[0]!;
   if (n['idxname'] && env.known.indexes.has(`${schema}.${n['idxname']}`)) return null; // IF NOT EXISTS of an existing one, or an error either way
-  if (env.facts.partitioned) return { refuse: 'an index on a partitioned table cannot be built CONCURRENTLY (PostgreSQL does not allow it); the online form (each partition concurrently, then ATTACH) is not built yet' };
   const name = (n['idxname'] as string | undefined) ?? chooseIndexName(env.table, n, env.known);
+  if (env.facts.partitioned) return partitionedIndex(env, name);
   // Built under a helper name and renamed at the end: a run killed in between leaves only sqlmig_tmp_….
   const helper = helperName('ix', name);
   const statement = concurrentIndexStatement(env.lib, env.stmt.sql.trim().replace(/;\s*$/, ''), helper);
   if (!statement) return null;
   return { steps: [...concurrentIndex(env.table, schema, helper, statement), renameIndex(env.table, helper, name, columnsNamed(n))] };
+}
+
+/**
+ * CREATE INDEX on a partitioned table, which PostgreSQL cannot build CONCURRENTLY: the parent's index
+ * made empty with ON ONLY (instant, INVALID), each partition's built concurrently and attached (the
+ * parent's turns valid with the last one), all under helper names given their own at the end. The
+ * partitions' names are those PostgreSQL would choose, as the plain statement gives them.
+ */
+function partitionedIndex(env: StatementEnv, name: string): Planned {
+  const n = env.stmt.node;
+  const partitions = env.facts.partitions ?? [];
+  const nested = partitions.find((p) => p.partitioned);
+  if (nested) return { refuse: `an index on a partitioned table whose partition ${nested.name} is partitioned in turn has no online form yet: create it on each leaf partition concurrently, then on the parents with ON ONLY and ALTER INDEX … ATTACH PARTITION` };
+  const schema = env.table.split('.')[0]!;
+  const sql = env.stmt.sql.trim().replace(/;\s*$/, '');
+  const helper = helperName('ix', name);
+  const parent = indexStatementOn(env.lib, sql, helper, qualified(env.table), 'only');
+  if (!parent) return null;
+  const columns = columnsNamed(n);
+  const dropParent = `drop index if exists ${quoteIdent(schema)}.${quoteIdent(helper)}`;
+  const steps: OnlineStep[] = [
+    transactionStep(`create index ${helper} on only ${env.table} (the partitioned index, empty and INVALID until every partition's is attached)`, env.table, [parent], {
+      lock: 'SHARE', blocks: 'writes of the parent table (it holds no rows), only for the instant it takes', undo: [dropParent],
+    }),
+  ];
+  const renames: OnlineStep[] = [];
+  for (const partition of partitions) {
+    const childName = chooseIndexName(partition.name, n, env.known);
+    const childHelper = helperName('ix', childName);
+    const childSchema = partition.name.split('.')[0]!;
+    const build = indexStatementOn(env.lib, sql, childHelper, qualified(partition.name), 'concurrently');
+    if (!build) return null;
+    steps.push(...concurrentIndex(partition.name, childSchema, childHelper, build));
+    steps.push(transactionStep(`attach ${childHelper} to ${helper}`, partition.name, [`alter index ${quoteIdent(schema)}.${quoteIdent(helper)} attach partition ${quoteIdent(childSchema)}.${quoteIdent(childHelper)}`], {
+      lock: 'SHARE UPDATE EXCLUSIVE', blocks: 'other DDL on the index, for an instant; not reads or writes', undo: [dropParent],
+    }));
+    renames.push(renameIndex(partition.name, childHelper, childName, columns));
+  }
+  return { steps: [...steps, renameIndex(env.table, helper, name, columns), ...renames] };
 }
 
 /** UPDATE or DELETE of every row: one transaction per batch of primary keys, so no writer waits for the whole table. */

@@ -69,6 +69,26 @@ export function concurrentIndexStatement(lib: Parser, sql: string, name: string)
   return `${bytes.subarray(0, all[index]!.end).toString('utf8')} concurrently ${quoteIdent(name)} ${bytes.subarray(all[on]!.start).toString('utf8')}`;
 }
 
+/**
+ * CREATE [UNIQUE] INDEX as the same index under `name` on another relation: `ON ONLY parent` (the
+ * partitioned index, built empty) or `CONCURRENTLY … ON partition`. The rest (USING, keys, INCLUDE,
+ * WHERE…) as written. null when the tokens are not in that shape.
+ */
+export function indexStatementOn(lib: Parser, sql: string, name: string, relation: string, how: 'only' | 'concurrently'): string | null {
+  const bytes = Buffer.from(sql, 'utf8');
+  const all = tokens(lib, sql);
+  const index = all.findIndex((t) => t.text.toLowerCase() === 'index');
+  let i = all.findIndex((t, k) => k > index && t.text.toLowerCase() === 'on');
+  if (index < 0 || i < 0) return null;
+  i++;
+  if (all[i]?.text.toLowerCase() === 'only') i++;
+  i++; // the table's name
+  while (all[i]?.text === '.' && all[i + 1]) i += 2;
+  const rest = all[i] ? bytes.subarray(all[i]!.start).toString('utf8') : '';
+  const head = bytes.subarray(0, all[index]!.end).toString('utf8');
+  return how === 'only' ? `${head} ${quoteIdent(name)} on only ${relation} ${rest}` : `${head} concurrently ${quoteIdent(name)} on ${relation} ${rest}`;
+}
+
 /** The identifiers a statement mentions, as PostgreSQL folds them (unquoted: lower case). */
 export function mentionedNames(lib: Parser, sql: string): Set<string> {
   const found = new Set<string>();

@@ -61,6 +61,8 @@ export interface OnlineRefusal { path: string; line: number; col: number; statem
 export interface TableFacts {
   primaryKey: { column: string; type: string }[];
   partitioned: boolean;
+  /** A partitioned table's partitions ("schema.name"), and whether each is partitioned in turn. */
+  partitions?: { name: string; partitioned: boolean }[];
   /** Columns that other objects depend on (indexes, constraints, defaults, views, sequences). */
   dependedOn: string[];
   /** By column: what uses it, which a type change must rebuild or refuse. Absent: nothing. */
