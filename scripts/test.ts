@@ -17,7 +17,7 @@ process.stderr.write(`test database: ${server.how}; PGlite template ready\n`);
 
 const only = process.argv.slice(2);
 const files = only.length ? only : readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => join('test', f));
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=3', ...files], {
   stdio: 'inherit',
   env: { ...process.env, SQLMIG_TEST_DATABASE_URL: server.adminUrl, SQLMIG_TEST_PGLITE_TEMPLATE: template },
 });

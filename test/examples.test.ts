@@ -29,5 +29,5 @@ test('the README quick start runs as written in an empty folder', async (t) => {
 });
 
 test('the fitbud walk-through runs as written from examples/fitbud', async (t) => {
-  await walk(t, 'examples/fitbud/README.md', { copy: 'examples/fitbud', placeholder: '/tmp/fitbud' });
+  await walk(t, 'examples/fitbud/README.md', { copy: 'examples/fitbud', placeholder: '/home/you/sqlmig/try/fitbud' });
 });

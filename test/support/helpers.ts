@@ -65,7 +65,8 @@ export function writeMigrations(t: TestContext, files: Record<string, string>): 
   const dir = join(root, 'sql');
   mkdirSync(dir);
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-  t.after(() => rmSync(root, { recursive: true, force: true }));
+  // A child that was just killed may still be writing its PGlite folder: retry instead of failing the test.
+  t.after(() => rmSync(root, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
   return { root, dir };
 }
 
