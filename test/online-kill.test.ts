@@ -5,7 +5,7 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeAdmin, freshDb, runCli, spawnCli, versions, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+import { closeAdmin, freshDb, pauseOnTarget, runCli, slowHere, spawnCli, versions, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -38,16 +38,18 @@ test('kill -9 after an index and a foreign key were built, during a backfill: on
     '001_base.up.sql': `create table teams (id int primary key);
 insert into teams select g from generate_series(1, 10) g;
 create table users (id bigint primary key, email text, team int);
-insert into users select g, 'u' || g, 1 + g % 10 from generate_series(1, 3000) g;`,
+insert into users select g, 'u' || g, 1 + g % 10 from generate_series(1, 3000) g;
+create function slow_uuid() returns uuid language sql volatile as $$select gen_random_uuid() from (select ${pauseOnTarget(0.002)}) as pause$$;`,
     '002_online.up.sql': `create index users_email_idx on users (email);
 alter table users add constraint users_team_fkey foreign key (team) references teams (id);
-alter table users add column token uuid not null default gen_random_uuid();`,
+alter table users add column token uuid not null default slow_uuid();`,
   });
   const [plain, online] = await Promise.all([freshDb(t), freshDb(t)]);
   for (const db of [plain, online]) assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
   assert.equal((await runCli(['up', '--dir', dir, '--url', plain.url])).code, 0);
 
-  await killWhen(online, ['up', '--online', '--batch-size', '1', '--dir', dir, '--url', online.url],
+  await slowHere(online);
+  await killWhen(online, ['up', '--online', '--batch-size', '50', '--dir', dir, '--url', online.url],
     async () => (await online.sql`select 1 from users where sqlmig_tmp_col_token is not null limit 1`).length > 0, 'the backfill to start');
   assert.deepEqual(await versions(online), ['1']);
   // Nothing under a final name: no users_email_idx, users_team_fkey or token for a retry to trip over.
@@ -69,14 +71,14 @@ alter table users add column token uuid not null default gen_random_uuid();`,
 test('kill -9 during an online type change with USING, after the backfill: the retry converts every row exactly once', async (t) => {
   const { dir } = writeMigrations(t, {
     // Slow per row on the target only (a setting of its database): the proof's scratch databases scan at full speed.
-    '001_base.up.sql': `create function slow_positive(v numeric) returns boolean language sql immutable as $$select pg_sleep(case when current_setting('sqlmig_test.slow', true) = 'on' then 0.003 else 0 end) is not null and v > 0$$;
+    '001_base.up.sql': `create function slow_positive(v numeric) returns boolean language sql immutable as $$select ${pauseOnTarget(0.003)} is not null and v > 0$$;
 create table payments (id bigint primary key, amount int not null, fee int not null, constraint payments_amount_positive check (slow_positive(amount)));
 insert into payments select g, g * 7, g % 5 from generate_series(1, 1000) g;`,
     '002_cents.up.sql': 'alter table payments alter column amount type numeric(14,2) using amount * 1.5 + fee;',
   });
   const db = await freshDb(t);
   assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
-  await db.sql.unsafe(`alter database "${(await db.sql`select current_database() as d`)[0]!['d']}" set sqlmig_test.slow = 'on'`);
+  await slowHere(db);
   // The check is rebuilt on the shadow and validated (a slow scan) after every row was converted.
   await killWhen(db, ['up', '--online', '--dir', dir, '--url', db.url],
     async () => (await db.sql`select 1 from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid() and query ilike '%validate constraint "sqlmig_tmp_ck_payments_amount_positive"%'`).length > 0,

@@ -111,3 +111,18 @@ test('the column\'s index, check and unique key are rebuilt on the shadow from t
   assert.match(swap, /add constraint "users_email_key" unique using index "sqlmig_tmp_ux_users_email_key" deferrable/);
   assert.match(swap, /rename constraint "sqlmig_tmp_ck_users_email_check" to "users_email_check"/);
 });
+
+test('ADD COLUMN with a default of a user function: volatile or unknown gets the batched form, STABLE or IMMUTABLE runs as written', async () => {
+  const lib = await loadParser();
+  const planWith = (volatility: 'volatile' | 'stable' | null) => {
+    const known = emptySchema();
+    const users = newTable(null);
+    users.columns.set('id', { name: 'int8', mods: [], array: false });
+    known.tables.set('public.users', users);
+    if (volatility) known.functions.set('make_ref', volatility);
+    const tables = new Map([['public.users', { primaryKey: [{ column: 'id', type: 'bigint' }], partitioned: false, dependedOn: ['id'], rows: 1000, bytes: 8192 }]]);
+    return planOnline({ lib, migration: '002_x', path: 'sql/002_x.up.sql', statements: parseText(lib, 'alter table users add column ref text default make_ref();').statements!, transactional: true, known, facts: tables, options: { batchSize: 500 } });
+  };
+  for (const v of ['volatile', null] as const) assert.ok(planWith(v).plan.steps.some((s) => s.run.kind === 'batches'), `${v ?? 'unknown'}: batched`);
+  assert.equal(planWith('stable').plan.rewritten, false);
+});

@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, versions, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+import { closeAdmin, freshDb, freshPglite, pauseOnTarget, runCli, slowHere, spawnCli, versions, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -140,10 +140,11 @@ test('the library takes up({ online: true }) and config "online": true', async (
 test('writers go on while the online form scans: VALIDATE and CREATE INDEX CONCURRENTLY hold no lock a writer waits for (pg_locks, pg_stat_activity)', async (t) => {
   const { dir, db } = await based(t, {
     // A check and an index whose expression is slow per row, so the scans are long enough to write during them.
-    '002_slow.up.sql': `create function slow_positive(v int) returns boolean language sql immutable as 'select pg_sleep(0.002) is not null and v > 0';`,
+    '002_slow.up.sql': `create function slow_positive(v int) returns boolean language sql immutable as $$select ${pauseOnTarget(0.002)} is not null and v > 0$$;`,
     '003_scan.up.sql': 'alter table users add constraint users_team_slow check (slow_positive(team));\ncreate index users_slow_idx on users (slow_positive(team));',
   });
   assert.equal((await runCli(['up', '--to', '2', '--dir', dir, '--url', db.url])).code, 0);
+  await slowHere(db);
   const run = spawnCli(['up', '--online', '--dir', dir, '--url', db.url]);
   for (const [phase, pattern] of [['VALIDATE', '%validate constraint "sqlmig_tmp_ck_users_team_slow"%'], ['CREATE INDEX CONCURRENTLY', '%create index concurrently "sqlmig_tmp_ix_users_slow_idx"%']] as const) {
     await waitFor(async () => (await db.sql`select 1 from pg_stat_activity where datname = current_database() and state = 'active' and query ilike ${pattern}`).length > 0, `the ${phase} scan on the target`, 180_000);
@@ -170,12 +171,12 @@ test('writers go on while the online form scans: VALIDATE and CREATE INDEX CONCU
 test('SIGINT during a VALIDATE and SIGTERM during a CREATE INDEX CONCURRENTLY: the scan is cancelled, what the plan built is undone, no history row (exit 130 / 143)', async (t) => {
   const { dir, db } = await based(t, {
     // Slow per row on the target only (a setting of its database): the proof's scratch databases scan at full speed.
-    '002_slow.up.sql': `create function slow_positive(v int) returns boolean language sql immutable as $$select pg_sleep(case when current_setting('sqlmig_test.slow', true) = 'on' then 0.002 else 0 end) is not null and v > 0$$;`,
+    '002_slow.up.sql': `create function slow_positive(v int) returns boolean language sql immutable as $$select ${pauseOnTarget(0.002)} is not null and v > 0$$;`,
     '003_check.up.sql': 'create index users_email_idx on users (email);\nalter table users add constraint users_team_slow check (slow_positive(team));',
     '004_index.up.sql': 'create index users_slow_idx on users (slow_positive(team));',
   });
   assert.equal((await runCli(['up', '--to', '2', '--dir', dir, '--url', db.url])).code, 0);
-  await db.sql.unsafe(`alter database "${(await db.sql`select current_database() as d`)[0]!['d']}" set sqlmig_test.slow = 'on'`);
+  await slowHere(db);
   const phases = [
     { signal: 'SIGINT', code: 130, to: '3', pattern: '%validate constraint "sqlmig_tmp_ck_users_team_slow"%', step: /validate constraint sqlmig_tmp_ck_users_team_slow/ },
     { signal: 'SIGTERM', code: 143, to: '4', pattern: '%create index concurrently "sqlmig_tmp_ix_users_slow_idx"%', step: /build index sqlmig_tmp_ix_users_slow_idx concurrently/ },

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { closeAdmin, freshDb, runCli, spawnCli, versions, writeMigrations, type FreshDb } from './support/helpers.js';
+import { closeAdmin, freshDb, pauseOnTarget, runCli, slowHere, spawnCli, versions, writeMigrations, type FreshDb } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -160,7 +160,7 @@ async function watchWriter(db: FreshDb, run: () => Promise<{ code: number; stder
 
 const SLOW_CONVERSION = {
   // A conversion slow per row (1 ms), so that rewriting the table takes seconds, long enough to watch.
-  '002_payments.up.sql': `create function slow_cents(v int) returns bigint language plpgsql immutable as 'begin perform pg_sleep(0.001); return v::bigint * 100; end';
+  '002_payments.up.sql': `create function slow_cents(v int) returns bigint language plpgsql immutable as $$begin perform ${pauseOnTarget(0.001)}; return v::bigint * 100; end$$;
 create table payments (id bigint primary key, amount int not null, note text);
 create index payments_amount_idx on payments (amount) where amount > 10;
 insert into payments select g, g, null from generate_series(1, 2000) g;`,
@@ -173,6 +173,7 @@ const SCANS = /alter column "?amount"? (set data )?type|validate constraint|crea
 test('a concurrent writer is never blocked by the online type change\'s rewrite: seen from pg_stat_activity and pg_locks, where plain up blocks it', async (t) => {
   const { dir, db } = await based(t, SLOW_CONVERSION);
   assert.equal((await runCli(['up', '--to', '2', '--dir', dir, '--url', db.url])).code, 0);
+  await slowHere(db);
   const online = await watchWriter(db, () => runCli(['up', '--online', '--batch-size', '100', '--dir', dir, '--url', db.url]));
   assert.equal(online.r.code, 0, online.r.stderr);
   assert.ok(online.writesDuringBackfill.length > 1, 'the backfill was seen running');
@@ -187,6 +188,7 @@ test('a concurrent writer is never blocked by the online type change\'s rewrite:
   // The same watch on plain up sees the writer wait for the rewrite: the assertion above can fail.
   const plainDb = await freshDb(t);
   assert.equal((await runCli(['up', '--to', '2', '--dir', dir, '--url', plainDb.url])).code, 0);
+  await slowHere(plainDb);
   const plain = await watchWriter(plainDb, () => runCli(['up', '--dir', dir, '--url', plainDb.url]));
   assert.equal(plain.r.code, 0, plain.r.stderr);
   assert.ok(plain.blockers.some((q) => /alter column amount type/i.test(q)), 'plain up blocks the writer for the rewrite');

@@ -18,7 +18,7 @@ function addedColumns(stmt: LintStatement, env: RuleEnv): { table: string; def: 
 const NOT_VOLATILE = new Set(['now', 'transaction_timestamp', 'statement_timestamp', 'current_setting', 'lower', 'upper', 'trim', 'btrim', 'ltrim', 'rtrim', 'length', 'concat', 'concat_ws', 'md5', 'to_char', 'to_date', 'to_timestamp', 'to_number', 'date_trunc', 'date_part', 'extract', 'make_date', 'make_timestamp', 'make_timestamptz', 'make_interval', 'timezone', 'jsonb_build_object', 'json_build_object', 'jsonb_build_array', 'json_build_array', 'to_jsonb', 'to_json', 'array_fill', 'replace', 'substr', 'substring', 'left', 'right', 'abs', 'round', 'floor', 'ceil', 'greatest', 'least', 'nullif', 'format', 'encode', 'decode', 'sha256', 'inet', 'int4range', 'int8range', 'numrange', 'tstzrange', 'daterange', 'current_schema', 'current_database', 'version', 'pg_backend_pid']);
 
 /** A call in the default whose value differs per row: a volatile built-in, a user function that is not IMMUTABLE or STABLE, or one lint does not know. */
-function volatileCall(node: unknown, env: RuleEnv | undefined): string | null {
+function volatileCall(node: unknown, env: Pick<RuleEnv, 'schema'> | undefined): string | null {
   if (!node || typeof node !== 'object') return null;
   const call = as(node, 'FuncCall');
   const name = call ? names(call['funcname']).at(-1)?.toLowerCase() : undefined;
@@ -37,7 +37,7 @@ function volatileCall(node: unknown, env: RuleEnv | undefined): string | null {
 }
 
 /** Why adding this column rewrites the table (each row gets its own value), or null. */
-export function rewriteReason(def: Node, env?: RuleEnv): string | null {
+export function rewriteReason(def: Node, env?: Pick<RuleEnv, 'schema'>): string | null {
   if (isSerial(def['typeName'])) return 'a serial column (a nextval() default)';
   for (const c of columnConstraints(def)) {
     if (c['contype'] === 'CONSTR_IDENTITY') return 'an identity column';

@@ -68,7 +68,8 @@ function provedNotNull(env: StatementEnv, column: string): boolean {
 }
 
 function planAddColumn(env: StatementEnv, def: Node): Form {
-  const reason = rewriteReason(def);
+  // The functions' volatility from the catalog and the earlier migrations, as lint reads it: unknown means volatile.
+  const reason = rewriteReason(def, { schema: env.known });
   if (!reason) {
     if (columnConstraints(def).some((c) => c['contype'] === 'CONSTR_UNIQUE' || c['contype'] === 'CONSTR_PRIMARY')) {
       return { refuse: 'a UNIQUE or PRIMARY KEY on the added column builds its index under ACCESS EXCLUSIVE: add the column, then add the constraint in a statement of its own (which runs online)' };

@@ -180,3 +180,14 @@ export async function scratchRunning(db: FreshDb, marker: string): Promise<strin
   }, `a statement with ${marker} to run on the scratch database`);
   return name;
 }
+
+/**
+ * A pause for SQL that must be slow per row on the target only: it sleeps where `slowHere` was called
+ * for the database, and not on the scratch databases an online run proves its plan on.
+ */
+export const pauseOnTarget = (seconds: number) => `pg_sleep(case when current_setting('sqlmig_test.slow', true) = 'on' then ${seconds} else 0 end)`;
+
+export async function slowHere(db: FreshDb): Promise<void> {
+  const [{ name }] = await db.sql`select current_database() as name` as unknown as [{ name: string }];
+  await db.sql.unsafe(`alter database "${name}" set sqlmig_test.slow = 'on'`);
+}
