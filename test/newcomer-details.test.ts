@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseTarget } from '../lib/config.js';
 import { maskSecret } from '../lib/db/url.js';
 import { nameMigrations } from '../lib/schema/migration-files.js';
-import { binPath, cleanEnv, freshPglite, runCli, writeMigrations } from './support/helpers.js';
+import { binPath, cleanEnv, freshPglite, onTerminal, runCli, writeMigrations } from './support/helpers.js';
 
 test('pglite://./db is the folder ./db under the current folder, never /db at the root; pglite:///abs is absolute', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'sqlmig-pglite-'));
@@ -73,25 +73,20 @@ function sevenTables(): Record<string, string> {
 }
 
 test('on a terminal a run of more than five migrations numbers each line [n/N]; off a terminal, or for a few, there is no counter', async (t) => {
-  const { execFileSync } = await import('node:child_process');
   const { root, dir } = writeMigrations(t, sevenTables());
   const url = await freshPglite(root);
-  let script: string;
-  try {
-    script = execFileSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).trim();
-  } catch {
+  const printed = await onTerminal(['up', '--dir', dir, '--url', url, '--no-color']);
+  if (printed === null) {
     t.skip('util-linux `script` (a pseudo-terminal) is not installed');
     return;
   }
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const onTerminal = execFileSync(script, ['-qec', [process.execPath, binPath, 'up', '--dir', dir, '--url', url, '--no-color'].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', env: cleanEnv() });
-  const lines = onTerminal.split(/\r?\n/).filter((l) => l.includes('applied  '));
-  assert.deepEqual(lines.map((l) => l.replace(/ {2}\d+ ms$/, '')), [1, 2, 3, 4, 5, 6, 7].map((n) => `[${n}/7] applied   00${n}_t${n}`), onTerminal);
+  const lines = printed.split(/\r?\n/).filter((l) => l.includes('applied  '));
+  assert.deepEqual(lines.map((l) => l.replace(/ {2}\d+ ms$/, '')), [1, 2, 3, 4, 5, 6, 7].map((n) => `[${n}/7] applied   00${n}_t${n}`), printed);
   const off = await runCli(['down', '--all', '--dir', dir, '--url', url]);
   assert.equal(off.code, 0, off.stderr);
   assert.match(off.stdout, /^reverted {2}007_t7/m);
   assert.doesNotMatch(off.stdout, /\[\d+\/\d+\]/);
-  const few = execFileSync(script, ['-qec', [process.execPath, binPath, 'up', '--to', '003', '--dir', dir, '--url', url, '--no-color'].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', env: cleanEnv() });
+  const few = (await onTerminal(['up', '--to', '003', '--dir', dir, '--url', url, '--no-color']))!;
   assert.match(few, /^applied {3}003_t3/m);
   assert.doesNotMatch(few, /\[\d+\/\d+\]/);
 });

@@ -1,6 +1,6 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, versions, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+import { closeAdmin, freshDb, freshPglite, onTerminal, runCli, spawnCli, versions, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
 
 after(closeAdmin);
 
@@ -86,23 +86,17 @@ insert into counters (id) select g from generate_series(1, 250) g;`,
 });
 
 test('on a terminal a batched pass shows its rows done of the table\'s estimate on one line rewritten in place; off a terminal it prints no row counts', async (t) => {
-  const { execFileSync } = await import('node:child_process');
-  const { binPath, cleanEnv } = await import('./support/helpers.js');
-  let script: string;
-  try {
-    script = execFileSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).trim();
-  } catch {
-    t.skip('util-linux `script` (a pseudo-terminal) is not installed');
-    return;
-  }
   const { dir } = writeMigrations(t, { '001_base.up.sql': BASE, '002_fill.up.sql': 'alter table users add column token uuid not null default gen_random_uuid();' });
-  const [onTerminal, offTerminal] = await Promise.all([freshDb(t), freshDb(t)]);
-  for (const db of [onTerminal, offTerminal]) {
+  const [terminalDb, offTerminal] = await Promise.all([freshDb(t), freshDb(t)]);
+  for (const db of [terminalDb, offTerminal]) {
     assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
     await db.sql`analyze users`;
   }
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const printed = execFileSync(script, ['-qec', [process.execPath, binPath, 'up', '--online', '--batch-size', '1000', '--no-color', '--dir', dir, '--url', onTerminal.url].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', env: cleanEnv() });
+  const printed = await onTerminal(['up', '--online', '--batch-size', '1000', '--no-color', '--dir', dir, '--url', terminalDb.url]);
+  if (printed === null) {
+    t.skip('util-linux `script` (a pseudo-terminal) is not installed');
+    return;
+  }
   for (const rows of ['1,000', '2,000', '2,500']) {
     assert.ok(printed.includes(`\r\x1b[2K002_fill: fill sqlmig_tmp_col_token of the existing rows in batches of 1000 by id: ${rows} rows of ~2,500 (`), printed);
   }

@@ -6,7 +6,7 @@ import { columnReferences, columnsNamed } from './column-refs.js';
 import { expandContract, REBUILT } from './expand.js';
 import { chooseConstraintName } from './names.js';
 import type { Planned, StatementEnv } from './statement-env.js';
-import { helperName, splitAlter, textBetween, qualified, quoteIdent, type CommandText } from './text.js';
+import { helperName, mentionedNames, splitAlter, textBetween, qualified, quoteIdent, type CommandText } from './text.js';
 import type { OnlineStep } from './types.js';
 
 type Form = OnlineStep[] | { refuse: string } | null;
@@ -24,11 +24,11 @@ export function planAlterTable(env: StatementEnv): Planned {
 
 /** Forms are first decided per command (to refuse early), then built with the command's text. */
 function rebuild(env: StatementEnv, cmds: Node[], forms: Form[], split: { head: string; commands: CommandText[] }): OnlineStep[] {
+  const mentions = split.commands.map((c) => ({ mentioned: mentionedNames(env.lib, c.text) }));
   return cmds.flatMap((cmd, i) => {
     const text = split.commands[i]!;
     if (forms[i] === null) return [transactionStep(`as written: ${split.head} ${text.text}`, env.table, [`${split.head} ${text.text}`])];
-    const later = split.commands.slice(i + 1).map((c) => ({ sql: c.text }));
-    return buildCommand(env, cmd, split.head, text).map((s) => inPlaceIfMentioned(env.lib, s, later));
+    return buildCommand(env, cmd, split.head, text).map((s) => inPlaceIfMentioned(s, mentions.slice(i + 1)));
   });
 }
 

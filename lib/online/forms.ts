@@ -1,9 +1,6 @@
 /** The online forms of single changes to a table that existed before the migration, as steps. */
 import type { OnlineStep } from './types.js';
-import type { loadParser } from '../migrations/sql.js';
-import { helperName, mentionedNames, qualified, quoteIdent } from './text.js';
-
-type Parser = Awaited<ReturnType<typeof loadParser>>;
+import { helperName, qualified, quoteIdent } from './text.js';
 
 const BRIEF = 'reads and writes of the table, only while it waits for the lock (lock_timeout) and for the instant it holds it';
 
@@ -122,8 +119,11 @@ export function batches(what: string, table: string, key: { column: string; type
   };
 }
 
-/** SQL that runs after a step in the same migration: a statement (with the table an ALTER TABLE or CREATE INDEX changes), or a later subcommand. */
-export interface LaterSql { sql: string; alters?: string | null }
+/**
+ * SQL that runs after a step in the same migration: a statement (with the table an ALTER TABLE or
+ * CREATE INDEX changes), or a later subcommand; `mentioned` is its mentionedNames, read once.
+ */
+export interface LaterSql { mentioned: ReadonlySet<string>; alters?: string | null }
 
 /**
  * A final rename or swap waits for the end (with the history row) unless SQL that runs after it in the
@@ -131,15 +131,12 @@ export interface LaterSql { sql: string; alters?: string | null }
  * than ALTER TABLE / CREATE INDEX that mentions its table (DROP TABLE, INSERT, a view…). Then it runs
  * in place, as a transaction of its own.
  */
-export function inPlaceIfMentioned(lib: Parser, step: OnlineStep, later: readonly LaterSql[]): OnlineStep {
+export function inPlaceIfMentioned(step: OnlineStep, later: readonly LaterSql[]): OnlineStep {
   if (step.run.kind !== 'at-end') return step;
   const names = step.run.names;
   const relation = step.table ? relationName(step.table) : null;
-  const needs = (l: LaterSql) => {
-    const mentioned = mentionedNames(lib, l.sql);
-    if (names.some((n) => mentioned.has(n))) return true;
-    return l.alters !== undefined && l.alters !== step.table && relation !== null && mentioned.has(relation);
-  };
+  const needs = (l: LaterSql) => names.some((n) => l.mentioned.has(n))
+    || (l.alters !== undefined && l.alters !== step.table && relation !== null && l.mentioned.has(relation));
   if (!later.some(needs)) return step;
   const what = step.what.replace(' (at the end, with the history row)', '').replace('; at the end, with the history row)', ')');
   return { ...step, what, run: { kind: 'transaction', statements: step.run.statements } };

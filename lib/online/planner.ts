@@ -8,9 +8,9 @@ import { as, hasOption, tableKey, type Node } from '../lint/tree.js';
 import type { loadParser } from '../migrations/sql.js';
 import { planAlterTable } from './alter.js';
 import { columnsNamed } from './column-refs.js';
-import { batches, concurrentIndex, inPlaceIfMentioned, renameIndex, transactionStep } from './forms.js';
+import { batches, concurrentIndex, inPlaceIfMentioned, renameIndex, transactionStep, type LaterSql } from './forms.js';
 import { chooseIndexName } from './names.js';
-import { concurrentIndexStatement, helperName, indexStatementOn, qualified, quoteIdent, textBetween } from './text.js';
+import { concurrentIndexStatement, helperName, indexStatementOn, mentionedNames, qualified, quoteIdent, textBetween } from './text.js';
 import type { Planned, StatementEnv } from './statement-env.js';
 import type { OnlinePlan, OnlineRefusal, OnlineStep, PlannerOptions, TableFacts } from './types.js';
 
@@ -34,6 +34,7 @@ export function planOnline(input: PlannerInput): { plan: OnlinePlan; refusals: O
   const notes: string[] = [];
   let asWritten: string[] = [];
   let rewritten = false;
+  let later: LaterSql[] | undefined;
   const flush = () => {
     if (!asWritten.length) return;
     if (input.transactional) steps.push(asWrittenStep(asWritten));
@@ -46,7 +47,8 @@ export function planOnline(input: PlannerInput): { plan: OnlinePlan; refusals: O
       refusals.push({ path: input.path, line: stmt.line, col: stmt.col, statement: firstLine(stmt.sql), why: planned.refuse });
     } else if (planned) {
       flush();
-      steps.push(...planned.steps.map((s) => inPlaceIfNeeded(input, i, s)));
+      if (planned.steps.some((s) => s.run.kind === 'at-end')) later ??= laterStatements(input);
+      steps.push(...planned.steps.map((s) => (later ? inPlaceIfMentioned(s, later.slice(i + 1)) : s)));
       if (planned.note) notes.push(planned.note);
       rewritten = true;
     } else {
@@ -58,12 +60,12 @@ export function planOnline(input: PlannerInput): { plan: OnlinePlan; refusals: O
   return { plan: { migration: input.migration, path: input.path, steps, rewritten, notes }, refusals };
 }
 
-/** A final rename or swap is run in place when a later statement of the migration needs it done. */
-function inPlaceIfNeeded(input: PlannerInput, at: number, step: OnlineStep): OnlineStep {
-  return inPlaceIfMentioned(input.lib, step, input.statements.slice(at + 1).map((s) => ({
-    sql: s.sql,
+/** Each statement as later SQL for the steps before it, scanned once, when a plan has a final rename or swap to place. */
+function laterStatements(input: PlannerInput): LaterSql[] {
+  return input.statements.map((s) => ({
+    mentioned: mentionedNames(input.lib, s.sql),
     alters: (s.kind === 'AlterTableStmt' || s.kind === 'IndexStmt') && s.node['relation'] ? tableKey(s.node['relation']) : null,
-  })));
+  }));
 }
 
 function asWrittenStep(statements: string[]): OnlineStep {

@@ -191,3 +191,19 @@ export async function slowHere(db: FreshDb): Promise<void> {
   const [{ name }] = await db.sql`select current_database() as name` as unknown as [{ name: string }];
   await db.sql.unsafe(`alter database "${name}" set sqlmig_test.slow = 'on'`);
 }
+
+/**
+ * Run the real bin/sqlmig on a pseudo-terminal (util-linux `script`) and return what it printed;
+ * null when `script` is not installed (the caller skips, saying why).
+ */
+export async function onTerminal(args: string[]): Promise<string | null> {
+  const { execFileSync } = await import('node:child_process');
+  let script: string;
+  try {
+    script = execFileSync('sh', ['-c', 'command -v script'], { encoding: 'utf8' }).trim();
+  } catch {
+    return null;
+  }
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return execFileSync(script, ['-qec', [process.execPath, binPath, ...args].map(quote).join(' '), '/dev/null'], { encoding: 'utf8', env: cleanEnv() });
+}
