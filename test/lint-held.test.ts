@@ -17,6 +17,23 @@ async function lint002(t: Parameters<typeof writeMigrations>[0], sql: string): P
 const brief = (fs: Finding[]) => fs.map((f) => `${f.rule} ${f.level} ${f.line}:${f.col}`);
 const NO_TX = '-- sqlmig:no-transaction\n';
 
+test('backfill-under-lock names the mode the earlier statement holds: writes only for a foreign key, a trigger or an index', async (t) => {
+  const cases: [string, RegExp][] = [
+    ['alter table orders add constraint orders_user_fk foreign key (user_id) references users (id) not valid;\nupdate orders set note = \'\';', /updates orders while line 1 holds its lock on orders until COMMIT: writes are blocked \(SHARE ROW EXCLUSIVE\)/],
+    ['alter table orders add constraint orders_user_fk foreign key (user_id) references users (id) not valid;\nupdate users set status = \'\';', /updates users while line 1 holds its lock on users until COMMIT: writes are blocked \(SHARE ROW EXCLUSIVE\)/],
+    ['create table payments (id int primary key, user_id int references users (id));\ndelete from users where status is null;', /deletes from users while line 1 .*: writes are blocked \(SHARE ROW EXCLUSIVE\)/],
+    ['create index orders_note_idx on orders (note);\nupdate orders set note = \'\';', /writes are blocked \(SHARE\)/],
+    ["create function touch() returns trigger language plpgsql as $$ begin return new; end $$;\ncreate trigger orders_touch before update on orders for each row execute function touch();\nupdate orders set note = '';", /line 2 .*: writes are blocked \(SHARE ROW EXCLUSIVE\)/],
+    ['alter table orders add column total int, add constraint orders_user_fk foreign key (user_id) references users (id);\nupdate orders set total = 0;', /reads and writes are blocked \(ACCESS EXCLUSIVE\)/],
+    ['lock table users in exclusive mode;\nupdate users set status = \'\';', /writes are blocked \(EXCLUSIVE\)/],
+  ];
+  for (const [sql, message] of cases) {
+    const found = (await lint002(t, sql)).filter((f) => f.rule === 'backfill-under-lock');
+    assert.equal(found.length, 1, sql);
+    assert.match(found[0]!.message, message, sql);
+  }
+});
+
 test('NOT VALID then VALIDATE in one transactional file: the ADD\'s lock is held while VALIDATE scans (names the ADD\'s line); split, it is clean', async (t) => {
   const bad = 'alter table orders add constraint orders_user_fk foreign key (user_id) references users (id) not valid;\n\nalter table orders validate constraint orders_user_fk;';
   const found = await lint002(t, bad);
@@ -32,7 +49,7 @@ test('NOT VALID then VALIDATE in one transactional file: the ADD\'s lock is held
 test('a data change after a lock on the same table in the same transaction: the table stays locked for the whole backfill', async (t) => {
   const found = await lint002(t, 'alter table users add column score int;\nupdate users set score = 0;\ndelete from orders where note is null;\ninsert into users (id) select id + 1000 from users;');
   assert.deepEqual(brief(found), ['backfill-under-lock error 2:1', 'backfill-under-lock error 4:1']);
-  assert.match(found[0]!.message, /^updates users while line 1 holds its lock on users until COMMIT: reads and writes are blocked/);
+  assert.match(found[0]!.message, /^updates users while line 1 holds its lock on users until COMMIT: reads and writes are blocked \(ACCESS EXCLUSIVE\)/);
   const index = await lint002(t, `${NO_TX}create index concurrently orders_note_idx on orders (note);\nupdate orders set note = '' where note is null;`);
   assert.deepEqual(brief(index), [], 'CREATE INDEX CONCURRENTLY in a no-transaction file holds nothing');
   assert.deepEqual(brief(await lint002(t, `${NO_TX}alter table users add column score int;\nupdate users set score = 0;`)), []);

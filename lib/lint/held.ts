@@ -2,7 +2,7 @@
  * What the transaction holds: a transactional file keeps every lock it took until COMMIT, so a later
  * statement runs under the locks of the earlier ones. Each finding names the line that took the lock.
  */
-import { blockingLocks } from './locking.js';
+import { blockingLocks, LIGHT_ALTERS } from './locking.js';
 import { alterCommands, as, names, tableKey, tableName, type Node } from './tree.js';
 import { rule, type EarlierStatement, type Hit } from './types.js';
 
@@ -44,7 +44,7 @@ function dataChangeTarget(kind: string, node: Node): { table: string; verb: stri
 export const backfillUnderLock = rule({
   id: 'backfill-under-lock',
   level: 'error', harm: true,
-  why: 'An earlier statement of this transaction locked the table (ACCESS EXCLUSIVE for ALTER TABLE, SHARE for CREATE INDEX) and holds the lock until COMMIT: the whole backfill runs with reads or writes of the table blocked.',
+  why: 'An earlier statement of this transaction locked the table (ACCESS EXCLUSIVE for most of ALTER TABLE, SHARE for CREATE INDEX, SHARE ROW EXCLUSIVE for a foreign key or a trigger) and holds the lock until COMMIT: the whole backfill runs with writes of the table blocked, and under ACCESS EXCLUSIVE its reads too.',
   recipe: `${SPLIT} Backfill in batches, outside the DDL's transaction.`,
 }, (stmt, env) => {
   if (!env.transactional) return [];
@@ -52,12 +52,33 @@ export const backfillUnderLock = rule({
   if (!target || !env.existed(target.table)) return [];
   const locker = env.earlier.find((s) => blockingLocks(s, env.schema).includes(target.table));
   if (!locker) return [];
-  return [{ message: `${target.verb} ${env.name(target.table)} while line ${locker.line} holds its lock on ${tableName(target.table)} until COMMIT: ${lockWord(locker)} for the whole data change`, table: target.table }];
+  const mode = lockMode(locker, target.table);
+  const blocked = mode === 'ACCESS EXCLUSIVE' ? 'reads and writes are blocked' : 'writes are blocked';
+  return [{ message: `${target.verb} ${env.name(target.table)} while line ${locker.line} holds its lock on ${tableName(target.table)} until COMMIT: ${blocked} (${mode}) for the whole data change`, table: target.table }];
 });
 
-function lockWord(s: EarlierStatement): string {
-  return s.kind === 'IndexStmt' ? 'writes are blocked (SHARE)' : 'reads and writes are blocked';
+/**
+ * The mode a statement that blocks (blockingLocks) holds on `table`. An ALTER TABLE takes the strongest
+ * mode of its subcommands: SHARE ROW EXCLUSIVE when it only adds foreign keys (on both tables).
+ */
+function lockMode(s: EarlierStatement, table: string): string {
+  switch (s.kind) {
+    case 'IndexStmt': case 'ReindexStmt': return 'SHARE';
+    case 'CreateTrigStmt': return 'SHARE ROW EXCLUSIVE';
+    case 'CreateStmt': return 'SHARE ROW EXCLUSIVE'; // a new table locks only the tables its foreign keys point at
+    case 'LockStmt': return LOCK_MODES[s.node['mode'] as number] ?? 'ACCESS EXCLUSIVE';
+    case 'AlterTableStmt': {
+      if (tableKey(s.node['relation']) !== table) return 'SHARE ROW EXCLUSIVE'; // the table a new foreign key points at
+      const foreignKeysOnly = alterCommands(s.node).every((c) => LIGHT_ALTERS.has(c['subtype']) ||
+        (c['subtype'] === 'AT_AddConstraint' && as(c['def'], 'Constraint')?.['contype'] === 'CONSTR_FOREIGN'));
+      return foreignKeysOnly ? 'SHARE ROW EXCLUSIVE' : 'ACCESS EXCLUSIVE';
+    }
+    default: return 'ACCESS EXCLUSIVE';
+  }
 }
+
+/** LOCK TABLE's modes by the parser's number (lockdefs.h); blockingLocks counts 5 (SHARE) and up. */
+const LOCK_MODES: Record<number, string> = { 5: 'SHARE', 6: 'SHARE ROW EXCLUSIVE', 7: 'EXCLUSIVE', 8: 'ACCESS EXCLUSIVE' };
 
 /** Values added by `ALTER TYPE … ADD VALUE` earlier in the file, with their type and line (not to a type the file created: those are usable). */
 function addedEnumValues(earlier: readonly EarlierStatement[]): Map<string, { type: string; line: number }> {

@@ -4,7 +4,7 @@ import { alterCommands, as, hasOption, qualifiedKey, tableKey, type Node } from 
 import { rule, type LintStatement, type RuleEnv } from './types.js';
 
 /** ALTER TABLE subcommands that take only SHARE UPDATE EXCLUSIVE: they do not block reads or writes. */
-const LIGHT_ALTERS = new Set(['AT_ValidateConstraint', 'AT_SetStatistics', 'AT_ClusterOn', 'AT_DropCluster', 'AT_SetOptions', 'AT_ResetOptions', 'AT_SetRelOptions', 'AT_ResetRelOptions', 'AT_AttachPartition']);
+export const LIGHT_ALTERS = new Set(['AT_ValidateConstraint', 'AT_SetStatistics', 'AT_ClusterOn', 'AT_DropCluster', 'AT_SetOptions', 'AT_ResetOptions', 'AT_SetRelOptions', 'AT_ResetRelOptions', 'AT_AttachPartition']);
 
 /** Tables a statement locks in a mode that blocks reads or writes (SHARE or stronger). */
 export function blockingLocks(stmt: LintStatement, schema: KnownSchema): string[] {
