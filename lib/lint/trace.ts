@@ -28,7 +28,7 @@ const BLOCKS: Record<string, string> = {
 };
 const modeName = (mode: string) => mode.replace(/Lock$/, '').replace(/([a-z])([A-Z])/g, '$1 $2').toUpperCase();
 
-const TABLES_SQL = `select c.oid::int8 as oid, n.nspname || '.' || c.relname as key, c.relfilenode::int8 as file
+const TABLES_SQL = `select c.oid::int8 as oid, n.nspname || '.' || c.relname as key, c.relfilenode::int8 as file, c.relkind = 'm' as view
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
   where c.relkind in ('r', 'p', 'm') and n.nspname not in ('pg_catalog', 'information_schema') and n.nspname not like 'pg\\_%'`;
 // The scans (sequential and index) of each table this session counted and has not yet sent to the
@@ -74,7 +74,9 @@ async function apply(db: Db, step: Extract<TraceStep, { mode: 'apply' }>, statem
 }
 
 async function trace(db: Db, linted: LintedFile, statements: ParsedStatement[], sizes: Map<string, TableSize>, findings: Finding[], stopIfInterrupted: StopIfInterrupted): Promise<void> {
-  const tables = new Map((await db.query<{ oid: string; key: string; file: string }>(TABLES_SQL)).map((r) => [String(r.oid), { key: r.key, file: String(r.file) }]));
+  const tables = new Map((await db.query<{ oid: string; key: string; file: string; view: boolean }>(TABLES_SQL)).map((r) => [String(r.oid), { key: r.key, file: String(r.file), view: r.view }]));
+  // Only REFRESH writes a materialized view, so of its locks only ACCESS EXCLUSIVE keeps anyone (its readers) waiting.
+  const blocking = (oid: string, mode: string) => rank(mode) >= (tables.get(oid)?.view ? rank('AccessExclusiveLock') : SHARE);
   const oids = `{${[...tables.keys()].join(',')}}`;
   const silenced = new Set(linted.ignores.map((i) => `${i.statement}:${i.rule}`));
   const add = (info: RuleInfo, index: number, hit: Hit) => {
@@ -132,12 +134,12 @@ async function trace(db: Db, linted: LintedFile, statements: ParsedStatement[], 
       add(TRACE_LOCK_HELD, index, { message: `runs while ${what}: ${BLOCKS[strongest]} for this statement too`, table: tables.get(waiting[0]![0])!.key });
     }
     for (const [oid, mode] of locks) {
-      if (busy && !rewritten.has(oid) && rank(mode) >= SHARE && rank(mode) > rank(before.get(oid))) {
+      if (busy && !rewritten.has(oid) && blocking(oid, mode) && rank(mode) > rank(before.get(oid))) {
         // REINDEX also takes ACCESS EXCLUSIVE on the index itself, which pg_locks shows on the index, not the table.
         const onIndex = stmt.kind === 'ReindexStmt' ? ', and reads that use the index wait too (ACCESS EXCLUSIVE on the index)' : '';
         add(TRACE_LOCK, index, { message: `takes ${modeName(mode)} on ${label(oid)}: ${BLOCKS[mode]}${onIndex} until the ${inTransaction ? 'migration' : 'statement'} ends`, table: tables.get(oid)!.key });
       }
-      if (rank(mode) >= SHARE && rank(mode) > rank(held.get(oid)?.mode)) {
+      if (blocking(oid, mode) && rank(mode) > rank(held.get(oid)?.mode)) {
         held.set(oid, { line: stmt.line, mode });
         told.delete(oid); // a stronger lock than the one already said
       }
