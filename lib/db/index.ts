@@ -26,7 +26,7 @@ export interface Db {
    * sends it as one pipeline (one round trip). A failure is thrown as StatementFailed with its index:
    * `statements.length + i` when `finish[i]` failed.
    */
-  runTransaction(statements: readonly string[], finish: readonly ParameterizedQuery[]): Promise<Row[]>;
+  runTransaction(statements: readonly string[], finish: readonly ParameterizedQuery[], options?: TransactionOptions): Promise<Row[]>;
   /**
    * SQL that puts the session back as sqlmig set it up: undoes a migration's SET, SET ROLE and
    * SET SESSION AUTHORIZATION, then reapplies sqlmig's own settings. Runs after every migration.
@@ -50,6 +50,21 @@ export interface Db {
 }
 
 export interface ParameterizedQuery { sql: string; params: unknown[] }
+
+export interface TransactionOptions {
+  /**
+   * SQL run right after BEGIN, before the statements (no parameters): a check that raises when the
+   * migration must not run. Its failure is thrown as PreconditionFailed, and nothing of the migration ran.
+   */
+  precondition?: string;
+}
+
+/** runTransaction's precondition failed: the transaction was rolled back before any of its statements ran. */
+export class PreconditionFailed extends Error {
+  constructor(cause: unknown) {
+    super((cause as Error)?.message ?? String(cause), { cause });
+  }
+}
 
 /** Undo whatever a migration changed in the session; the adapter appends its own settings. */
 export const SESSION_RESET_SQL = 'reset session authorization; reset role; reset all;';

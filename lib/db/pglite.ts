@@ -7,7 +7,7 @@ import { acquireFolderLock, type FolderLock } from './folderlock.js';
 import { ensureFolder, FolderUnusable } from '../folders.js';
 import { preferBaselineWasmCompiler } from '../migrations/wasm.js';
 import { forgetTemplate, readTemplate, saveTemplate } from './pglite-template.js';
-import { SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db } from './index.js';
+import { PreconditionFailed, SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db } from './index.js';
 import { locateInMessage, oneMessage, type OneMessage } from './one-message.js';
 
 /** Remembered next to the data so a reopened folder loads what its migrations installed. */
@@ -216,13 +216,14 @@ function wrap(current: () => PGlite | Transaction, display: string, resetSql: st
         }
       }
     },
-    async runTransaction(statements, finish) {
+    async runTransaction(statements, finish, options = {}) {
       // The file goes as one exec (one-message.ts): a call per statement costs PGlite more than most statements.
       const message = oneMessage('', statements);
       let failed: unknown = null;
       try {
         return await db.transaction(async (tx) => {
           await checkpoint(0);
+          if (options.precondition) await tx.exec(options.precondition).catch((error: unknown) => { throw new PreconditionFailed(error); });
           if (statements.length) await tx.exec(message.text).catch((error: unknown) => { throw (failed = error); });
           await checkpoint(statements.length); // a signal during the file still rolls the migration back
           let rows: Record<string, unknown>[] = [];

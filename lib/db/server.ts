@@ -8,7 +8,7 @@ import { clientFiles } from './clientfiles.js';
 import { resolveConnection, type ConnInfo, type Endpoint } from './conninfo.js';
 import { driverOptions } from './driveroptions.js';
 import { locateInMessage, oneMessage } from './one-message.js';
-import { SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db, type Row } from './index.js';
+import { PreconditionFailed, SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db, type Row } from './index.js';
 
 type Sql = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
 /** What postgres.js tells about a query it has sent: `active` while the server runs it, `state` its backend. */
@@ -173,9 +173,9 @@ function wrap(
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed !== -1) throw new StatementFailed(failed, (results[failed] as PromiseRejectedResult).reason);
     },
-    async runTransaction(statements, finish) {
+    async runTransaction(statements, finish, options = {}) {
       if (inTransaction) throw new Error('runTransaction inside a transaction');
-      const opening = session.transactionSettings ? `begin; ${session.transactionSettings}` : 'begin';
+      const opening = ['begin', session.transactionSettings, options.precondition].filter(Boolean).join('; ');
       const message = session.oneMessage ? oneMessage(opening, statements) : null;
       const cancelsBefore = cancels;
       // One pipeline on our single connection: after a failure the server rejects the rest of the
@@ -192,6 +192,7 @@ function wrap(
       if (failed === -1) return (results[queries.length - 2] as PromiseFulfilledResult<Row[]>).value;
       const reason = (results[failed] as PromiseRejectedResult).reason as { position?: unknown };
       if (!session.lost) await sql.unsafe('rollback').catch(() => {}); // in case the failure left the block open
+      if (options.precondition && failed === 0 && isPreconditionError(reason, options.precondition)) throw new PreconditionFailed(reason);
       if (failed === queries.length - 1) throw reason;
       const firstFinish = message ? 1 : statements.length + 1;
       if (failed >= firstFinish) throw new StatementFailed(statements.length + failed - firstFinish, reason);
@@ -250,6 +251,15 @@ function lossReason(error: unknown): string {
   // The server's own words (57P01 "terminating connection due to administrator command") say more than the driver's.
   if (e.code?.startsWith('57P') || e.code?.startsWith('08')) return `${maskUrl(e.message ?? '')} (SQLSTATE ${e.code})`;
   return `the server closed the connection (restart, crash or network failure; ${e.code})`;
+}
+
+/**
+ * The precondition raised (the opening failed, and not in BEGIN or the settings): it raises by reading a
+ * setting nobody sets, whose name it carries, so the error names that setting.
+ */
+function isPreconditionError(error: unknown, precondition: string): boolean {
+  const setting = /current_setting\('([^']+)'\)/.exec(precondition)?.[1];
+  return setting !== undefined && String((error as Error)?.message ?? '').includes(`"${setting}"`);
 }
 
 function isConnectionLoss(error: unknown): boolean {

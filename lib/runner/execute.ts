@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { StatementFailed, type Db, type ParameterizedQuery, type Row } from '../db/index.js';
 import { ConnectionLost, Interrupted, LockLost, MigrationFailed } from '../errors.js';
-import { historyDelete, historyInsert, qualifiedName, setGuardSql, type HistoryTable, type NewHistoryRow } from './history.js';
+import { historyDelete, historyInsert, previousCommittedSql, qualifiedName, setGuardSql, type HistoryTable, type NewHistoryRow } from './history.js';
 import type { Direction } from './plan.js';
 import { isLockLost, type HeldLock } from './lock.js';
 import { refuseUnsafeThroughPooler } from './pooler.js';
@@ -52,10 +52,29 @@ export async function executePlan(db: Db, steps: readonly PreparedStep[], option
   const held: StepEvent[] = [];
   const onStep = single ? (event: StepEvent) => (event.type === 'done' ? held.push(event) : options.onStep?.(event)) : options.onStep;
   const runAll = async (session: Db) => {
+    // A migration is sent while the one before it still runs (see pipelines()): the client's work on
+    // the next file overlaps the server's on this one. At most two are in flight.
+    let last: { step: PreparedStep; run: Promise<StepResult> } | null = null;
     for (const step of steps) {
-      if (options.signal?.aborted) throw interrupted(options.signal, steps, completed, null, single);
-      completed.push(await runStep(session, step, { ...options, onStep }, single, completed, steps));
+      if (options.signal?.aborted) {
+        if (last) await last.run;
+        throw interrupted(options.signal, steps, completed, null, single);
+      }
+      const behind = last && pipelines(session, last.step, single) && pipelines(session, step, single) ? last : null;
+      if (last && !behind) await last.run;
+      const run = runStep(session, step, { ...options, onStep }, single, completed, steps, behind);
+      run.catch(() => {}); // awaited below or on the next turn; its failure is reported from there
+      if (behind) {
+        try {
+          await behind.run;
+        } catch (error) {
+          await run.catch(() => {}); // rolled back by its precondition: nothing of it ran
+          throw error;
+        }
+      }
+      last = { step, run };
     }
+    if (last) await last.run;
   };
   try {
     if (options.withinTransaction) await runAll(db);
@@ -69,22 +88,53 @@ export async function executePlan(db: Db, steps: readonly PreparedStep[], option
   return completed;
 }
 
+/**
+ * Whether a migration may be sent while the one before it is still running, and the one after it while
+ * it runs: a transactional, parsed file on a direct server session (behind a pooler each migration
+ * first checks the lock on its own; PGlite runs in this process, so there is nothing to overlap).
+ */
+function pipelines(db: Db, step: PreparedStep, single: boolean): boolean {
+  return !single && db.kind === 'server' && !db.pooled && step.script.transactional && step.script.statements !== undefined;
+}
+
+/** The migration was not run: the one it was sent behind failed, and its precondition rolled it back. */
+class NotRun extends Error {}
+
+/**
+ * Run one migration; `behind`: the one still running before it on this session. Then this one is sent
+ * at once, with a precondition (history.ts) that lets it run only if that one committed, and it is
+ * announced, timed and recorded as completed only once that one is done.
+ */
 async function runStep(
   db: Db, step: PreparedStep, options: ExecuteOptions, single: boolean,
-  completed: StepResult[], all: readonly PreparedStep[],
+  completed: StepResult[], all: readonly PreparedStep[], behind: { step: PreparedStep; run: Promise<StepResult> } | null = null,
 ): Promise<StepResult> {
+  const statements = step.script.statements?.map((s) => s.sql) ?? [step.script.text];
+  let sent: Promise<Row[]> | null = null;
+  if (behind) {
+    const precondition = { precondition: previousCommittedSql(options.table, behind.step) };
+    sent = db.runTransaction(statements, finishQueries(db, step, options.table, { guard: randomUUID(), lock: options.lock }), precondition);
+    sent.catch(() => {});
+    try {
+      await behind.run;
+    } catch {
+      await sent.catch(() => {});
+      throw new NotRun();
+    }
+  }
   const position = { n: all.indexOf(step) + 1, of: all.length };
   options.onStep?.({ type: 'start', step, position });
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const statements = step.script.statements?.map((s) => s.sql) ?? [step.script.text];
   try {
     let written: Row[];
     // Without a transaction to roll back, nothing may start once the lock is gone; behind a pooler, whose timeouts can take it, nothing either.
     if (options.lock && (db.pooled || !step.script.transactional)) {
       await db.exec(options.lock.checkSql).catch((e: unknown) => { throw isLockLost(e) ? new StatementFailed(-1, e) : e; });
     }
-    if (!single && step.script.transactional) {
+    if (sent) {
+      written = await sent;
+    } else if (!single && step.script.transactional) {
       // BEGIN, the file, session reset, the history row, COMMIT: one pipeline, all or nothing.
       const guard = randomUUID();
       written = await db.runTransaction(statements, finishQueries(db, step, options.table, { guard, lock: options.lock }));
@@ -102,6 +152,7 @@ async function runStep(
   }
   const result: StepResult = { direction: step.direction, version: step.versionText, name: step.name, durationMs: elapsed() };
   if (step.fromStoredSql) result.fromStoredSql = true;
+  completed.push(result);
   options.onStep?.({ type: 'done', step, result, position });
   return result;
 }

@@ -131,6 +131,17 @@ export function historyDelete(t: HistoryTable, version: bigint, guard?: string, 
   return { sql: `delete from ${qualifiedName(t)} where version = ${v(version)}::bigint${guardClause(guard, v).replace(' where', ' and')} returning version`, params };
 }
 
+/**
+ * A precondition for a migration sent while `previous` still runs on the same session: it raises (by
+ * reading a setting nobody sets, at run time) unless `previous` committed, i.e. its row is there after
+ * an up, gone after a down. A failed, rolled-back or unrecorded previous migration stops this one before its first statement.
+ */
+export function previousCommittedSql(t: HistoryTable, previous: { direction: 'up' | 'down'; version: bigint }): string {
+  const test = previous.direction === 'up' ? 'exists' : 'not exists';
+  return `select case when ${test} (select from ${qualifiedName(t)} where version = ${previous.version}::bigint) then '' ` +
+    `else pg_catalog.current_setting('sqlmig.previous_migration_not_committed') end`;
+}
+
 /** A placeholder for each value ($1, $2, … collected in `params`), or the value itself written as SQL. */
 function binder(params: unknown[], inline = false): (value: unknown) => string {
   if (inline) return sqlLiteral;
