@@ -100,6 +100,23 @@ test('positions are characters, not bytes: a finding after non-ASCII text', asyn
   assert.deepEqual(at(findings, 'index-not-concurrently'), ['2:15']);
 });
 
+test('positions in a file of 40,000 statements with non-ASCII text: the same as counting from the start for each offset', async (t) => {
+  const { bytePositions } = await import('../lib/lint/parse.js');
+  const lines = Array.from({ length: 40_000 }, (_, i) => (i % 7 === 0 ? `insert into users (name) values ('Ünïcödé €${i}'); -- ß\n` : `select ${i};\n`));
+  const text = `${lines.join('')}create index users_age_idx on users (age);`;
+  const bytes = Buffer.from(text, 'utf8');
+  const slow = (offset: number) => { // the definition: decode every byte before the offset, count lines and columns
+    const before = bytes.subarray(0, offset).toString('utf8');
+    const lineStart = before.lastIndexOf('\n') + 1;
+    return { line: before.split('\n').length, col: before.length - lineStart + 1 };
+  };
+  const position = bytePositions(text);
+  const offsets = [0, bytes.length - 1, 1, 12_345, bytes.indexOf('€'), bytes.lastIndexOf('ß'), bytes.lastIndexOf('\n') + 1, ...Array.from({ length: 40 }, (_, i) => Math.floor(((i * 7919) % 1000) / 1000 * bytes.length))];
+  for (const offset of offsets) assert.deepEqual(position(offset), slow(offset), `byte ${offset}`);
+  const findings = await lint002(t, text);
+  assert.deepEqual(at(findings, 'index-not-concurrently'), ['40001:1']);
+});
+
 test('lint-ignore: a reason silences one rule for the next statement only; no reason, or an unknown rule, is an error', async (t) => {
   const findings = await lint002(t, `-- sqlmig:lint-ignore drop-column nobody read age since 2023
 alter table users drop column age;

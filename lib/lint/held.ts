@@ -107,7 +107,7 @@ export const enumValueInTransaction = rule({
   why: 'A value added with ALTER TYPE … ADD VALUE cannot be used until the transaction that added it commits ("unsafe use of new value"), on every PostgreSQL version; before PostgreSQL 12 ADD VALUE cannot run in a transaction at all. The migration fails when it is applied.',
   recipe: 'Add the value in a migration of its own (or make this file `-- sqlmig:no-transaction`), and use it in a later migration.',
 }, (stmt, env) => {
-  if (!env.transactional || stmt.kind === 'AlterEnumStmt') return [];
+  if (!env.transactional || stmt.kind === 'AlterEnumStmt' || !env.earlierKinds.has('AlterEnumStmt')) return [];
   const added = addedEnumValues(env.earlier);
   if (!added.size) return [];
   const used = [...new Set(strings(stmt.node))].filter((v) => added.has(v));

@@ -15,14 +15,24 @@ export type ParsedText =
   | { statements: ParsedStatement[]; syntaxError: null }
   | { statements: null; syntaxError: { message: string; line: number; col: number } };
 
-/** 1-based line and character column of a UTF-8 byte offset (parse-tree locations are bytes). */
+/**
+ * 1-based line and character column of a UTF-8 byte offset (parse-tree locations are bytes). The line
+ * starts are found once, so a file of tens of thousands of statements costs one pass, not one per statement.
+ */
 export function bytePositions(text: string): (byteOffset: number) => { line: number; col: number } {
-  const ascii = Buffer.byteLength(text, 'utf8') === text.length;
-  const bytes = ascii ? null : Buffer.from(text, 'utf8');
+  const bytes = Buffer.from(text, 'utf8');
+  const lineStarts = [0];
+  for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) lineStarts.push(i + 1);
+  const ascii = bytes.length === text.length;
   return (offset) => {
-    const chars = bytes ? bytes.subarray(0, offset).toString('utf8').length : offset;
-    const { line, column } = locate(text, chars);
-    return { line, col: column };
+    let lo = 0;
+    for (let hi = lineStarts.length - 1; lo < hi;) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid]! <= offset) lo = mid; else hi = mid - 1;
+    }
+    const start = lineStarts[lo]!;
+    const col = (ascii ? offset - start : bytes.subarray(start, offset).toString('utf8').length) + 1;
+    return { line: lo + 1, col };
   };
 }
 

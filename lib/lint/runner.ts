@@ -113,9 +113,13 @@ function lintFile(lib: Awaited<ReturnType<typeof loadParser>>, source: LintSourc
   const located: Located[] = [];
   const start: Session = { lockTimeout: input.lockTimeout, timeZone: input.timeZone ?? null };
   let session = start;
+  const earlierKinds = new Set<string>();
   statements.forEach((stmt, index) => {
     const env: RuleEnv = {
-      schema, transactional: source.transactional, lockTimeout: session.lockTimeout, earlier: statements.slice(0, index),
+      schema, transactional: source.transactional, lockTimeout: session.lockTimeout,
+      // Sliced only for the few rules that look back: every statement copying all before it is quadratic in a big file.
+      get earlier() { return statements.slice(0, index); },
+      earlierKinds,
       timeZone: session.timeZone, serverVersion: input.serverVersion ?? null,
       existed: (t) => existedBefore(schema, t, source.id),
       columnIsNew: (t, c) => schema.tables.get(t)?.addedIn.get(c) === source.id,
@@ -147,6 +151,7 @@ function lintFile(lib: Awaited<ReturnType<typeof loadParser>>, source: LintSourc
     }
     applyStatement(schema, stmt.kind, stmt.node, { migration: source.id, fresh: input.fresh });
     session = sessionAfter(stmt, session, start);
+    earlierKinds.add(stmt.kind);
   });
   const silenced = new Set(ignores.map((i) => `${i.statement}:${i.rule}`));
   let timeoutSaid = false;

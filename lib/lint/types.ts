@@ -57,7 +57,9 @@ export interface RuleEnv {
   /** Was this column added earlier in the same migration? */
   columnIsNew(table: string, column: string): boolean;
   /** The statements before this one in the file: in a transactional file, every lock they took is still held. */
-  earlier: readonly EarlierStatement[];
+  readonly earlier: readonly EarlierStatement[];
+  /** The kinds of those statements (AlterEnumStmt, …): whether looking back can find anything. */
+  earlierKinds: ReadonlySet<string>;
 }
 
 export interface Hit {
