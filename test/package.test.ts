@@ -14,9 +14,9 @@ test('npm pack holds only bin, dist, README.md, LICENSE and package.json; the LI
     execFile('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repo, maxBuffer: 16 * 1024 * 1024 }, (error, out) => (error ? reject(error) : resolve(out)));
   });
   const files: string[] = JSON.parse(stdout)[0].files.map((f: { path: string }) => f.path);
-  const outside = files.filter((f) => !/^(bin\/|dist\/lib\/)/.test(f) && !['README.md', 'LICENSE', 'package.json'].includes(f));
+  const outside = files.filter((f) => !/^(bin\/|dist\/lib\/|dist\/cli\/)/.test(f) && !['README.md', 'LICENSE', 'package.json'].includes(f));
   assert.deepEqual(outside, []);
-  for (const needed of ['bin/sqlmig', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/lib/cli/main.js', 'LICENSE', 'README.md']) assert.ok(files.includes(needed), needed);
+  for (const needed of ['bin/sqlmig', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/cli/main.js', 'LICENSE', 'README.md']) assert.ok(files.includes(needed), needed);
   const pkg = JSON.parse(readFileSync(`${repo}/package.json`, 'utf8'));
   assert.equal(pkg.license, 'MIT');
   assert.match(readFileSync(`${repo}/LICENSE`, 'utf8'), /^MIT License\n/);
@@ -27,7 +27,7 @@ test('nothing of sqlmig runs at install time: the build runs on pack/publish (pr
   const { scripts } = JSON.parse(readFileSync(`${repo}/package.json`, 'utf8'));
   // What npm counts as install scripts of a package installed from a tarball or git (and warns about).
   for (const installTime of ['preinstall', 'install', 'postinstall', 'prepare']) assert.equal(scripts[installTime], undefined, installTime);
-  assert.equal(scripts.build, 'tsc -p tsconfig.json');
+  assert.equal(scripts.build, 'tsc -p tsconfig.json && node scripts/bundle-cli.mjs');
   assert.equal(scripts.prepack, 'npm run build');
   assert.equal(scripts.dependencies, 'npm run build');
 });

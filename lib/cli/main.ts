@@ -1,5 +1,4 @@
 /** The command line: yargs → library → report → exit code. Nothing here decides what to migrate. */
-import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
 import yargs, { type Argv } from 'yargs';
 import { resolveSettings, type Flags } from '../config.js';
@@ -16,6 +15,7 @@ import { registerVerify } from './verify.js';
 import { maskUrl } from '../db/url.js';
 import { groupCommandHelp, groupGlobalOptions, unknownArgumentMessage } from './help.js';
 import { Output } from './output.js';
+import { ownPackageJson } from '../package-json.js';
 
 interface CommonArgs extends Flags {
   json?: boolean;
@@ -131,7 +131,7 @@ function skipHelpRendering(cli: Argv): void {
 }
 
 function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  return ownPackageJson().version;
 }
 
 function report(error: unknown, out: Output, signal: AbortSignal): number {

@@ -10,19 +10,14 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import { ensureFolder } from '../folders.js';
+import { ownPackageJson } from '../package-json.js';
 
 function templateFile(): string | null {
   const base = process.env['XDG_CACHE_HOME'] || (homedir() ? join(homedir(), '.cache') : null);
   if (!base) return null;
-  const pkg = JSON.parse(readFileSync(ownPackageJson(), 'utf8')) as { dependencies: Record<string, string> };
+  const pkg = ownPackageJson();
   const version = (pkg.dependencies['@electric-sql/pglite'] ?? 'unknown').replace(/[^0-9a-z.]/gi, '');
   return join(base, 'sqlmig', `pglite-${version}-empty.tar.gz`);
-}
-
-/** sqlmig's package.json: two folders up from lib/db in the sources, three from dist/lib/db. */
-function ownPackageJson(): URL {
-  const fromSources = new URL('../../package.json', import.meta.url);
-  return import.meta.url.includes('/dist/') || !existsSync(fromSources) ? new URL('../../../package.json', import.meta.url) : fromSources;
 }
 
 export function readTemplate(): Blob | undefined {

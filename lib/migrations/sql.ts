@@ -4,11 +4,13 @@
  */
 import { sessionEffect, type SessionEffect, type SessionNode } from './session-effects.js';
 import type { ScanToken } from 'libpg-query';
+import { preferBaselineWasmCompiler } from './wasm.js';
 
 type LibPgQuery = typeof import('libpg-query');
 let parser: Promise<LibPgQuery> | undefined;
 
 export function loadParser(): Promise<LibPgQuery> {
+  preferBaselineWasmCompiler(); // also when no database is opened (lint, validate without a url)
   parser ??= import('libpg-query').then(async (lib) => {
     await lib.loadModule();
     return lib;
