@@ -15,7 +15,7 @@ export const registerCore: Register = (cli, run) => cli
     .option('online', { type: 'boolean', describe: 'run each statement that would block a table in its lock-safe form, proved first on a scratch database (else package.json "sqlmig".online)' })
     .option('online-lock-timeout', { type: 'string', describe: 'online: lock_timeout of each locking step (default 1s)' })
     .option('lock-retries', { type: 'number', describe: 'online: retries of a step whose lock was not granted in time (default 10)' })
-    .option('batch-size', { type: 'number', describe: 'online: rows per batch of a backfill or a whole-table UPDATE/DELETE (default 10000)' })
+    .option('batch-size', { type: 'number', describe: 'online: rows per batch of a backfill or a whole-table UPDATE/DELETE (default: sized to take ~100 ms each, at most 10000)' })
     .option('lint', { type: 'string', choices: ['off', 'warn', 'error'], describe: 'lint what is about to run: warn on stderr (default), refuse on an error-level finding (error), or off (else package.json "sqlmig".lint)' }),
   run(async (a, m, out) => {
     const r = await m.up({ to: a['to'] as string | undefined, step: a['step'] as number | undefined, dryRun: a['dryRun'] as boolean, singleTransaction: a['singleTransaction'] as boolean, allowOutOfOrder: a['allowOutOfOrder'] as boolean, backup: a['backup'] as boolean, onBackup: (b) => out.progress(formatBackup(b)), online: a['online'] as boolean | undefined });
@@ -30,7 +30,7 @@ export const registerCore: Register = (cli, run) => cli
     .option('online', { type: 'boolean', describe: 'run each statement that would block a table in its lock-safe form, proved first on a scratch database (else package.json "sqlmig".online)' })
     .option('online-lock-timeout', { type: 'string', describe: 'online: lock_timeout of each locking step (default 1s)' })
     .option('lock-retries', { type: 'number', describe: 'online: retries of a step whose lock was not granted in time (default 10)' })
-    .option('batch-size', { type: 'number', describe: 'online: rows per batch of a backfill or a whole-table UPDATE/DELETE (default 10000)' })
+    .option('batch-size', { type: 'number', describe: 'online: rows per batch of a backfill or a whole-table UPDATE/DELETE (default: sized to take ~100 ms each, at most 10000)' })
     .option('stored-down', { type: 'boolean', describe: 'where a .down.sql was edited since it was applied, run the down SQL stored then (default: the file, with a warning)' }),
   run(async (a, m, out) => {
     const r = await m.down({ count: a['n'] as number | undefined, to: a['to'] as string | undefined, all: a['all'] as boolean | undefined, dryRun: a['dryRun'] as boolean, backup: a['backup'] as boolean, onBackup: (b) => out.progress(formatBackup(b)), online: a['online'] as boolean | undefined, storedDown: a['storedDown'] as boolean });

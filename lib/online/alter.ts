@@ -1,6 +1,7 @@
 /** ALTER TABLE on a table that existed before: each subcommand in its online form, the rest as written. */
 import { isSafeTypeChange, rewriteReason } from '../lint/columns.js';
 import { alterCommands, as, columnConstraints, columnType, names, type Node } from '../lint/tree.js';
+import { batchesText } from './batch-size.js';
 import { batches, constraintUsingIndex, inPlaceIfMentioned, notValidThenValidate, renameColumn, renameConstraint, setNotNull, transactionStep } from './forms.js';
 import { columnReferences, columnsNamed } from './column-refs.js';
 import { expandContract, REBUILT } from './expand.js';
@@ -93,7 +94,7 @@ function buildCommand(env: StatementEnv, cmd: Node, head: string, text: CommandT
     if ('refuse' in conversion) throw new Error(conversion.refuse); // decided in planCommand
     return expandContract({
       lib: env.lib, table: env.table, column: cmd['name'], type: conversion.type, key: env.facts.primaryKey[0]!, notNull: provedNotNull(env, cmd['name']),
-      batchSize: env.options.batchSize, convert: conversion, uses: env.facts.uses?.get(cmd['name']) ?? [],
+      batches: batchesText(env.options), convert: conversion, uses: env.facts.uses?.get(cmd['name']) ?? [],
     });
   }
   const c = constraint!;
@@ -145,7 +146,7 @@ function addColumnVolatile(env: StatementEnv, def: Node, head: string, text: Com
   const steps: OnlineStep[] = [
     transactionStep(`add column ${helper} without a default (instant), then set its default for new rows`, env.table,
       [`${head} add column ${col} ${typeText}`, `alter table ${t} alter column ${col} set default ${defaultText}`], { undo: [dropColumn] }),
-    batches(`fill ${helper} of the existing rows in batches of ${env.options.batchSize} by ${key.column}`, env.table, key,
+    batches(`fill ${helper} of the existing rows in ${batchesText(env.options)} by ${key.column}`, env.table, key,
       `update ${t} set ${col} = default where ${quoteIdent(key.column)} in (select ${quoteIdent(key.column)} from batch) and ${col} is null`, 'ROW EXCLUSIVE', { undo: [dropColumn] }),
   ];
   if (constraints.some((c) => c['contype'] === 'CONSTR_NOTNULL')) steps.push(...setNotNull(env.table, helper).map((s) => ({ ...s, undo: [...s.undo, dropColumn] })));

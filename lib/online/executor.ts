@@ -11,12 +11,15 @@ import type { PreparedStep, StepEvent, StepResult } from '../runner/execute.js';
 import { deleteHistory, insertHistory, type HistoryTable } from '../runner/history.js';
 import type { RowsProgress } from '../runner/context.js';
 import type { OnlinePlan, OnlineStep } from './types.js';
+import { batchSizer } from './batch-size.js';
 
 export interface OnlineRunOptions {
   table: HistoryTable;
   lockTimeoutMs: number;
   lockRetries: number;
   batchSize: number;
+  /** No --batch-size was given: batches are sized by time, up to batchSize rows (batch-size.ts). */
+  batchTimeBoxed: boolean;
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void;
   /** Progress of long steps ("004_x: step 2/5 …"). */
@@ -91,13 +94,17 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       const of = Number(end.estimate ?? 0) > 0 ? Number(end.estimate) : null;
       let last: string | null = null;
       let rows = 0;
+      const sizer = batchSizer({ max: options.batchSize, timeBoxed: options.batchTimeBoxed });
       for (let batch = 1; ; batch++) {
         if (options.signal?.aborted) throw new Error('aborted');
+        const size = sizer.size;
+        const started = performance.now();
         const [row] = await withRetries(s, options, () => db.transaction(async (tx) => {
           await tx.exec(lockTimeoutSql(options.lockTimeoutMs));
-          return tx.query<{ last: string | null; n: number }>(run.sql, [last, options.batchSize, end.last]);
+          return tx.query<{ last: string | null; n: number }>(run.sql, [last, size, end.last]);
         }));
         if (!row || row.n === 0) break;
+        sizer.done(row.n, performance.now() - started);
         last = row.last;
         rows += row.n;
         options.onRows?.({ migration: plan.migration, step: s.what, rows, of });

@@ -23,7 +23,8 @@ export interface TypeChange {
   type: string;
   key: { column: string; type: string };
   notNull: boolean;
-  batchSize: number;
+  /** "batches of 10000" (batch-size.ts). */
+  batches: string;
   /** The new value from a row: in the batch UPDATE (the table's columns) and in the trigger (NEW's), and the columns it reads. */
   convert: { batch: string; trigger: string; reads: string[] };
   /** What uses the column and is rebuilt on the shadow (kinds the planner did not refuse). */
@@ -57,7 +58,7 @@ export function expandContract(c: TypeChange): OnlineStep[] {
       `create trigger ${trigger} before insert${c.convert.reads.length ? ` or update of ${c.convert.reads.map(quoteIdent).join(', ')}` : ''} on ${t} for each row execute function ${fn}()`,
     ], { undo }),
     // The batch sets only the shadow, so the trigger (UPDATE OF the columns read) does not fire for it.
-    batches(`convert ${column} of the existing rows into ${shadowName} in batches of ${c.batchSize} by ${c.key.column}`, table, c.key,
+    batches(`convert ${column} of the existing rows into ${shadowName} in ${c.batches} by ${c.key.column}`, table, c.key,
       `update ${t} set ${shadow} = ${c.convert.batch} where ${quoteIdent(c.key.column)} in (select ${quoteIdent(c.key.column)} from batch)`, 'ROW EXCLUSIVE', { undo }),
   ];
   if (c.notNull) steps.push(...setNotNull(table, shadowName).map(withUndo));

@@ -8,6 +8,7 @@ import { as, hasOption, tableKey, type Node } from '../lint/tree.js';
 import type { loadParser } from '../migrations/sql.js';
 import { planAlterTable } from './alter.js';
 import { columnsNamed } from './column-refs.js';
+import { batchesText } from './batch-size.js';
 import { batches, concurrentIndex, inPlaceIfMentioned, renameIndex, transactionStep, type LaterSql } from './forms.js';
 import { chooseIndexName } from './names.js';
 import { concurrentIndexStatement, helperName, indexStatementOn, mentionedNames, qualified, quoteIdent, textBetween } from './text.js';
@@ -188,7 +189,7 @@ function planWholeTable(env: StatementEnv): Planned {
   } else {
     change = `${textBetween(env.stmt.sql, 0)} where ${inBatch}`;
   }
-  return { steps: [batches(`${verb.toLowerCase()} every row in batches of ${env.options.batchSize} by ${k.column}`, env.table, k, change, 'ROW EXCLUSIVE')] };
+  return { steps: [batches(`${verb.toLowerCase()} every row in ${batchesText(env.options)} by ${k.column}`, env.table, k, change, 'ROW EXCLUSIVE')] };
 }
 
 function firstLine(sql: string): string {

@@ -19,8 +19,9 @@ export async function prepareOnline(ctx: Context, db: Db, steps: readonly Prepar
   const options: OnlineRunOptions = {
     table: ctx.table, signal: o.signal, onStep: o.onStep, onProgress: o.onNotice, onRows: o.onRows,
     lockTimeoutMs: o.onlineLockTimeoutMs ?? ONLINE_DEFAULTS.lockTimeoutMs, lockRetries: o.lockRetries ?? ONLINE_DEFAULTS.lockRetries, batchSize: o.batchSize ?? ONLINE_DEFAULTS.batchSize,
+    batchTimeBoxed: o.batchSize === undefined,
   };
-  const { plans, facts } = await planSteps(db, steps, online, { batchSize: options.batchSize });
+  const { plans, facts } = await planSteps(db, steps, online, { batchSize: options.batchSize, batchTimeBoxed: options.batchTimeBoxed });
   if (plans.every((p) => p === null)) return null;
   // down: the plain down has no earlier state to replay it from here; its plan is checked by the same planner, not proved.
   const notes = steps[0]?.direction === 'up' ? await proveOnline(ctx, db, steps, plans, options) : [];

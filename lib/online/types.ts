@@ -71,7 +71,11 @@ export interface TableFacts {
   bytes: number;
 }
 
-export interface PlannerOptions { batchSize: number }
+export interface PlannerOptions {
+  batchSize: number;
+  /** No --batch-size was given: batches are sized by time, up to batchSize rows (batch-size.ts). */
+  batchTimeBoxed?: boolean;
+}
 
 /**
  * Something that uses a column, read from the catalog: what an online type change rebuilds on the

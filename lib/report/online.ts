@@ -1,7 +1,7 @@
 /** An online plan as the SQL-with-comments `--online --dry-run` prints: every step, its lock, what it blocks, an estimate. */
 import type { TableFacts, OnlinePlan, OnlineStep } from '../online/types.js';
 
-export interface PlanSettings { lockTimeoutMs: number; lockRetries: number; batchSize: number }
+export interface PlanSettings { lockTimeoutMs: number; lockRetries: number; batchSize: number; batchTimeBoxed?: boolean }
 
 export function renderOnlinePlan(plan: OnlinePlan, facts: ReadonlyMap<string, TableFacts>, settings: PlanSettings, notes: readonly string[]): string {
   const lines = [`-- online plan: ${plan.steps.length} step(s)${plan.rewritten ? ', proved on a scratch database to give the schema of the file as written' : ' (the file as written: nothing in it needs an online form)'}`];
@@ -21,7 +21,10 @@ function estimateOf(step: OnlineStep, facts: ReadonlyMap<string, TableFacts>, se
   if (!table || !step.scans) return null;
   const rows = Math.round(table.rows).toLocaleString('en-US');
   const size = `${(table.bytes / 1024 / 1024).toFixed(1)} MB`;
-  if (step.run.kind === 'batches') return `~${rows} rows of ${step.table} (${size}) in ~${Math.max(1, Math.ceil(table.rows / settings.batchSize))} batch(es)`;
+  if (step.run.kind === 'batches') {
+    const count = Math.max(1, Math.ceil(table.rows / settings.batchSize));
+    return `~${rows} rows of ${step.table} (${size}) in ${settings.batchTimeBoxed ? `${count} or more batches (sized by time)` : `~${count} batch(es)`}`;
+  }
   return `reads ~${rows} rows of ${step.table} (${size})`;
 }
 
