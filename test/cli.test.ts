@@ -1,7 +1,9 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { runCli, writeMigrations } from './support/helpers.js';
+import { closeAdmin, freshDb, runCli, writeMigrations } from './support/helpers.js';
+
+after(closeAdmin);
 
 test('--version prints the package version and exits 0', async () => {
   const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
@@ -23,10 +25,10 @@ test('--help lists the commands; no command is a usage error', async () => {
 
 test('output off a terminal has no colour codes; --quiet prints nothing on success', async (t) => {
   const { dir } = writeMigrations(t, { '001_t.up.sql': 'create table t (id int);' });
-  const r = await runCli(['up', '--dir', dir, '--url', 'pglite:memory']);
+  const r = await runCli(['up', '--dir', dir, '--url', (await freshDb(t)).url]);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout + r.stderr, /\x1b\[/);
-  const quiet = await runCli(['up', '--quiet', '--dir', dir, '--url', 'pglite:memory']);
+  const quiet = await runCli(['up', '--quiet', '--dir', dir, '--url', (await freshDb(t)).url]);
   assert.equal(quiet.code, 0);
   assert.equal(quiet.stdout, '');
 });
@@ -44,9 +46,10 @@ test('--json keeps stdout to one document even while migrations run', async (t) 
 
 test('DATABASE_URL and SQLMIG_DIR are read from the environment; flags win over them', async (t) => {
   const { dir } = writeMigrations(t, { '001_t.up.sql': 'create table t (id int);' });
-  const r = await runCli(['status', '--json'], { env: { DATABASE_URL: 'pglite:memory', SQLMIG_DIR: dir } });
+  const { url } = await freshDb(t);
+  const r = await runCli(['status', '--json'], { env: { DATABASE_URL: url, SQLMIG_DIR: dir } });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).migrations.length, 1);
-  const flag = await runCli(['status', '--json', '--url', 'mysql://nope'], { env: { DATABASE_URL: 'pglite:memory', SQLMIG_DIR: dir } });
+  const flag = await runCli(['status', '--json', '--url', 'mysql://nope'], { env: { DATABASE_URL: url, SQLMIG_DIR: dir } });
   assert.equal(flag.code, 2);
 });

@@ -1,5 +1,5 @@
 /** Small things a newcomer trips on: pglite:// URLs, masking when user, password and database are one word, diff's lock_timeout line. */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { parseTarget } from '../lib/config.js';
 import { maskSecret } from '../lib/db/url.js';
 import { nameMigrations } from '../lib/schema/migration-files.js';
-import { binPath, cleanEnv, freshPglite, onTerminal, runCli, writeMigrations } from './support/helpers.js';
+import { binPath, cleanEnv, closeAdmin, freshDb, freshPglite, onTerminal, runCli, writeMigrations } from './support/helpers.js';
+
+after(closeAdmin);
 
 test('pglite://./db is the folder ./db under the current folder, never /db at the root; pglite:///abs is absolute', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'sqlmig-pglite-'));
@@ -47,19 +49,20 @@ test('diff\'s files start with SET lock_timeout when they change existing object
 test('down and redo with nothing applied say "nothing to revert"; FORCE_COLOR colours output off a terminal, NO_COLOR and --no-color still win', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'sqlmig-empty-'));
   t.after(() => rmSync(cwd, { recursive: true, force: true }));
+  const { url } = await freshDb(t); // what is said does not depend on the database: a server starts fastest
   for (const command of ['down', 'redo']) {
-    const r = await runCli([command, '--url', 'pglite:memory', '--dir', '.'], { cwd });
+    const r = await runCli([command, '--url', url, '--dir', '.'], { cwd });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, 'nothing to revert: no migration is applied\n');
   }
-  const forced = await runCli(['status', '--url', 'pglite:memory', '--dir', '.'], { cwd, env: { FORCE_COLOR: '1' } });
+  const forced = await runCli(['status', '--url', url, '--dir', '.'], { cwd, env: { FORCE_COLOR: '1' } });
   assert.match(forced.stdout, /\x1b\[1mdatabase/);
-  const plain = await runCli(['status', '--url', 'pglite:memory', '--dir', '.'], { cwd });
+  const plain = await runCli(['status', '--url', url, '--dir', '.'], { cwd });
   assert.doesNotMatch(plain.stdout, /\x1b\[/);
   for (const env of [{ FORCE_COLOR: '1', NO_COLOR: '1' }, { FORCE_COLOR: '0' }]) {
-    assert.doesNotMatch((await runCli(['status', '--url', 'pglite:memory', '--dir', '.'], { cwd, env })).stdout, /\x1b\[/);
+    assert.doesNotMatch((await runCli(['status', '--url', url, '--dir', '.'], { cwd, env })).stdout, /\x1b\[/);
   }
-  assert.doesNotMatch((await runCli(['status', '--no-color', '--url', 'pglite:memory', '--dir', '.'], { cwd, env: { FORCE_COLOR: '1' } })).stdout, /\x1b\[/);
+  assert.doesNotMatch((await runCli(['status', '--no-color', '--url', url, '--dir', '.'], { cwd, env: { FORCE_COLOR: '1' } })).stdout, /\x1b\[/);
 });
 
 /** 001_t1 … 007_t7: each creates a table, its down drops it. */
