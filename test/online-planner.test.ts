@@ -85,6 +85,27 @@ test('a type change of a column nothing depends on is expand/contract; a key oth
   assert.match(refused.refusals[0]!.why, /cannot move the foreign key that references id \(orders_user_fkey of orders\)/);
 });
 
+test('a type change after an index, a constraint, a trigger or a policy on that column made earlier in the migration is refused, naming that line; after it, it is planned', async () => {
+  for (const [earlier, line] of [
+    ['create index users_email_idx on users (lower(email));', 1],
+    ['alter table users add constraint users_email_key unique (email);', 1],
+    ["alter table users add constraint users_email_check check (email <> '');", 1],
+    ['select 1;\ncreate trigger users_email_tg before update of email on users for each row execute function f();', 2],
+    ['create policy mine on users using (email = current_user);', 1],
+  ] as const) {
+    const r = await plan(`${earlier}\nalter table users alter column email type varchar(100);`);
+    assert.equal(r.refusals.length, 1, earlier);
+    assert.match(r.refusals[0]!.why, new RegExp(`line ${line} \\(.+\\) builds something on email earlier in the same migration: put that statement after the type change`), earlier);
+  }
+  // Not on that column, or not on that table: no refusal.
+  for (const other of ['create index users_id_idx on users (id);', 'create table emails (email text);\ncreate index emails_email_idx on emails (email);']) {
+    assert.deepEqual((await plan(`${other}\nalter table users alter column email type varchar(100);`)).refusals, [], other);
+  }
+  const after = await plan('alter table users alter column email type varchar(100);\ncreate index users_email_idx on users (email);');
+  assert.deepEqual(after.refusals, []);
+  assert.ok(after.plan.steps.some((s) => s.run.kind === 'batches'));
+});
+
 test('USING: column references (found in the parse tree) point at the row in the batch and at NEW in the trigger; literals and comments stay', async () => {
   const r = await plan(`alter table users alter column email type varchar(100) using lower(email) || ' email ' /* email */ || id -- email
 ;`);

@@ -1,6 +1,6 @@
 /** ALTER TABLE on a table that existed before: each subcommand in its online form, the rest as written. */
 import { isSafeTypeChange, rewriteReason } from '../lint/columns.js';
-import { alterCommands, as, columnConstraints, columnType, names, type Node } from '../lint/tree.js';
+import { alterCommands, as, columnConstraints, columnType, names, tableKey, type Node } from '../lint/tree.js';
 import { batchesText } from './batch-size.js';
 import { batches, constraintUsingIndex, inPlaceIfMentioned, notValidThenValidate, renameColumn, renameConstraint, setNotNull, transactionStep } from './forms.js';
 import { columnReferences, columnsNamed } from './column-refs.js';
@@ -169,8 +169,40 @@ function typeChangeRefusal(env: StatementEnv, cmd: Node, def: Node): string | nu
   if (views.length) return `${base} cannot change a column that views use (${[...new Set(views.map((u) => u.name))].join(', ')}), and neither can the plain statement (PostgreSQL refuses it): drop the views, change the type, and create them again`;
   const other = uses.filter((u) => !REBUILT.has(u.kind) && u.kind !== 'view');
   if (other.length) return `${base} does not rebuild ${other.map((u) => u.name).join(', ')}, which use${other.length > 1 ? '' : 's'} ${column}: drop ${other.length > 1 ? 'them' : 'it'}, change the type online, then recreate ${other.length > 1 ? 'them' : 'it'}, or run the file offline`;
+  const builtHere = env.earlier.find((s) => buildsOnColumn(s, env.table, column));
+  if (builtHere) {
+    return `${base} rebuilds on the new column what existed before this migration, and line ${builtHere.line} (${builtHere.sql.split('\n')[0]!.trim()}) builds something on ${column} earlier in the same migration: ` +
+      'put that statement after the type change (it is then built on the new column), or in a later migration';
+  }
   const conversion = typeConversion(env, column, def, null);
   return 'refuse' in conversion ? `${base} ${conversion.refuse}` : null;
+}
+
+/** An index, constraint, trigger, statistics object or policy on `table` that names `column`, made by an earlier statement of the migration. */
+function buildsOnColumn(s: { kind: string; node: Node }, table: string, column: string): boolean {
+  const on = (relation: unknown) => relation !== undefined && tableKey(relation as Node) === table;
+  switch (s.kind) {
+    case 'IndexStmt': return on(s.node['relation']) && namesColumn(s.node, column);
+    case 'CreatePolicyStmt': return on(s.node['table']) && namesColumn(s.node, column);
+    case 'CreateTrigStmt': return on(s.node['relation']) && (names(s.node['columns']).includes(column) || namesColumn(s.node['whenClause'], column));
+    case 'CreateStatsStmt': return namesColumn(s.node['exprs'], column) && ((s.node['relations'] as Node[] | undefined) ?? []).some((r) => on(as(r, 'RangeVar')));
+    case 'AlterTableStmt':
+      return on(s.node['relation']) && alterCommands(s.node).some((c) => c['subtype'] === 'AT_AddConstraint' && namesColumn(c['def'], column));
+    default: return false;
+  }
+}
+
+/** Does the tree name the column: an index key, a column reference, or a constraint's column list? */
+function namesColumn(tree: unknown, column: string): boolean {
+  if (!tree || typeof tree !== 'object') return false;
+  const node = tree as Node;
+  if (as(node, 'IndexElem')?.['name'] === column) return true;
+  const ref = as(node, 'ColumnRef');
+  if (ref) return as((ref['fields'] as Node[]).at(-1), 'String')?.['sval'] === column;
+  const constraint = as(node, 'Constraint');
+  if (constraint && ['keys', 'fk_attrs', 'including'].some((k) => names(constraint[k]).includes(column))) return true;
+  if (as(node, 'RangeVar')) return false;
+  return Object.values(node).some((value) => namesColumn(value, column));
 }
 
 /**

@@ -43,7 +43,7 @@ export function planOnline(input: PlannerInput): { plan: OnlinePlan; refusals: O
     asWritten = [];
   };
   for (const [i, stmt] of input.statements.entries()) {
-    const planned = planStatement(input, stmt);
+    const planned = planStatement(input, stmt, i);
     if (planned && 'refuse' in planned) {
       refusals.push({ path: input.path, line: stmt.line, col: stmt.col, statement: firstLine(stmt.sql), why: planned.refuse });
     } else if (planned) {
@@ -78,7 +78,7 @@ function asWrittenStep(statements: string[]): OnlineStep {
   };
 }
 
-function planStatement(input: PlannerInput, stmt: ParsedStatement): Planned {
+function planStatement(input: PlannerInput, stmt: ParsedStatement, index: number): Planned {
   const node = stmt.node;
   const relation = (stmt.kind === 'IndexStmt' || stmt.kind === 'AlterTableStmt' || stmt.kind === 'UpdateStmt' || stmt.kind === 'DeleteStmt' || stmt.kind === 'RenameStmt')
     ? node['relation'] as Node | undefined : undefined;
@@ -88,7 +88,10 @@ function planStatement(input: PlannerInput, stmt: ParsedStatement): Planned {
   const table = tableKey(relation);
   const facts = input.facts.get(table);
   if (!facts || !existedBefore(input.known, table, input.migration)) return null;
-  const env: StatementEnv = { lib: input.lib, stmt, at: (l) => l - stmt.location, facts, table, known: input.known, options: input.options };
+  const env: StatementEnv = {
+    lib: input.lib, stmt, at: (l) => l - stmt.location, facts, table, known: input.known, options: input.options,
+    get earlier() { return input.statements.slice(0, index); }, // sliced only by the one form that looks back
+  };
   switch (stmt.kind) {
     case 'IndexStmt': return planIndex(env);
     case 'AlterTableStmt': return node['objtype'] === 'OBJECT_TABLE' ? planAlterTable(env) : null;

@@ -19,5 +19,7 @@ export interface StatementEnv {
   table: string;
   known: KnownSchema;
   options: PlannerOptions;
+  /** The statements before this one in the migration. */
+  readonly earlier: readonly ParsedStatement[];
 }
 
