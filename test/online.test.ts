@@ -153,3 +153,23 @@ insert into events select g, date '2025-06-01' + (g % 400), 'k' || (g % 7) from 
   ]);
   assert.deepEqual(await leftovers(online), []);
 });
+
+test('a step waits under a short lock_timeout and, where the role may set it, a 100 ms deadlock_timeout (so an autovacuum holding the table is cancelled soon); a plain role keeps the server\'s', async (t) => {
+  const probe = "create index on users (email);\ncreate table probe as select current_setting('lock_timeout') as lt, current_setting('deadlock_timeout') as dt;";
+  const { dir } = writeMigrations(t, { '001_base.up.sql': BASE, '002_probe.up.sql': probe });
+  const superuser = await freshDb(t);
+  const plain = await freshDb(t);
+  const role = `sqlmig_plain_${Math.random().toString(36).slice(2, 8)}`;
+  await plain.sql.unsafe(`create role ${role} login password 'plain-secret'; grant create on schema public to ${role}`);
+  t.after(async () => { await plain.sql.unsafe(`drop owned by ${role}; drop role if exists ${role}`).catch(() => {}); });
+  const asRole = new URL(plain.url);
+  asRole.username = role;
+  asRole.password = 'plain-secret';
+  for (const [db, url, dt] of [[superuser, superuser.url, '100ms'], [plain, asRole.toString(), '1s']] as const) {
+    assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', url])).code, 0);
+    const r = await runCli(['up', '--online', '--online-lock-timeout', '300ms', '--dir', dir, '--url', url]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([...await db.sql`select lt, dt from probe`], [{ lt: '300ms', dt }]);
+    assert.deepEqual(await versions(db), ['1', '2']);
+  }
+});

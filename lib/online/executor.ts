@@ -20,6 +20,8 @@ export interface OnlineRunOptions {
   batchSize: number;
   /** No --batch-size was given: batches are sized by time, up to batchSize rows (batch-size.ts). */
   batchTimeBoxed: boolean;
+  /** The role may lower deadlock_timeout for a step (lockSettingsSql). */
+  deadlockTimeout?: boolean;
   signal?: AbortSignal;
   onStep?: (event: StepEvent) => void;
   /** Progress of long steps ("004_x: step 2/5 …"). */
@@ -46,7 +48,7 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
     const finish = { ...(ran.find((s) => s.run.kind === 'at-end') ?? { what: 'recording it', table: null }), retry: true } as OnlineStep;
     await withRetries(finish, options, () => db.transaction(async (tx) => {
       if (atEnd.length) {
-        await tx.exec(lockTimeoutSql(options.lockTimeoutMs));
+        await tx.exec(lockSettingsSql(options));
         await tx.runStatements(atEnd);
         await tx.exec(db.resetSql);
       }
@@ -74,7 +76,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
   switch (run.kind) {
     case 'transaction':
       return withRetries(s, options, () => db.transaction(async (tx) => {
-        await tx.exec(lockTimeoutSql(options.lockTimeoutMs));
+        await tx.exec(lockSettingsSql(options));
         await tx.runStatements(run.statements);
         await tx.exec(db.resetSql);
       }));
@@ -100,7 +102,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
         const size = sizer.size;
         const started = performance.now();
         const [row] = await withRetries(s, options, () => db.transaction(async (tx) => {
-          await tx.exec(lockTimeoutSql(options.lockTimeoutMs));
+          await tx.exec(lockSettingsSql(options));
           return tx.query<{ last: string | null; n: number }>(run.sql, [last, size, end.last]);
         }));
         if (!row || row.n === 0) break;
@@ -114,7 +116,35 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
   }
 }
 
-const lockTimeoutSql = (ms: number) => `set local lock_timeout = '${Math.max(1, Math.round(ms))}ms'`;
+/**
+ * A step's lock settings. lock_timeout bounds how long traffic queues behind the step's wait. Where the
+ * role may set it, deadlock_timeout is lowered too: a waiter checks for deadlocks after that long, and
+ * the same check cancels an autovacuum that holds the table (which otherwise gives way only after the
+ * server's deadlock_timeout, 1 s by default, so a backfilled table's final rename waited out its whole
+ * lock_timeout while writers queued).
+ */
+function lockSettingsSql(options: OnlineRunOptions): string {
+  const ms = Math.max(1, Math.round(options.lockTimeoutMs));
+  const lock = `set local lock_timeout = '${ms}ms'`;
+  return options.deadlockTimeout ? `${lock}; set local deadlock_timeout = '${Math.max(1, Math.min(DEADLOCK_TIMEOUT_MS, Math.round(ms / 2)))}ms'` : lock;
+}
+
+/** How soon a waiting step has an autovacuum that blocks it cancelled. */
+export const DEADLOCK_TIMEOUT_MS = 100;
+
+/** May this role set deadlock_timeout (a superuser-only setting, grantable with GRANT SET since PostgreSQL 15)? */
+export async function maySetDeadlockTimeout(db: Db): Promise<boolean> {
+  try {
+    const [row] = await db.query<{ superuser: boolean; version: number }>(
+      `select pg_catalog.current_setting('is_superuser') = 'on' as superuser, pg_catalog.current_setting('server_version_num')::int as version`);
+    if (row?.superuser) return true;
+    if ((row?.version ?? 0) < 150000) return false;
+    const [granted] = await db.query<{ ok: boolean }>(`select pg_catalog.has_parameter_privilege('deadlock_timeout', 'SET') as ok`);
+    return Boolean(granted?.ok);
+  } catch {
+    return false; // unknown: leave the server's setting alone
+  }
+}
 
 /** A lock not granted within lock_timeout (55P03): the transaction rolled back; wait, then try again, up to the retries. */
 async function withRetries<T>(s: OnlineStep, options: OnlineRunOptions, fn: () => Promise<T>): Promise<T> {

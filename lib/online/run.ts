@@ -3,7 +3,7 @@ import type { Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
 import { executePlan, type PreparedStep, type StepResult, type WithCompleted } from '../runner/execute.js';
 import { removeLeftovers } from './cleanup.js';
-import { executeOnlinePlan, type OnlineRunOptions } from './executor.js';
+import { executeOnlinePlan, maySetDeadlockTimeout, type OnlineRunOptions } from './executor.js';
 import type { LiveFacts } from './facts.js';
 import { planSteps, type OnlinePlans } from './plan-steps.js';
 import { proveOnline } from './proof.js';
@@ -23,6 +23,7 @@ export async function prepareOnline(ctx: Context, db: Db, steps: readonly Prepar
   };
   const { plans, facts } = await planSteps(db, steps, online, { batchSize: options.batchSize, batchTimeBoxed: options.batchTimeBoxed });
   if (plans.every((p) => p === null)) return null;
+  options.deadlockTimeout = await maySetDeadlockTimeout(db);
   // down: the plain down has no earlier state to replay it from here; its plan is checked by the same planner, not proved.
   const notes = steps[0]?.direction === 'up' ? await proveOnline(ctx, db, steps, plans, options) : [];
   return { plans, facts, notes, options };
