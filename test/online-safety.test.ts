@@ -31,7 +31,7 @@ test('--online --dry-run prints every step with its lock, what it blocks and an 
   const r = await runCli(['up', '--online', '--dry-run', '--dir', dir, '--url', db.url]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /online plan: 3 step\(s\), proved on a scratch database/);
-  assert.match(r.stdout, /step 1\/3: add CHECK \(email IS NOT NULL\) NOT VALID\n-- {3}lock: ACCESS EXCLUSIVE \(lock_timeout 1000ms, up to 10 retries\); blocks: /);
+  assert.match(r.stdout, /step 1\/3: add CHECK \(email IS NOT NULL\) NOT VALID\n-- {3}lock: ACCESS EXCLUSIVE \(lock_timeout 1000ms, deadlock_timeout 100ms, up to 10 retries\); blocks: /);
   assert.match(r.stdout, /step 2\/3: validate that check .*\n-- {3}lock: SHARE UPDATE EXCLUSIVE.*not reads or writes\n-- {3}estimate: reads ~2,500 rows of public\.users/);
   assert.match(r.stdout, /alter table "public"\."users" alter column "email" set not null;/);
   assert.deepEqual(await versions(db), ['1']);

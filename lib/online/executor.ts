@@ -12,6 +12,7 @@ import { deleteHistory, insertHistory, type HistoryTable } from '../runner/histo
 import type { RowsProgress } from '../runner/context.js';
 import type { OnlinePlan, OnlineStep } from './types.js';
 import { batchSizer } from './batch-size.js';
+import { lockSettingsSql } from './lock-settings.js';
 
 export interface OnlineRunOptions {
   table: HistoryTable;
@@ -48,7 +49,7 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
     const finish = { ...(ran.find((s) => s.run.kind === 'at-end') ?? { what: 'recording it', table: null }), retry: true } as OnlineStep;
     await withRetries(finish, options, () => db.transaction(async (tx) => {
       if (atEnd.length) {
-        await tx.exec(lockSettingsSql(options));
+        await tx.exec(lockSettingsSql(options.lockTimeoutMs, options.deadlockTimeout));
         await tx.runStatements(atEnd);
         await tx.exec(db.resetSql);
       }
@@ -76,7 +77,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
   switch (run.kind) {
     case 'transaction':
       return withRetries(s, options, () => db.transaction(async (tx) => {
-        await tx.exec(lockSettingsSql(options));
+        await tx.exec(lockSettingsSql(options.lockTimeoutMs, options.deadlockTimeout));
         await tx.runStatements(run.statements);
         await tx.exec(db.resetSql);
       }));
@@ -102,7 +103,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
         const size = sizer.size;
         const started = performance.now();
         const [row] = await withRetries(s, options, () => db.transaction(async (tx) => {
-          await tx.exec(lockSettingsSql(options));
+          await tx.exec(lockSettingsSql(options.lockTimeoutMs, options.deadlockTimeout));
           return tx.query<{ last: string | null; n: number }>(run.sql, [last, size, end.last]);
         }));
         if (!row || row.n === 0) break;
@@ -113,36 +114,6 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       }
       return;
     }
-  }
-}
-
-/**
- * A step's lock settings. lock_timeout bounds how long traffic queues behind the step's wait. Where the
- * role may set it, deadlock_timeout is lowered too: a waiter checks for deadlocks after that long, and
- * the same check cancels an autovacuum that holds the table (which otherwise gives way only after the
- * server's deadlock_timeout, 1 s by default, so a backfilled table's final rename waited out its whole
- * lock_timeout while writers queued).
- */
-function lockSettingsSql(options: OnlineRunOptions): string {
-  const ms = Math.max(1, Math.round(options.lockTimeoutMs));
-  const lock = `set local lock_timeout = '${ms}ms'`;
-  return options.deadlockTimeout ? `${lock}; set local deadlock_timeout = '${Math.max(1, Math.min(DEADLOCK_TIMEOUT_MS, Math.round(ms / 2)))}ms'` : lock;
-}
-
-/** How soon a waiting step has an autovacuum that blocks it cancelled. */
-export const DEADLOCK_TIMEOUT_MS = 100;
-
-/** May this role set deadlock_timeout (a superuser-only setting, grantable with GRANT SET since PostgreSQL 15)? */
-export async function maySetDeadlockTimeout(db: Db): Promise<boolean> {
-  try {
-    const [row] = await db.query<{ superuser: boolean; version: number }>(
-      `select pg_catalog.current_setting('is_superuser') = 'on' as superuser, pg_catalog.current_setting('server_version_num')::int as version`);
-    if (row?.superuser) return true;
-    if ((row?.version ?? 0) < 150000) return false;
-    const [granted] = await db.query<{ ok: boolean }>(`select pg_catalog.has_parameter_privilege('deadlock_timeout', 'SET') as ok`);
-    return Boolean(granted?.ok);
-  } catch {
-    return false; // unknown: leave the server's setting alone
   }
 }
 

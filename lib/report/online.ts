@@ -1,14 +1,15 @@
 /** An online plan as the SQL-with-comments `--online --dry-run` prints: every step, its lock, what it blocks, an estimate. */
 import type { TableFacts, OnlinePlan, OnlineStep } from '../online/types.js';
+import { stepDeadlockTimeoutMs } from '../online/lock-settings.js';
 
-export interface PlanSettings { lockTimeoutMs: number; lockRetries: number; batchSize: number; batchTimeBoxed?: boolean }
+export interface PlanSettings { lockTimeoutMs: number; lockRetries: number; batchSize: number; batchTimeBoxed?: boolean; deadlockTimeout?: boolean }
 
 export function renderOnlinePlan(plan: OnlinePlan, facts: ReadonlyMap<string, TableFacts>, settings: PlanSettings, notes: readonly string[]): string {
   const lines = [`-- online plan: ${plan.steps.length} step(s)${plan.rewritten ? ', proved on a scratch database to give the schema of the file as written' : ' (the file as written: nothing in it needs an online form)'}`];
   for (const note of [...plan.notes, ...notes]) lines.push(`-- note: ${note}`);
   plan.steps.forEach((step, i) => {
     lines.push('', `-- step ${i + 1}/${plan.steps.length}: ${step.what}`);
-    lines.push(`--   lock: ${step.lock}${step.retry ? ` (lock_timeout ${settings.lockTimeoutMs}ms, up to ${settings.lockRetries} retries)` : ''}; blocks: ${step.blocks}`);
+    lines.push(`--   lock: ${step.lock}${step.retry ? ` (lock_timeout ${settings.lockTimeoutMs}ms${settings.deadlockTimeout ? `, deadlock_timeout ${stepDeadlockTimeoutMs(settings.lockTimeoutMs)}ms` : ''}, up to ${settings.lockRetries} retries)` : ''}; blocks: ${step.blocks}`);
     const estimate = estimateOf(step, facts, settings);
     if (estimate) lines.push(`--   estimate: ${estimate}`);
     lines.push(...sqlOf(step));
