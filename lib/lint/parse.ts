@@ -12,15 +12,14 @@ export interface ParsedStatement extends LintStatement {
 }
 
 export type ParsedText =
-  | { statements: ParsedStatement[]; syntaxError: null }
+  | { statements: ParsedStatement[]; syntaxError: null; position: ReturnType<typeof bytePositions> }
   | { statements: null; syntaxError: { message: string; line: number; col: number } };
 
 /**
  * 1-based line and character column of a UTF-8 byte offset (parse-tree locations are bytes). The line
  * starts are found once, so a file of tens of thousands of statements costs one pass, not one per statement.
  */
-export function bytePositions(text: string): (byteOffset: number) => { line: number; col: number } {
-  const bytes = Buffer.from(text, 'utf8');
+export function bytePositions(text: string, bytes = Buffer.from(text, 'utf8')): (byteOffset: number) => { line: number; col: number } {
   const lineStarts = [0];
   for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) lineStarts.push(i + 1);
   const ascii = bytes.length === text.length;
@@ -57,13 +56,13 @@ export function parseText(lib: Parser, text: string, given?: ParseTree): ParsedT
     const { line, column } = locate(text, details?.cursorPosition ?? 0);
     return { statements: null, syntaxError: { message: details?.message ?? (error as Error).message, line, col: column } };
   }
-  const position = bytePositions(text);
   const bytes = Buffer.from(text, 'utf8');
+  const position = bytePositions(text, bytes);
   const statements = (tree.stmts ?? []).map((raw): ParsedStatement => {
     const location = raw.stmt_location ?? 0;
     const kind = Object.keys(raw.stmt ?? {})[0] ?? 'Unknown';
     const sql = bytes.subarray(location, raw.stmt_len ? location + raw.stmt_len : bytes.length).toString('utf8');
     return { kind, node: (raw.stmt?.[kind] ?? {}) as Node, location, sql, ...position(location) };
   });
-  return { statements, syntaxError: null };
+  return { statements, syntaxError: null, position };
 }

@@ -7,7 +7,7 @@ import { loadParser, type ParseTree } from '../migrations/sql.js';
 import { DO_BLOCK, doBlockBody } from './do-blocks.js';
 import { readIgnores, type Ignore } from './ignores.js';
 import { applyStatement, existedBefore, indexExistedBefore, type KnownSchema } from './known.js';
-import { bytePositions, lineByteOffset, parseText, type ParsedStatement } from './parse.js';
+import { lineByteOffset, parseText, type ParsedStatement } from './parse.js';
 import { RULES_BY_ID, STATIC_RULES } from './rules.js';
 import { runSquawk, type SquawkHit, type SquawkResult } from './squawk.js';
 import { sessionAfter, type Session } from './session.js';
@@ -107,7 +107,7 @@ function lintFile(lib: Awaited<ReturnType<typeof loadParser>>, source: LintSourc
     return { findings: [finding(RULES_BY_ID.get('syntax-error')!, { message }, source.path, line, col)], file: { source, statements: null, ignores: [] } };
   }
   const statements = parsed.statements;
-  const position = bytePositions(source.text);
+  const position = parsed.position;
   const { ignores, problems } = readIgnores(source.text, statements.map((s) => s.line));
   const schema = input.schema;
   const located: Located[] = [];

@@ -101,8 +101,9 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       for (let batch = 1; ; batch++) {
         if (options.signal?.aborted) throw new Error('aborted');
         const size = sizer.size;
-        const started = performance.now();
+        let started = 0; // of the attempt that went through: the retries before it, and their sleeps, say nothing of the batch's speed
         const [row] = await withRetries(s, options, () => db.transaction(async (tx) => {
+          started = performance.now();
           await tx.exec(lockSettingsSql(options.lockTimeoutMs, options.deadlockTimeout));
           return tx.query<{ last: string | null; n: number }>(run.sql, [last, size, end.last]);
         }));

@@ -19,7 +19,7 @@ export function lockSettingsSql(lockTimeoutMs: number, deadlockTimeout = false):
 
 /** The deadlock_timeout of a step whose lock_timeout is `lockTimeoutMs`: 100 ms, or half a shorter lock_timeout. */
 export function stepDeadlockTimeoutMs(lockTimeoutMs: number): number {
-  return Math.max(1, Math.min(DEADLOCK_TIMEOUT_MS, Math.round(Math.max(1, Math.round(lockTimeoutMs)) / 2)));
+  return Math.max(1, Math.min(DEADLOCK_TIMEOUT_MS, Math.round(lockTimeoutMs / 2)));
 }
 
 /** May this role set deadlock_timeout (a superuser-only setting, grantable with GRANT SET since PostgreSQL 15)? */
