@@ -19,7 +19,12 @@ export type ParsedText =
  * 1-based line and character column of a UTF-8 byte offset (parse-tree locations are bytes). The line
  * starts are found once, so a file of tens of thousands of statements costs one pass, not one per statement.
  */
-export function bytePositions(text: string, bytes = Buffer.from(text, 'utf8')): (byteOffset: number) => { line: number; col: number } {
+export function bytePositions(text: string): (byteOffset: number) => { line: number; col: number } {
+  return positionsIn(text, Buffer.from(text, 'utf8'));
+}
+
+/** bytePositions with the text's UTF-8 bytes already at hand (kept out of the published types: Buffer is Node's). */
+function positionsIn(text: string, bytes: Buffer): (byteOffset: number) => { line: number; col: number } {
   const lineStarts = [0];
   for (let i = bytes.indexOf(10); i !== -1; i = bytes.indexOf(10, i + 1)) lineStarts.push(i + 1);
   const ascii = bytes.length === text.length;
@@ -57,7 +62,7 @@ export function parseText(lib: Parser, text: string, given?: ParseTree): ParsedT
     return { statements: null, syntaxError: { message: details?.message ?? (error as Error).message, line, col: column } };
   }
   const bytes = Buffer.from(text, 'utf8');
-  const position = bytePositions(text, bytes);
+  const position = positionsIn(text, bytes);
   const statements = (tree.stmts ?? []).map((raw): ParsedStatement => {
     const location = raw.stmt_location ?? 0;
     const kind = Object.keys(raw.stmt ?? {})[0] ?? 'Unknown';
