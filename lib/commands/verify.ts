@@ -5,8 +5,9 @@
  */
 import { rename, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { takeSnapshot, withDb, type Context } from '../runner/context.js';
+import { displayPath, takeSnapshot, withDb, type Context } from '../runner/context.js';
 import type { Db } from '../db/index.js';
 import { Interrupted, Refused } from '../errors.js';
 import type { PreparedStep } from '../runner/execute.js';
@@ -23,6 +24,8 @@ import { interruptedVerify, type Whereabouts } from '../schema/interrupted.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from '../schema/snapshot.js';
 import { scriptExtensions } from '../migrations/script.js';
 import { loadNeededExtensions, prepareUp } from '../runner/steps.js';
+import { partStarts, type MigrationFacts } from '../runner/verify-parts.js';
+import { loadParser, splitStatements } from '../migrations/sql.js';
 
 export type { PhaseTimes, VerifyFinding, VerifyStatus } from '../runner/roundtrip.js';
 
@@ -30,18 +33,29 @@ export interface VerifyResult {
   /** Every reversible migration round-trips (irreversible ones are skipped, not failed). */
   ok: boolean;
   scratch: ScratchInfo | null;
+  /** How many scratch databases the migrations were verified on at once (their parts in order). */
+  parts: number;
   findings: VerifyFinding[];
   durationMs: number;
   /** Milliseconds per phase, summed over the run. */
   phases: PhaseTimes;
 }
 
-export type VerifyEvent = { type: 'scratch'; scratch: ScratchInfo } | { type: 'migration'; finding: VerifyFinding };
+export type VerifyEvent =
+  | { type: 'scratch'; scratch: ScratchInfo }
+  /** The run is cut into `parts` verified at once, each on a temporary database of its own; `why` there is one. */
+  | { type: 'parts'; parts: number; why: string | null }
+  | { type: 'migration'; finding: VerifyFinding };
 
 export interface VerifyOptions {
   /** An empty database to verify on (else ctx.options.scratchUrl, else a temporary or embedded one). */
   scratchUrl?: string | undefined;
   onProgress?: ((event: VerifyEvent) => void) | undefined;
+  /**
+   * How many temporary scratch databases to verify on at once (default: one per core, at most 4). A
+   * given or embedded scratch database is one; see runner/verify-parts.ts for when a run stays on one.
+   */
+  jobs?: number | undefined;
 }
 
 /** Where a run is, for the words of an interruption. */
@@ -63,7 +77,7 @@ async function verifyAll(ctx: Context, options: VerifyOptions, where: Whereabout
   refuseBadFiles(files);
   const statuses = reconcile(files.migrations, []);
   const ups = await prepareUp(ctx, planUp(statuses));
-  if (ups.length === 0) return { ok: true, scratch: null, findings: [], durationMs: 0, phases };
+  if (ups.length === 0) return { ok: true, scratch: null, parts: 0, findings: [], durationMs: 0, phases };
   const request = {
     scratchUrl: options.scratchUrl ?? ctx.options.scratchUrl,
     extensions: [...new Set(ups.flatMap((s) => scriptExtensions(s.script)))],
@@ -75,17 +89,42 @@ async function verifyAll(ctx: Context, options: VerifyOptions, where: Whereabout
     phases.scratch = performance.now() - started;
     where.scratch = scratch.info;
     options.onProgress?.({ type: 'scratch', scratch: scratch.info });
-    await loadNeededExtensions(scratch.db, ups);
-    await ensureHistory(scratch.db, ctx.table);
-    const onFinding = (finding: VerifyFinding) => options.onProgress?.({ type: 'migration', finding });
-    const findings = await verifyEach({ ctx, scratch, equivalence, phases, where }, statuses, ups, onFinding);
+    // Only temporary databases can be had more than once; a given one is one, PGlite runs on this thread.
+    const { starts, why } = scratch.info.kind === 'temporary' ? partStarts(await migrationFacts(ctx, files, ups), options.jobs ?? defaultJobs()) : { starts: [0], why: null };
+    const parts = starts.map((from, j) => ({ from, to: starts[j + 1] ?? statuses.length }));
+    if (parts.length > 1 || why) options.onProgress?.({ type: 'parts', parts: parts.length, why });
+    const sink = new InOrder(parts.length, (finding) => options.onProgress?.({ type: 'migration', finding }));
+    const places: string[] = [];
+    const runs = parts.map((part, j) => {
+      const go = (on: Scratch) => verifyPart({ part: j, places, ctx, scratch: on, equivalence, phases, where }, statuses, ups, part, (f) => sink.push(j, f), () => sink.stoppedBefore(j)).then((stopped) => sink.done(j, stopped));
+      return j === 0 ? go(scratch) : withScratch(ctx, request, go);
+    });
+    // Every part ends (and its database is dropped) before the run does, also when one of them fails.
+    const failed = (await Promise.allSettled(runs)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
     finished = performance.now();
-    return { ok: findings.every((f) => f.status === 'round-trips' || f.status === 'skipped'), scratch: scratch.info, findings };
+    const findings = sink.findings;
+    return { ok: findings.every((f) => f.status === 'round-trips' || f.status === 'skipped'), scratch: scratch.info, parts: parts.length, findings };
   }));
   const now = performance.now();
   phases.scratch += now - finished;
   const rounded = Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Math.round(v)])) as unknown as PhaseTimes;
   return { ...result, durationMs: Math.round(now - started), phases: rounded };
+}
+
+/** One scratch database per core, at most 4: past that the server, not the client, is what waits. */
+function defaultJobs(): number {
+  return Math.max(1, Math.min(availableParallelism(), 4));
+}
+
+async function migrationFacts(ctx: Context, files: MigrationSet, ups: readonly PreparedStep[]): Promise<MigrationFacts[]> {
+  const lib = await loadParser();
+  return files.migrations.map((m, i) => ({
+    up: { path: ups[i]!.script.path, transactional: ups[i]!.script.transactional, statements: ups[i]!.script.statements },
+    down: m.downSql === null ? null : {
+      path: displayPath(ctx, m.downFile!), transactional: !m.directives.downNoTransaction, statements: splitStatements(lib, m.downSql).statements,
+    },
+  }));
 }
 
 /** A database given with --scratch-url may be shared: one verify at a time. Temporary and embedded ones are ours alone. */
@@ -94,6 +133,9 @@ function lockShared<T>(ctx: Context, scratch: Scratch, fn: () => Promise<T>): Pr
 }
 
 interface VerifyRun {
+  /** Which part of the run this is (0 when there is one), and where every part is (shared). */
+  part: number;
+  places: string[];
   ctx: Context;
   scratch: Scratch;
   equivalence: RoundTripContext['equivalence'];
@@ -101,29 +143,89 @@ interface VerifyRun {
   where: Whereabouts;
 }
 
+/** Where each part is, for the words of an interruption: "at 012_a and 140_b". */
+function at(run: VerifyRun, what: string): void {
+  run.places[run.part] = what;
+  run.where.at = run.places.filter(Boolean).join(' and ');
+}
+
 /**
- * Round-trip each migration in order; after one that leaves the schema in doubt, rebuild it from empty
- * and go on. Whatever goes wrong with one migration becomes its finding: the run always ends with them.
+ * Findings of the parts, said and kept in migration order: a part's findings wait until the parts
+ * before it are done. A part that stopped (a migration could not be applied) makes every later
+ * migration not run, as in a run on one database, whatever the later parts found.
  */
-async function verifyEach(run: VerifyRun, statuses: MigrationStatus[], ups: PreparedStep[], onFinding: (f: VerifyFinding) => void): Promise<VerifyFinding[]> {
-  const findings: VerifyFinding[] = [];
-  let stopped: string | null = null;
-  let before: SchemaSnapshot | null = await takeSchemaSnapshot(run.scratch.db, run.ctx.table);
-  for (const [i, status] of statuses.entries()) {
-    if (stopped || !before) {
-      findings.push({ version: status.versionText, name: status.name, status: 'not-run', reason: stopped ?? '', differences: [], notes: [], durationMs: 0, phases: {} });
-    } else {
-      run.where.at = label(status);
-      const { finding, state, after } = await safeRoundTrip(run, status, ups[i]!, before);
-      findings.push(finding);
-      for (const [phase, ms] of Object.entries(finding.phases)) run.phases[phase as keyof PhaseTimes] += ms;
-      before = after;
-      if (state === 'not applied') stopped = `${label(status)} could not be applied`;
-      else if (state === 'in doubt') ({ stopped, before } = await rebuild(run, ups.slice(0, i + 1)));
-    }
-    onFinding(findings.at(-1)!);
+class InOrder {
+  readonly findings: VerifyFinding[] = [];
+  private readonly queues: VerifyFinding[][];
+  private readonly stops: (string | null | undefined)[];
+  private head = 0;
+  private stopped: string | null = null;
+
+  constructor(parts: number, private readonly say: (finding: VerifyFinding) => void) {
+    this.queues = Array.from({ length: parts }, () => []);
+    this.stops = Array.from({ length: parts }, () => undefined);
   }
-  return findings;
+
+  push(part: number, finding: VerifyFinding): void {
+    this.queues[part]!.push(finding);
+    this.flush();
+  }
+
+  done(part: number, stopped: string | null): void {
+    this.stops[part] = stopped;
+    this.flush();
+  }
+
+  /** A part before this one stopped: whatever this part finds will be "not run". */
+  stoppedBefore(part: number): boolean {
+    return this.stopped !== null && part >= this.head; // only parts before the head can have stopped
+  }
+
+  private flush(): void {
+    while (this.head < this.queues.length) {
+      for (const finding of this.queues[this.head]!.splice(0)) {
+        const kept = this.stopped === null ? finding : notRun(finding.version, finding.name, this.stopped);
+        this.findings.push(kept);
+        this.say(kept);
+      }
+      const stop = this.stops[this.head];
+      if (stop === undefined) return;
+      this.stopped ??= stop;
+      this.head++;
+    }
+  }
+}
+
+const notRun = (version: string, name: string, reason: string): VerifyFinding => ({ version, name, status: 'not-run', reason, differences: [], notes: [], durationMs: 0, phases: {} });
+
+/**
+ * Round-trip the part's migrations in order on its database, after applying those before it; after one
+ * that leaves the schema in doubt, rebuild it from empty and go on. Whatever goes wrong with one
+ * migration becomes its finding: the part always ends with one per migration. Returns why it stopped.
+ */
+async function verifyPart(run: VerifyRun, statuses: MigrationStatus[], ups: PreparedStep[], part: { from: number; to: number }, onFinding: (f: VerifyFinding) => void, abandoned: () => boolean): Promise<string | null> {
+  await loadNeededExtensions(run.scratch.db, ups);
+  await ensureHistory(run.scratch.db, run.ctx.table);
+  let stopped: string | null = null;
+  let before: SchemaSnapshot | null = null;
+  if (part.from === 0) before = await takeSchemaSnapshot(run.scratch.db, run.ctx.table);
+  else ({ stopped, before } = await rebuild(run, ups.slice(0, part.from), 'scratch'));
+  for (let i = part.from; i < part.to; i++) {
+    const status = statuses[i]!;
+    if (!stopped && abandoned()) stopped = 'an earlier part stopped'; // replaced by that part's reason
+    if (stopped || !before) {
+      onFinding(notRun(status.versionText, status.name, stopped ?? ''));
+      continue;
+    }
+    at(run, label(status));
+    const { finding, state, after } = await safeRoundTrip(run, status, ups[i]!, before);
+    for (const [phase, ms] of Object.entries(finding.phases)) run.phases[phase as keyof PhaseTimes] += ms;
+    onFinding(finding);
+    before = after;
+    if (state === 'not applied') stopped = `${label(status)} could not be applied`;
+    else if (state === 'in doubt') ({ stopped, before } = await rebuild(run, ups.slice(0, i + 1)));
+  }
+  return stopped;
 }
 
 /** A round trip whose unexpected failure (the schema could not be read, say) is its finding, not the end of the run. */
@@ -143,21 +245,23 @@ async function safeRoundTrip(run: VerifyRun, status: MigrationStatus, up: Prepar
   }
 }
 
-/** Start again on an empty scratch database and apply migrations up to this one; a reason to stop, or the schema reached. */
-async function rebuild(run: VerifyRun, ups: PreparedStep[]): Promise<{ stopped: string | null; before: SchemaSnapshot | null }> {
+/** Start again on an empty scratch database (or a part's new one) and apply migrations up to this one; a reason to stop, or the schema reached. */
+async function rebuild(run: VerifyRun, ups: PreparedStep[], phase: 'rebuild' | 'scratch' = 'rebuild'): Promise<{ stopped: string | null; before: SchemaSnapshot | null }> {
   const { ctx, scratch } = run;
   const started = performance.now();
-  run.where.at = `the rebuild up to ${label(ups.at(-1)!)}`;
+  at(run, `the rebuild up to ${label(ups.at(-1)!)}`);
   try {
-    const db = await scratch.reset();
+    // A part's own database starts empty; after a failed round trip it is replaced by an empty one.
+    const db = phase === 'scratch' ? scratch.db : await scratch.reset();
     await replayMigrations(ctx, db, ups);
     return { stopped: null, before: await takeSchemaSnapshot(db, ctx.table) };
   } catch (error) {
     if (error instanceof Interrupted || ctx.options.signal?.aborted) throw error;
     const reason = (error as Error).message.split('\n')[0];
-    return { stopped: `could not rebuild the schema up to ${label(ups.at(-1)!)} after its failed round trip: ${reason}`, before: null };
+    const after = phase === 'rebuild' ? ' after its failed round trip' : ' (the start of a part verified on another scratch database)';
+    return { stopped: `could not rebuild the schema up to ${label(ups.at(-1)!)}${after}: ${reason}`, before: null };
   } finally {
-    run.phases.rebuild += performance.now() - started;
+    run.phases[phase] += performance.now() - started;
   }
 }
 

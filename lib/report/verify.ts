@@ -22,6 +22,11 @@ export interface VerifyFormatOptions {
 /** One line per migration as it completes; where the scratch database is, first. */
 export function formatVerifyEvent(event: VerifyEvent, options: VerifyFormatOptions = {}): string {
   if (event.type === 'scratch') return kleur.dim(`verifying on ${describeScratch(event.scratch)}`);
+  if (event.type === 'parts') {
+    return kleur.dim(event.why
+      ? `verifying on one database (${event.why})`
+      : `verifying in ${event.parts} parts at once, each on a temporary database of its own; findings in migration order (--jobs 1: one database)`);
+  }
   const f = event.finding;
   const extra = f.status === 'skipped' || f.status === 'not-run' ? `  ${kleur.dim(f.reason ?? '')}` : '';
   const phases = options.verbose && f.status !== 'not-run' ? `  ${kleur.dim(`(${formatPhases(f.phases, (ms) => `${ms} ms`)})`)}` : '';
