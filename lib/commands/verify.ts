@@ -22,6 +22,7 @@ import { renderSchema } from '../schema/render.js';
 import { withScratch, type Scratch, type ScratchInfo } from '../schema/scratch.js';
 import { interruptedVerify, type Whereabouts } from '../schema/interrupted.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from '../schema/snapshot.js';
+import { CatalogStatistics } from '../schema/catalog-statistics.js';
 import { scriptExtensions } from '../migrations/script.js';
 import { loadNeededExtensions, prepareUp } from '../runner/steps.js';
 import { partStarts, type MigrationFacts } from '../runner/verify-parts.js';
@@ -210,6 +211,7 @@ async function verifyPart(run: VerifyRun, statuses: MigrationStatus[], ups: Prep
   let before: SchemaSnapshot | null = null;
   if (part.from === 0) before = await takeSchemaSnapshot(run.scratch.db, run.ctx.table);
   else ({ stopped, before } = await rebuild(run, ups.slice(0, part.from), 'scratch'));
+  const statistics = run.scratch.info.kind === 'given' ? null : new CatalogStatistics(); // a given database may not be ours to ANALYZE
   for (let i = part.from; i < part.to; i++) {
     const status = statuses[i]!;
     if (!stopped && abandoned()) stopped = 'an earlier part stopped'; // replaced by that part's reason
@@ -222,6 +224,7 @@ async function verifyPart(run: VerifyRun, statuses: MigrationStatus[], ups: Prep
     for (const [phase, ms] of Object.entries(finding.phases)) run.phases[phase as keyof PhaseTimes] += ms;
     onFinding(finding);
     before = after;
+    if (before) await statistics?.keepUp(run.scratch.db, before);
     if (state === 'not applied') stopped = `${label(status)} could not be applied`;
     else if (state === 'in doubt') ({ stopped, before } = await rebuild(run, ups.slice(0, i + 1)));
   }

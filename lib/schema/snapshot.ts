@@ -138,7 +138,8 @@ const SNAPSHOT = 'sqlmig_schema_snapshot';
 const DEFINITIONS = 'sqlmig_schema_definitions';
 
 async function readSections(tx: Db, session: Db, history: HistoryTable): Promise<Record<q.SectionName, Row[]>> {
-  await tx.query(`select set_config('search_path', '', true)`);
+  // A generic plan, made once per session: the statement is the same every time, and planning it costs as much as running it.
+  await tx.query(`select set_config('search_path', '', true), set_config('plan_cache_mode', 'force_generic_plan', true)`);
   if (!prepared.has(session)) {
     const [found] = await tx.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where name = $1', [SNAPSHOT]);
     if (!found?.n) await tx.exec(`prepare ${SNAPSHOT}(text) as ${q.SNAPSHOT}; prepare ${DEFINITIONS}(oid[], oid[], oid[], oid[], oid[], oid[]) as ${q.DEFINITIONS}`);
