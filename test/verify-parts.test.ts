@@ -18,7 +18,7 @@ test('parts: too few migrations, or one job, is one part; enough are cut into ba
   assert.deepEqual(partStarts(tables(200), 1), { starts: [0], why: null });
   const two = partStarts(tables(100), 2).starts;
   assert.equal(two.length, 2);
-  assert.ok(two[1]! > 50 && two[1]! < 56, `a later part also replays what comes before it, so it holds fewer: ${two}`);
+  assert.ok(two[1]! > 55 && two[1]! < 65, `a later part replays what comes before it, and its round trips read a bigger schema, so it holds fewer: ${two}`);
   const four = partStarts(tables(400), 4).starts;
   assert.equal(four.length, 4);
   for (let j = 1; j < 4; j++) assert.ok(four[j]! - four[j - 1]! >= MIN_PART && four[j]! > four[j - 1]!);
