@@ -56,6 +56,25 @@ test('a violated constraint after the file\'s own statements ran names its line;
   assert.deepEqual(await versions(db), []);
 });
 
+test('a deferred constraint that fails at COMMIT (the migration and its history row are one message, COMMIT its own): rolled back, not recorded, the next not run', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, {
+    '001_ok.up.sql': 'create table parent (id int primary key);\n',
+    '002_deferred.up.sql': 'create table child (id int, parent_id int references parent deferrable initially deferred);\ninsert into child values (1, 42);\n',
+    '003_after.up.sql': 'create table after_it (id int);\n',
+  });
+  const r = await runCli(['up', '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /violates foreign key constraint/);
+  assert.match(r.stderr, /could not apply 002_deferred; it was rolled back\. Done before it and kept: 001_ok\./);
+  assert.deepEqual(await versions(db), ['1']);
+  assert.equal(await exists(db, 'child'), false);
+  assert.equal(await exists(db, 'after_it'), false);
+  const again = await runCli(['up', '--dir', dir, '--url', db.url]);
+  assert.equal(again.code, 1, 'the session was left clean: the same failure, not an aborted transaction');
+  assert.match(again.stderr, /violates foreign key constraint/);
+});
+
 test('function bodies with semicolons run whole; an error after them, and one inside a body, point at the right line', async (t) => {
   const db = await freshDb(t);
   const fn = [

@@ -57,6 +57,12 @@ export interface TransactionOptions {
    * migration must not run. Its failure is thrown as PreconditionFailed, and nothing of the migration ran.
    */
   precondition?: string;
+  /**
+   * The statements were parsed and none of them controls the transaction (a transactional file with a
+   * COMMIT is refused before it runs): the finish queries and COMMIT may then travel in the same message as
+   * the statements, since nothing can end the transaction before the history row is written.
+   */
+  parsed?: boolean;
 }
 
 /** runTransaction's precondition failed: the transaction was rolled back before any of its statements ran. */

@@ -176,40 +176,51 @@ function wrap(
     async runTransaction(statements, finish, options = {}) {
       if (inTransaction) throw new Error('runTransaction inside a transaction');
       const opening = ['begin', session.transactionSettings, options.precondition].filter(Boolean).join('; ');
-      const message = session.oneMessage ? oneMessage(opening, statements) : null;
+      // A parsed file cannot end the transaction early (TransactionOptions.parsed), so the migration and
+      // its finish go as one message: one statement list for the server. COMMIT goes on its own, so that
+      // after a failure it ends the aborted block (as ROLLBACK) before a migration sent behind this one
+      // arrives. The SAVEPOINT is the net under the parser: it fails outside the explicit transaction
+      // (a COMMIT that got through), and the history row is then not written.
+      const whole = session.oneMessage && Boolean(options.parsed) && finish.every((q) => q.params.length === 0);
+      const finishing = finish.map((q, i) => (i === 0 ? `savepoint sqlmig_finish; ${q.sql}` : q.sql));
+      const message = session.oneMessage ? oneMessage(opening, whole ? [...statements, ...finishing] : statements) : null;
       const cancelsBefore = cancels;
-      // One pipeline on our single connection: after a failure the server rejects the rest of the
+      // Else one pipeline on our single connection: after a failure the server rejects the rest of the
       // block (25P02) and turns the final COMMIT into a ROLLBACK, so nothing of the migration stays.
       // The session reset and the history row go as messages of their own: a COMMIT in a file that
       // was sent unparsed must end its message's transaction before the history guard is set.
-      const queries = [
+      const queries = whole ? [sql.unsafe(message!.text), sql.unsafe('commit')] : [
         ...(message ? [sql.unsafe(message.text)] : [sql.unsafe(opening), ...statements.map((s) => sql.unsafe(s))]),
         ...finish.map((q) => sql.unsafe(q.sql, q.params as postgres.ParameterOrJSON<never>[])),
         sql.unsafe('commit'),
       ];
       const results = await Promise.allSettled(queries.map((q) => track(q)));
       const failed = results.findIndex((r) => r.status === 'rejected');
+      if (failed === -1 && whole) return lastRows((results[0] as PromiseFulfilledResult<unknown[]>).value);
       if (failed === -1) return (results[queries.length - 2] as PromiseFulfilledResult<Row[]>).value;
       const reason = (results[failed] as PromiseRejectedResult).reason as { position?: unknown };
       if (!session.lost) await sql.unsafe('rollback').catch(() => {}); // in case the failure left the block open
       if (options.precondition && failed === 0 && isPreconditionError(reason, options.precondition)) throw new PreconditionFailed(reason);
       if (failed === queries.length - 1) throw reason;
+      if (whole && isOutsideTransactionBlock(reason)) return []; // the file ended the transaction: no row was written
       const firstFinish = message ? 1 : statements.length + 1;
-      if (failed >= firstFinish) throw new StatementFailed(statements.length + failed - firstFinish, reason);
+      if (!whole && failed >= firstFinish) throw new StatementFailed(statements.length + failed - firstFinish, reason);
       if (!message) {
         if (failed === 0) throw reason;
         throw new StatementFailed(failed - 1, reason);
       }
       // Cancelled (the run is being interrupted) or disconnected: which statement it was does not matter.
       if (session.lost || cancels !== cancelsBefore) throw reason;
+      // sqlmig's own checks in the finish (the runner's lock) raise by reading a setting nobody sets: never run the file again for them.
+      if (whole && isOwnCheckError(reason)) throw new StatementFailed(statements.length, reason);
       const located = locateInMessage(message, reason.position);
       if (located) throw new StatementFailed(located.index, Object.assign(reason, { position: String(located.position) }));
-      // No position (a run-time error): run the statements again one by one, then roll back, to name the failing one.
-      const again = await Promise.allSettled([opening, ...statements].map((s) => track(sql.unsafe(s))));
+      // No position (a run-time error): run the statements (and the finish) again one by one, then roll back, to name the failing one.
+      const again = await Promise.allSettled([opening, ...statements, ...(whole ? finishing : [])].map((s) => track(sql.unsafe(s))));
       if (!session.lost) await sql.unsafe('rollback').catch(() => {});
       const failedAgain = again.findIndex((r) => r.status === 'rejected');
       if (failedAgain > 0) throw new StatementFailed(failedAgain - 1, (again[failedAgain] as PromiseRejectedResult).reason);
-      throw reason; // it did not fail again (or the opening did): the error as the server gave it
+      throw reason; // it did not fail again (or the opening did; or COMMIT did): the error as the server gave it
     },
     async transaction(fn) {
       const begin = (sql as postgres.Sql).begin.bind(sql);
@@ -257,6 +268,23 @@ function lossReason(error: unknown): string {
  * The precondition raised (the opening failed, and not in BEGIN or the settings): it raises by reading a
  * setting nobody sets, whose name it carries, so the error names that setting.
  */
+/**
+ * The rows of the last statement of a simple-protocol message that returned rows: postgres.js gives one
+ * result when one statement described rows, else one result per such statement.
+ */
+function lastRows(value: unknown[]): Row[] {
+  const last = value.at(-1);
+  return (Array.isArray(last) ? last : value) as Row[];
+}
+
+function isOutsideTransactionBlock(error: unknown): boolean {
+  return (error as { code?: string })?.code === '25P01';
+}
+
+function isOwnCheckError(error: unknown): boolean {
+  return /unrecognized configuration parameter "sqlmig\./.test(String((error as Error)?.message ?? ''));
+}
+
 function isPreconditionError(error: unknown, precondition: string): boolean {
   const setting = /current_setting\('([^']+)'\)/.exec(precondition)?.[1];
   return setting !== undefined && String((error as Error)?.message ?? '').includes(`"${setting}"`);

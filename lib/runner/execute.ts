@@ -113,7 +113,7 @@ async function runStep(
   let sent: Promise<Row[]> | null = null;
   if (behind) {
     const precondition = { precondition: previousCommittedSql(options.table, behind.step) };
-    sent = db.runTransaction(statements, finishQueries(db, step, options.table, { guard: randomUUID(), lock: options.lock }), precondition);
+    sent = db.runTransaction(statements, finishQueries(db, step, options.table, { guard: randomUUID(), lock: options.lock }), { ...precondition, parsed: true });
     sent.catch(() => {});
     try {
       await behind.run;
@@ -137,7 +137,7 @@ async function runStep(
     } else if (!single && step.script.transactional) {
       // BEGIN, the file, session reset, the history row, COMMIT: one pipeline, all or nothing.
       const guard = randomUUID();
-      written = await db.runTransaction(statements, finishQueries(db, step, options.table, { guard, lock: options.lock }));
+      written = await db.runTransaction(statements, finishQueries(db, step, options.table, { guard, lock: options.lock }), { parsed: step.script.statements !== undefined });
     } else {
       // Inside --single-transaction, or a no-transaction file: statements first, the row only after all succeeded.
       await db.runStatements(statements);
