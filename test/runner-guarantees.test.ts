@@ -9,6 +9,10 @@ import { closeAdmin, freshDb, freshPglite, runCli, spawnCli, waitFor, writeMigra
 import { executePlan, type PreparedStep } from '../lib/runner/execute.js';
 import { ensureHistory } from '../lib/runner/history.js';
 import { connectServer } from '../lib/db/server.js';
+import { connectPglite } from '../lib/db/pglite.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createMigrator, Interrupted } from '../lib/index.js';
 
 after(closeAdmin);
@@ -18,25 +22,33 @@ async function advisoryLocks(db: FreshDb): Promise<number> {
   return row!['n'] as number;
 }
 
-test('a history row is written only inside the transaction that ran the migration: a file that ends it is not recorded', async (t) => {
-  // The parser refuses COMMIT in a transactional file before anything runs; this is the net under it.
+test('a history row is written only inside the transaction that ran the migration: a file that ends it is not recorded (server and PGlite)', async (t) => {
+  // The parser refuses COMMIT in a transactional file before anything runs; this is the net under it,
+  // with the file parsed as the runner would send it: its finish in the same message.
   const db = await freshDb(t);
-  const session = await connectServer(db.url);
-  t.after(() => session.close());
+  const root = mkdtempSync(join(tmpdir(), 'sqlmig-net-'));
+  const server = await connectServer(db.url);
+  const embedded = await connectPglite((await freshPglite(root)).slice('pglite:'.length), { lockTimeoutMs: 5000 });
+  t.after(async () => {
+    await Promise.all([server.close(), embedded.close()]);
+    rmSync(root, { recursive: true, force: true });
+  });
   const table = { schema: 'public', table: 'sqlmig_history' };
-  await ensureHistory(session, table);
   const text = 'begin;\ncreate table a (id int);\ncommit;\n';
   const step: PreparedStep = {
     direction: 'up', version: 1n, versionText: '001', name: 'a',
     script: { path: 'sql/001_a.up.sql', text, transactional: true, statements: ['begin;', 'create table a (id int);', 'commit;'].map((sql, i) => ({ sql, offset: 0, line: i + 1, column: 1, kind: 'X' })) },
     record: { version: 1n, name: 'a', checksum: 'x', upSql: text, downSql: null, durationMs: 0, transactional: true },
   };
-  await assert.rejects(executePlan(session, [step], { table }), (e: Error & { exitCode?: number }) => {
-    assert.equal(e.exitCode, 1);
-    assert.match(e.message, /001_a: its transaction had already ended .* NOT recorded as applied/);
-    return true;
-  });
-  assert.deepEqual(await versions(db), []);
+  for (const session of [server, embedded]) {
+    await ensureHistory(session, table);
+    await assert.rejects(executePlan(session, [step], { table }), (e: Error & { exitCode?: number }) => {
+      assert.equal(e.exitCode, 1);
+      assert.match(e.message, /001_a: its transaction had already ended .* NOT recorded as applied/);
+      return true;
+    }, session.kind);
+    assert.equal((await session.query('select version from sqlmig_history')).length, 0, session.kind);
+  }
 });
 
 test('SET search_path in one migration does not move the next one\'s objects, batched or not', async (t) => {

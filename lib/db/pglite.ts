@@ -217,15 +217,23 @@ function wrap(current: () => PGlite | Transaction, display: string, resetSql: st
       }
     },
     async runTransaction(statements, finish, options = {}) {
-      // The file goes as one exec (one-message.ts): a call per statement costs PGlite more than most statements.
-      const message = oneMessage('', statements);
+      // The file goes as one exec (one-message.ts): a call per statement costs PGlite more than most
+      // statements. A parsed file cannot end the transaction early (TransactionOptions.parsed), so its
+      // finish goes in the same exec; the SAVEPOINT is the net under the parser, as on a server.
+      const whole = Boolean(options.parsed) && finish.every((q) => q.params.length === 0);
+      const finishing = finish.map((q, i) => (i === 0 ? `savepoint sqlmig_finish; ${q.sql}` : q.sql));
+      const message = oneMessage('', whole ? [...statements, ...finishing] : statements);
       let failed: unknown = null;
+      const pg = current();
+      if (!('transaction' in pg)) throw new Error('runTransaction inside a transaction');
       try {
-        return await db.transaction(async (tx) => {
+        return await pg.transaction(async (raw) => {
+          const tx = wrap(() => raw, display, resetSql, async () => {}, stop);
           await checkpoint(0);
           if (options.precondition) await tx.exec(options.precondition).catch((error: unknown) => { throw new PreconditionFailed(error); });
-          if (statements.length) await tx.exec(message.text).catch((error: unknown) => { throw (failed = error); });
+          const results = statements.length ? await raw.exec(message.text).catch((error: unknown) => { throw (failed = error); }) : [];
           await checkpoint(statements.length); // a signal during the file still rolls the migration back
+          if (whole) return (results.at(-1)?.rows ?? []) as Record<string, unknown>[];
           let rows: Record<string, unknown>[] = [];
           for (const [i, q] of finish.entries()) {
             try {
@@ -239,7 +247,8 @@ function wrap(current: () => PGlite | Transaction, display: string, resetSql: st
         });
       } catch (error) {
         if (error !== failed) throw error;
-        throw await failingStatement(message, statements, error);
+        if (whole && (error as { code?: string })?.code === '25P01') return []; // the file ended the transaction: no row was written
+        throw await failingStatement(message, whole ? [...statements, ...finishing] : statements, error);
       }
     },
     async transaction(fn) {

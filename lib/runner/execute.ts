@@ -165,8 +165,9 @@ async function runStep(
 function finishQueries(db: Db, step: PreparedStep, table: HistoryTable, options: { guard?: string; durationMs?: number; lock?: HeldLock }): ParameterizedQuery[] {
   const parts = [db.resetSql.replace(/;\s*$/, ''), ...(options.guard ? [setGuardSql(options.guard)] : []), ...(options.lock ? [options.lock.checkSql] : [])];
   const reset = { sql: parts.join('; '), params: [] };
-  // On a server the row's values go inline: a query with parameters would cost the pipeline a round trip (literal.ts).
-  const inline = db.kind === 'server';
+  // The row's values go inline: on a server a query with parameters would cost the pipeline a round trip
+  // (literal.ts); on both, the finish can then travel with the file (runTransaction's `parsed`).
+  const inline = true;
   const record = step.direction === 'up'
     ? historyInsert(table, step.record!, options.guard ? { guard: options.guard, inline } : { durationMs: options.durationMs, inline })
     : historyDelete(table, step.version, options.guard, { inline });
