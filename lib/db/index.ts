@@ -92,4 +92,9 @@ export interface ConnectOptions {
   readOnly?: boolean;
   /** Told about slow first-time work ("creating the embedded database…"). */
   onNotice?: (message: string) => void;
+  /**
+   * A scratch database that sqlmig empties or drops when done (verify, diff, lint --trace, the online
+   * proof): its commits need not wait for the WAL to reach disk (synchronous_commit off, session only).
+   */
+  throwaway?: boolean;
 }

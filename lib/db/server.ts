@@ -80,7 +80,12 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
   };
   const sql = await connect();
   // Through a pooler a session-level setting would stay on a shared server connection: none is made.
-  const ownSettings = pooled ? '' : await watchForDeadClient(sql, serverVersion);
+  let ownSettings = pooled ? '' : await watchForDeadClient(sql, serverVersion);
+  if (options.throwaway && !pooled) {
+    // Nothing of a throwaway database must outlive a crash: a commit then costs no WAL flush (one per migration).
+    ownSettings = `${ownSettings} set synchronous_commit = off;`.trim();
+    await sql.unsafe('set synchronous_commit = off');
+  }
   const local = pooled ? transactionSettings(options) : '';
   const cancelBackend = async (pid: number) => {
     const once = open({ statement_timeout: 5000 });

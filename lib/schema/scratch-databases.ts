@@ -101,7 +101,7 @@ function scratchTarget(url: string): Target {
 
 /** null when the role may not create databases: the caller falls back to an embedded one. */
 export async function temporaryScratch(ctx: Context, url: string, texts: string[]): Promise<OpenScratch | null> {
-  const admin = await open(ctx, { kind: 'server', url }, []);
+  const admin = await open(ctx, { kind: 'server', url }, [], false);
   let cluster: ClusterObjects;
   let version: number;
   try {
@@ -209,13 +209,15 @@ export async function embeddedScratch(ctx: Context, extensions: string[]): Promi
   };
 }
 
-function open(ctx: Context, target: Target, extensions: string[]): Promise<Db> {
+/** `throwaway`: a scratch database itself, not the session that creates or drops one on the user's server. */
+function open(ctx: Context, target: Target, extensions: string[], throwaway = true): Promise<Db> {
   return openDb(target, {
     lockTimeoutMs: ctx.lockTimeoutMs,
     statementTimeoutMs: ctx.options.statementTimeoutMs,
     ddlLockTimeoutMs: ctx.options.ddlLockTimeoutMs,
     extensions,
     onNotice: ctx.options.onNotice,
+    throwaway,
   });
 }
 
