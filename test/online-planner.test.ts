@@ -71,6 +71,11 @@ test('a whole-table UPDATE is batched by the primary key; without one it is refu
   const r = await plan("update users set email = lower(email);");
   assert.equal(r.plan.steps[0]!.run.kind, 'batches');
   assert.match(sqlOf(r)[0]!, /batches/);
+  // Its committed batches stay: the pass records how far it got (a stopped run goes on from there), where a type change's backfill, into a shadow column that undo drops, does not.
+  assert.equal(r.plan.steps[0]!.resumable, true);
+  assert.match(r.plan.steps[0]!.irreversible!, /changed stay changed; the next `up --online` goes on after the last of them/);
+  const typeChange = await plan('alter table users alter column email type varchar(100);');
+  assert.ok(typeChange.plan.steps.every((s) => !s.resumable));
   const refused = await plan('delete from users;', { primaryKey: [] });
   assert.match(refused.refusals[0]!.why, /without a primary key/);
 });

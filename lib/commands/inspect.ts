@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { takeSnapshot, withDbReading, type Context } from '../runner/context.js';
 import { readStoredDownDigests } from '../runner/history.js';
 import { findLeftovers, type Leftover } from '../online/cleanup.js';
+import { readProgress, type Progress } from '../online/progress.js';
 import { isCommentsOnly, type FileProblem } from '../migrations/files.js';
 import { label, type MigrationState, type MigrationStatus } from '../runner/plan.js';
 
@@ -29,16 +30,21 @@ export interface StatusResult {
   pending: number;
   /** Helper objects (`sqlmig_tmp_…`) an interrupted `up --online` left; the next online run removes them. */
   onlineLeftovers: Leftover[];
+  /** Batched passes an interrupted online run left half done: the next `up --online` (or `down --online`) goes on from `lastKey`. */
+  onlineUnfinished: UnfinishedPass[];
 }
+
+export interface UnfinishedPass { version: string; direction: 'up' | 'down'; rows: number; lastKey: string | null }
 
 export async function status(ctx: Context): Promise<StatusResult> {
   return withDbReading(ctx, async (db) => {
-    const [snap, downDigests, leftovers] = await Promise.all([takeSnapshot(ctx, db), readStoredDownDigests(db, ctx.table), findLeftovers(db)]);
-    return summarize(ctx.options.dir, snap.statuses, snap.files.problems, downDigests, leftovers);
+    const [snap, downDigests, leftovers, unfinished] = await Promise.all([takeSnapshot(ctx, db), readStoredDownDigests(db, ctx.table), findLeftovers(db), readProgress(db, ctx.table)]);
+    return summarize(ctx.options.dir, snap.statuses, snap.files.problems, downDigests, leftovers, unfinished);
   });
 }
 
-export function summarize(dir: string, statuses: readonly MigrationStatus[], problems: readonly FileProblem[], downDigests = new Map<bigint, string>(), leftovers: Leftover[] = []): StatusResult {
+export function summarize(dir: string, statuses: readonly MigrationStatus[], problems: readonly FileProblem[], downDigests = new Map<bigint, string>(), leftovers: Leftover[] = [],
+  unfinished: readonly Progress[] = []): StatusResult {
   const downEdited = (s: MigrationStatus) => {
     const stored = s.applied && s.file?.downSql != null ? downDigests.get(s.version) : undefined;
     return stored !== undefined && stored !== createHash('md5').update(s.file!.downSql!, 'utf8').digest('hex');
@@ -61,6 +67,7 @@ export function summarize(dir: string, statuses: readonly MigrationStatus[], pro
     problems: problems.map((p) => p.message),
     pending: statuses.filter((s) => s.state === 'pending' || s.state === 'out-of-order').length,
     onlineLeftovers: leftovers,
+    onlineUnfinished: unfinished.filter((p) => !p.done).map((p) => ({ version: p.version.toString(), direction: p.direction, rows: p.rows, lastKey: p.lastKey })),
   };
 }
 

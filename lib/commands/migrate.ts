@@ -1,4 +1,5 @@
 /** up, down and redo: plan under the lock, refuse before changing anything, then execute. */
+import { readProgress, refuseUnfinished } from '../online/progress.js';
 import { displayPath, takeSnapshot, withDb, type Context, type Snapshot } from '../runner/context.js';
 import type { Db } from '../db/index.js';
 import { editedDiff } from '../report/editdiff.js';
@@ -210,10 +211,17 @@ export function requireKnownVersion(statuses: readonly MigrationStatus[], versio
 /** --online, config `online` or a file's `-- sqlmig:online`: the online module plans (and proves) before anything runs; null when nothing runs online. */
 async function onlineHook(ctx: Context, db: Db, steps: readonly PreparedStep[], asked: boolean | undefined, singleTransaction: boolean | undefined) {
   const online = asked ?? ctx.options.online ?? false;
-  if (!steps.length || (!online && !steps.some((s) => s.script.text.includes('sqlmig:online')))) return null;
+  if (!steps.length) return null;
+  // A migration that an online run left half done (committed batches) may only go on online.
+  const unfinished = await readProgress(db, ctx.table);
+  if (!online && !steps.some((s) => s.script.text.includes('sqlmig:online'))) {
+    refuseUnfinished(unfinished, steps, () => false, ctx.table);
+    return null;
+  }
   if (online && singleTransaction) throw new UsageError('--online cannot be combined with --single-transaction: the online form commits each step on its own');
   const { prepareOnline, executeOnline, dryRunOnline } = await import('../online/run.js');
   const prepared = await prepareOnline(ctx, db, steps, online);
+  refuseUnfinished(unfinished, steps, (i) => Boolean(prepared?.plans[i]), ctx.table);
   if (!prepared) return null;
   return {
     dryRun: (all: readonly PreparedStep[]) => all.map((s, i) => (prepared.plans[i] ? { ...toPlannedSql(s), sql: dryRunOnline(prepared, i), online: true } : toPlannedSql(s))),

@@ -6,13 +6,14 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StatementFailed, type Db } from '../db/index.js';
-import { Interrupted, MigrationFailed } from '../errors.js';
+import { Interrupted, MigrationFailed, Refused } from '../errors.js';
 import type { PreparedStep, StepEvent, StepResult } from '../runner/execute.js';
-import { deleteHistory, insertHistory, type HistoryTable } from '../runner/history.js';
+import { deleteHistory, insertHistory, qualifiedName, type HistoryTable } from '../runner/history.js';
 import type { RowsProgress } from '../runner/context.js';
 import type { OnlinePlan, OnlineStep } from './types.js';
 import { batchSizer } from './batch-size.js';
 import { lockSettingsSql } from './lock-settings.js';
+import { createProgressTableSql, describeProgress, dropProgressTableIfEmpty, forgetProgressSql, progressTable, readProgress, saveProgressSql, type Progress } from './progress.js';
 
 export interface OnlineRunOptions {
   table: HistoryTable;
@@ -32,16 +33,28 @@ export interface OnlineRunOptions {
 }
 
 export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: OnlinePlan, options: OnlineRunOptions): Promise<StepResult> {
+  const passes = await earlierPasses(db, step, plan, options);
+  const resumeAt = Math.max(-1, ...passes.map((p) => p.step));
   options.onStep?.({ type: 'start', step });
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const ran: OnlineStep[] = [];
+  const rowsDone = new Map<OnlineStep, number>();
+  const pass: PassContext = { version: step.version, direction: step.direction, passes, rowsDone };
+  const recorded = () => passes.length > 0 || ran.some((s) => s.resumable);
   try {
     for (const [i, s] of plan.steps.entries()) {
       if (options.signal?.aborted) throw new Error('aborted');
-      options.onProgress?.(`${plan.migration}: step ${i + 1}/${plan.steps.length}: ${s.what}`);
+      const saved = passes.find((p) => p.step === i);
+      // Going on after a stopped run: what stayed of the steps before the stopped pass is not run again
+      // (statements run as written, finished passes); what was undone or removed is.
+      if ((i < resumeAt && s.irreversible) || saved?.done) {
+        options.onProgress?.(`${plan.migration}: step ${i + 1}/${plan.steps.length}: ${s.what}: done by the earlier run, not run again`);
+        continue;
+      }
+      options.onProgress?.(`${plan.migration}: step ${i + 1}/${plan.steps.length}: ${s.what}${saved ? `: going on after ${saved.rows.toLocaleString('en-US')} row(s) done by the earlier run` : ''}`);
       ran.push(s);
-      await runStep(db, s, plan, options);
+      await runStep(db, s, plan, options, { ...pass, index: i });
     }
     await db.exec(db.resetSql);
     // The final names (and a type change's swap) and the history row commit together, or not at all.
@@ -55,10 +68,12 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
       }
       if (step.direction === 'up') await insertHistory(tx, options.table, { ...step.record!, durationMs: elapsed(), transactional: false });
       else await deleteHistory(tx, options.table, step.version);
+      if (recorded()) await tx.exec(forgetProgressSql(options.table, step.version, step.direction));
     }));
+    if (recorded()) await dropProgressTableIfEmpty(db, options.table).catch(() => {});
   } catch (error) {
     options.onStep?.({ type: 'failed', step, durationMs: elapsed() });
-    const undo = await undoSteps(db, ran);
+    const undo = await undoSteps(db, ran, rowsDone);
     const failedStep = ran.at(-1);
     if (options.signal?.aborted) {
       const name = (options.signal.reason as NodeJS.Signals | undefined) ?? 'SIGINT';
@@ -72,7 +87,23 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
   return result;
 }
 
-async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineRunOptions): Promise<void> {
+/** What the batched passes of this migration need to know to record, or go on from, where they are. */
+interface PassContext { version: bigint; direction: 'up' | 'down'; passes: readonly Progress[]; rowsDone: Map<OnlineStep, number> }
+
+/** The passes an earlier run of this migration stopped in; refused when the plan no longer has them (the file changed). */
+async function earlierPasses(db: Db, step: PreparedStep, plan: OnlinePlan, options: OnlineRunOptions): Promise<Progress[]> {
+  const passes = (await readProgress(db, options.table, step.version)).filter((p) => p.direction === step.direction);
+  for (const p of passes) {
+    const s = plan.steps[p.step];
+    if (s?.resumable && s.run.kind === 'batches' && s.run.sql === p.statement) continue;
+    throw new Refused(`${describeProgress(p, plan.migration)} by an earlier run, and this plan has no such pass any more (${plan.path} changed since?); nothing was run. ` +
+      'Those rows stay changed. Check them, put the file back as it was and run `sqlmig up --online` to finish, or, once the data is as it should be, ' +
+      `delete the record (\`delete from ${qualifiedName(progressTable(options.table))} where version = ${step.version}\`) and run again.`);
+  }
+  return passes;
+}
+
+async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineRunOptions, pass: PassContext & { index: number }): Promise<void> {
   const run = s.run;
   switch (run.kind) {
     case 'transaction':
@@ -93,10 +124,14 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
     }
     case 'batches': {
       const [end] = await db.query<{ last: string | null; estimate: string | null }>(run.bound);
-      if (end?.last == null) return;
-      const of = Number(end.estimate ?? 0) > 0 ? Number(end.estimate) : null;
-      let last: string | null = null;
-      let rows = 0;
+      const saved = pass.passes.find((p) => p.step === pass.index);
+      const bound = saved?.bound ?? end?.last ?? null;
+      if (bound == null) return;
+      const of = Number(end?.estimate ?? 0) > 0 ? Number(end!.estimate) : null;
+      let last: string | null = saved?.lastKey ?? null;
+      let rows = saved?.rows ?? 0;
+      const record = (done: boolean): Progress => ({ version: pass.version, direction: pass.direction, step: pass.index, statement: run.sql, lastKey: last, bound, rows, done });
+      if (s.resumable) await db.exec(createProgressTableSql(options.table));
       const sizer = batchSizer({ max: options.batchSize, timeBoxed: options.batchTimeBoxed });
       for (let batch = 1; ; batch++) {
         if (options.signal?.aborted) throw new Error('aborted');
@@ -105,14 +140,19 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
         const [row] = await withRetries(s, options, () => db.transaction(async (tx) => {
           started = performance.now();
           await tx.exec(lockSettingsSql(options.lockTimeoutMs, options.deadlockTimeout));
-          return tx.query<{ last: string | null; n: number }>(run.sql, [last, size, end.last]);
+          const [done] = await tx.query<{ last: string | null; n: number }>(run.sql, [last, size, bound]);
+          // The batch and how far the pass got commit together: a run stopped after it goes on after it.
+          if (s.resumable && done && done.n > 0) await tx.exec(saveProgressSql(options.table, { ...record(false), lastKey: done.last, rows: rows + done.n }));
+          return [done];
         }));
         if (!row || row.n === 0) break;
         sizer.done(row.n, performance.now() - started);
         last = row.last;
         rows += row.n;
+        pass.rowsDone.set(s, rows);
         options.onRows?.({ migration: plan.migration, step: s.what, rows, of });
       }
+      if (s.resumable) await db.exec(saveProgressSql(options.table, record(true)));
       return;
     }
   }
@@ -136,9 +176,13 @@ async function withRetries<T>(s: OnlineStep, options: OnlineRunOptions, fn: () =
 }
 
 /** Undo what ran, newest first, on a session of its own; says what was undone and what (if anything) is left. */
-async function undoSteps(db: Db, ran: readonly OnlineStep[]): Promise<string> {
+async function undoSteps(db: Db, ran: readonly OnlineStep[], rowsDone: ReadonlyMap<OnlineStep, number>): Promise<string> {
   const statements = [...ran].reverse().flatMap((s) => s.undo);
-  const kept = ran.flatMap((s) => (s.irreversible ? [s.what] : []));
+  const kept = ran.flatMap((s) => {
+    if (!s.irreversible || (s.run.kind === 'batches' && !rowsDone.get(s))) return [];
+    const rows = rowsDone.get(s);
+    return [`${s.what}${rows === undefined ? '' : ` (${rows.toLocaleString('en-US')} row(s))`}: ${s.irreversible}`];
+  });
   const keptText = kept.length ? ` Kept (not undone): ${kept.join('; ')}.` : '';
   if (!statements.length) return `Nothing to undo; no history row was written.${keptText}`;
   const session = await db.openLockSession();

@@ -192,7 +192,10 @@ function planWholeTable(env: StatementEnv): Planned {
   } else {
     change = `${textBetween(env.stmt.sql, 0)} where ${inBatch}`;
   }
-  return { steps: [batches(`${verb.toLowerCase()} every row in ${batchesText(env.options)} by ${k.column}`, env.table, k, change, 'ROW EXCLUSIVE')] };
+  return { steps: [batches(`${verb.toLowerCase()} every row in ${batchesText(env.options)} by ${k.column}`, env.table, k, change, 'ROW EXCLUSIVE', {
+    resumable: true,
+    irreversible: `the rows its committed batches ${verb === 'UPDATE' ? 'changed stay changed' : 'deleted stay deleted'}; the next \`up --online\` goes on after the last of them (a plain run is refused meanwhile)`,
+  })] };
 }
 
 function firstLine(sql: string): string {

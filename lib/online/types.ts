@@ -42,6 +42,8 @@ export interface OnlineStep {
   undo: string[];
   /** Undo cannot restore what this step changed (data written by batches, statements run as written). */
   irreversible?: string;
+  /** A batched pass whose committed batches stay: it records how far it got, and a later run goes on from there (progress.ts). */
+  resumable?: boolean;
 }
 
 export interface OnlinePlan {

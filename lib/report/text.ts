@@ -57,6 +57,11 @@ export function formatStatus(result: StatusResult, target: string): string {
     lines.push(kleur.yellow(`left by an interrupted up --online (the next \`sqlmig up --online\` removes them first, or drop them by hand):`));
     for (const l of result.onlineLeftovers) lines.push(`  ${l.kind} ${l.table ? `${l.name} on ${l.schema}.${l.table}` : `${l.schema}.${l.name}()`}`);
   }
+  for (const p of result.onlineUnfinished) {
+    const m = result.migrations.find((x) => BigInt(x.version) === BigInt(p.version));
+    lines.push(kleur.yellow(`${m ? `${m.version}_${m.name}` : p.version}: an interrupted \`${p.direction} --online\` changed ${p.rows.toLocaleString('en-US')} row(s) in batches${p.lastKey === null ? '' : ` (keys up to ${p.lastKey})`} and stopped; ` +
+      `\`sqlmig ${p.direction} --online\` goes on from there (a plain \`${p.direction}\` is refused)`));
+  }
   return lines.join('\n');
 }
 

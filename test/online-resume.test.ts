@@ -1,0 +1,119 @@
+/**
+ * A batched UPDATE of every row, stopped part way (SIGINT, kill -9): its committed batches stay, so the
+ * next `up --online` goes on after the last of them instead of running the statement on those rows a
+ * second time, and a plain `up` is refused until then. `set n = n + 1` shows any row changed twice.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { closeAdmin, freshDb, pauseOnTarget, runCli, slowHere, spawnCli, versions, waitFor, writeMigrations, type FreshDb } from './support/helpers.js';
+
+after(closeAdmin);
+
+const ROWS = 2000;
+
+function files(): Record<string, string> {
+  return {
+    '001_counters.up.sql': `create table counters (id int primary key, n int not null, touched int not null default 0);
+insert into counters (id, n) select g, 0 from generate_series(1, ${ROWS}) g;`,
+    // Slow per row on the target only, so that a signal lands between batches.
+    '002_bump.up.sql': `update counters set n = n + 1, touched = touched + 1 + (select 0 from (select ${pauseOnTarget(0.002)}) as pause);`,
+  };
+}
+
+async function counts(db: FreshDb): Promise<Record<string, number>> {
+  const rows = await db.sql`select n, count(*)::int as c from counters group by n order by n`;
+  return Object.fromEntries(rows.map((r) => [String(r['n']), r['c'] as number]));
+}
+
+async function progressTableExists(db: FreshDb): Promise<boolean> {
+  const [row] = await db.sql`select to_regclass('public.sqlmig_history_online') is not null as found`;
+  return row!['found'] as boolean;
+}
+
+/** Start `up --online` in small batches and stop it once some, not all, rows were changed. */
+async function stopPartWay(db: FreshDb, dir: string, signal: NodeJS.Signals): Promise<{ code: number; stderr: string }> {
+  const run = spawnCli(['up', '--online', '--batch-size', '50', '--dir', dir, '--url', db.url]);
+  await waitFor(async () => run.child.exitCode !== null || ((await db.sql`select count(*)::int as c from counters where n = 1`)[0]!['c'] as number) >= 200,
+    'some batches to commit', 180_000);
+  assert.equal(run.child.exitCode, null, `the run ended before it was stopped: ${run.printed().stderr}`);
+  run.child.kill(signal);
+  const r = await run.done;
+  if (signal === 'SIGKILL') {
+    await waitFor(async () => (await db.sql`select 1 from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid()
+      union all select 1 from pg_locks where locktype = 'advisory'`).length === 0, 'the killed run\'s sessions to end', 60_000);
+  }
+  return r;
+}
+
+test('SIGINT during a batched UPDATE of every row: the message counts the rows kept, status names them, a plain up is refused, and up --online changes each row exactly once', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, files());
+  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
+  await slowHere(db);
+
+  const stopped = await stopPartWay(db, dir, 'SIGINT');
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.match(stopped.stderr, /Kept \(not undone\): update every row in batches of 50 by id \([\d,]+ row\(s\)\): the rows its committed batches changed stay changed; the next `up --online` goes on after the last of them/);
+  const partial = await counts(db);
+  assert.ok(partial['1']! > 0 && partial['0']! > 0 && partial['2'] === undefined, JSON.stringify(partial));
+  assert.deepEqual(await versions(db), ['1']);
+
+  const status = await runCli(['status', '--json', '--dir', dir, '--url', db.url]);
+  assert.equal(status.code, 0, status.stderr);
+  const [pass] = JSON.parse(status.stdout).onlineUnfinished as { version: string; direction: string; rows: number; lastKey: string }[];
+  assert.equal(pass?.version, '2');
+  assert.equal(pass?.direction, 'up');
+  assert.equal(pass?.rows, partial['1']);
+  const text = await runCli(['status', '--dir', dir, '--url', db.url]);
+  assert.match(text.stdout, new RegExp(`002_bump: an interrupted \`up --online\` changed ${partial['1']!.toLocaleString('en-US')} row\\(s\\) in batches \\(keys up to ${pass!.lastKey}\\)`));
+
+  const plain = await runCli(['up', '--dir', dir, '--url', db.url]);
+  assert.equal(plain.code, 3, plain.stderr);
+  assert.match(plain.stderr, /002_bump: a batched pass over every row was stopped after [\d,]+ row\(s\).*nothing was run\. Run `sqlmig up --online` to go on/s);
+  assert.deepEqual(await counts(db), partial, 'the refused plain up changed nothing');
+
+  const resumed = await runCli(['up', '--online', '--dir', dir, '--url', db.url]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /going on after [\d,]+ row\(s\) done by the earlier run/);
+  assert.deepEqual(await counts(db), { 1: ROWS }, 'every row changed exactly once');
+  assert.equal((await db.sql`select count(*)::int as c from counters where touched <> 1`)[0]!['c'], 0);
+  assert.deepEqual(await versions(db), ['1', '2']);
+  assert.equal(await progressTableExists(db), false, 'the record is gone with the run that finished it');
+  const after = await runCli(['status', '--json', '--dir', dir, '--url', db.url]);
+  assert.deepEqual(JSON.parse(after.stdout).onlineUnfinished, []);
+});
+
+test('kill -9 during a batched UPDATE of every row: the next up --online goes on from the last committed batch', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, files());
+  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
+  await slowHere(db);
+  const killed = await stopPartWay(db, dir, 'SIGKILL');
+  assert.equal(killed.code, 137);
+  const partial = await counts(db);
+  assert.ok(partial['1']! > 0 && partial['0']! > 0, JSON.stringify(partial));
+
+  const resumed = await runCli(['up', '--online', '--dir', dir, '--url', db.url]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.deepEqual(await counts(db), { 1: ROWS }, 'every row changed exactly once');
+  assert.deepEqual(await versions(db), ['1', '2']);
+  assert.equal(await progressTableExists(db), false);
+});
+
+test('a file edited after its batched pass was stopped is refused, naming the record to delete once the data is checked', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, files());
+  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
+  await slowHere(db);
+  assert.equal((await stopPartWay(db, dir, 'SIGINT')).code, 130);
+  const partial = await counts(db);
+  writeFileSync(join(dir, '002_bump.up.sql'), 'update counters set n = n + 10;\n');
+  const edited = await runCli(['up', '--online', '--dir', dir, '--url', db.url]);
+  assert.equal(edited.code, 3, edited.stderr);
+  assert.match(edited.stderr, /this plan has no such pass any more \(.*002_bump\.up\.sql changed since\?\); nothing was run/);
+  assert.match(edited.stderr, /delete from "public"\."sqlmig_history_online" where version = 2/);
+  assert.deepEqual(await counts(db), partial);
+  assert.deepEqual(await versions(db), ['1']);
+});
