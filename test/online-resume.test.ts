@@ -34,7 +34,7 @@ async function progressTableExists(db: FreshDb): Promise<boolean> {
 
 /** Start `up --online` in small batches and stop it once some, not all, rows were changed. */
 async function stopPartWay(db: FreshDb, dir: string, signal: NodeJS.Signals): Promise<{ code: number; stderr: string }> {
-  const run = spawnCli(['up', '--online', '--batch-size', '50', '--dir', dir, '--url', db.url]);
+  const run = spawnCli(['up', '--online', '--lint=off', '--batch-size', '50', '--dir', dir, '--url', db.url]);
   await waitFor(async () => run.child.exitCode !== null || ((await db.sql`select count(*)::int as c from counters where n = 1`)[0]!['c'] as number) >= 200,
     'some batches to commit', 180_000);
   assert.equal(run.child.exitCode, null, `the run ended before it was stopped: ${run.printed().stderr}`);
@@ -112,8 +112,28 @@ test('a file edited after its batched pass was stopped is refused, naming the re
   writeFileSync(join(dir, '002_bump.up.sql'), 'update counters set n = n + 10;\n');
   const edited = await runCli(['up', '--online', '--dir', dir, '--url', db.url]);
   assert.equal(edited.code, 3, edited.stderr);
-  assert.match(edited.stderr, /this plan has no such pass any more \(.*002_bump\.up\.sql changed since\?\); nothing was run/);
+  assert.match(edited.stderr, /this run's plan does not have that pass at that place \(.*002_bump\.up\.sql changed since, .*\); nothing was run/);
   assert.match(edited.stderr, /delete from "public"\."sqlmig_history_online" where version = 2/);
+  assert.deepEqual(await counts(db), partial);
+  assert.deepEqual(await versions(db), ['1']);
+});
+
+test('a plan whose index got its final name in place before the stopped pass is not gone on from: refused, naming the keys left, stamp and the record', async (t) => {
+  const db = await freshDb(t);
+  const migrations = files();
+  // The UPDATE mentions the table, so the index's final name is given right after its build, and stays.
+  migrations['002_bump.up.sql'] = `create index counters_touched_idx on counters (touched);\n${migrations['002_bump.up.sql']}`;
+  const { dir } = writeMigrations(t, migrations);
+  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
+  await slowHere(db);
+  const stopped = await stopPartWay(db, dir, 'SIGINT');
+  assert.equal(stopped.code, 130, stopped.stderr);
+  const partial = await counts(db);
+  const again = await runCli(['up', '--online', '--lint=off', '--dir', dir, '--url', db.url]);
+  assert.equal(again.code, 3, again.stderr);
+  // What the stop left (the index under its final name) changes the plan, so the pass is not found where it was.
+  assert.match(again.stderr, /this run's plan does not have that pass at that place .*nothing was run\..*finish the migration by hand \(its remaining rows have keys above \d+\), `sqlmig stamp` it/s);
+  assert.match(again.stderr, /delete from "public"\."sqlmig_history_online" where version = 2/);
   assert.deepEqual(await counts(db), partial);
   assert.deepEqual(await versions(db), ['1']);
 });

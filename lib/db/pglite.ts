@@ -231,7 +231,7 @@ function wrap(current: () => PGlite | Transaction, display: string, resetSql: st
           const tx = wrap(() => raw, display, resetSql, async () => {}, stop);
           await checkpoint(0);
           if (options.precondition) await tx.exec(options.precondition).catch((error: unknown) => { throw new PreconditionFailed(error); });
-          const results = statements.length ? await raw.exec(message.text).catch((error: unknown) => { throw (failed = error); }) : [];
+          const results = statements.length || whole ? await raw.exec(message.text).catch((error: unknown) => { throw (failed = error); }) : [];
           await checkpoint(statements.length); // a signal during the file still rolls the migration back
           if (whole) return (results.at(-1)?.rows ?? []) as Record<string, unknown>[];
           let rows: Record<string, unknown>[] = [];

@@ -96,9 +96,19 @@ async function earlierPasses(db: Db, step: PreparedStep, plan: OnlinePlan, optio
   for (const p of passes) {
     const s = plan.steps[p.step];
     if (s?.resumable && s.run.kind === 'batches' && s.run.sql === p.statement) continue;
-    throw new Refused(`${describeProgress(p, plan.migration)} by an earlier run, and this plan has no such pass any more (${plan.path} changed since?); nothing was run. ` +
-      'Those rows stay changed. Check them, put the file back as it was and run `sqlmig up --online` to finish, or, once the data is as it should be, ' +
-      `delete the record (\`delete from ${qualifiedName(progressTable(options.table))} where version = ${step.version}\`) and run again.`);
+    throw new Refused(`${describeProgress(p, plan.migration)} by an earlier run, and this run's plan does not have that pass at that place ` +
+      `(${plan.path} changed since, or what the earlier run left under final names changed the plan); nothing was run. Those rows stay changed. ` +
+      'If the file changed, put it back as it was and run `sqlmig up --online` to finish. Else check the table, finish the migration by hand ' +
+      `(its remaining rows have keys above ${p.lastKey ?? 'none'}), \`sqlmig stamp\` it and delete the record (\`delete from ${qualifiedName(progressTable(options.table))} where version = ${step.version}\`).`);
+  }
+  // Going on runs again what the stop undid and skips what stayed (statements run as written). A name
+  // given in place before the stopped pass stayed too, on an object that a run again would build anew:
+  // that plan is not gone on from.
+  const inPlace = passes.length ? plan.steps.slice(0, Math.max(...passes.map((p) => p.step))).filter((s) => s.inPlace) : [];
+  if (inPlace.length) {
+    throw new Refused(`${describeProgress(passes.at(-1)!, plan.migration)} by an earlier run, after names given in place (${inPlace.map((s) => s.what).join('; ')}) that stayed, ` +
+      'and a run again would build those objects anew; nothing was run. Check the table, finish the migration by hand (its remaining rows have keys above ' +
+      `${passes.at(-1)!.lastKey ?? 'none'}), then \`sqlmig stamp\` it and delete the record (\`delete from ${qualifiedName(progressTable(options.table))} where version = ${step.version}\`).`);
   }
   return passes;
 }
@@ -130,6 +140,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       const of = Number(end?.estimate ?? 0) > 0 ? Number(end!.estimate) : null;
       let last: string | null = saved?.lastKey ?? null;
       let rows = saved?.rows ?? 0;
+      if (saved) pass.rowsDone.set(s, rows);
       const record = (done: boolean): Progress => ({ version: pass.version, direction: pass.direction, step: pass.index, statement: run.sql, lastKey: last, bound, rows, done });
       if (s.resumable) await db.exec(createProgressTableSql(options.table));
       const sizer = batchSizer({ max: options.batchSize, timeBoxed: options.batchTimeBoxed });

@@ -139,5 +139,5 @@ export function inPlaceIfMentioned(step: OnlineStep, later: readonly LaterSql[])
     || (l.alters !== undefined && l.alters !== step.table && relation !== null && l.mentioned.has(relation));
   if (!later.some(needs)) return step;
   const what = step.what.replace(' (at the end, with the history row)', '').replace('; at the end, with the history row)', ')');
-  return { ...step, what, run: { kind: 'transaction', statements: step.run.statements } };
+  return { ...step, what, run: { kind: 'transaction', statements: step.run.statements }, inPlace: true };
 }

@@ -44,6 +44,8 @@ export interface OnlineStep {
   irreversible?: string;
   /** A batched pass whose committed batches stay: it records how far it got, and a later run goes on from there (progress.ts). */
   resumable?: boolean;
+  /** A final rename given right after its step, because later SQL of the migration needs the name (forms.ts inPlaceIfMentioned). */
+  inPlace?: boolean;
 }
 
 export interface OnlinePlan {
