@@ -137,3 +137,40 @@ test('a plan whose index got its final name in place before the stopped pass is 
   assert.deepEqual(await counts(db), partial);
   assert.deepEqual(await versions(db), ['1']);
 });
+
+test('statements run as written stay when a later step is interrupted: status names them, and the next up --online does not run them again', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, {
+    '001_counters.up.sql': `create table counters (id int primary key, n int not null);
+insert into counters select g, g from generate_series(1, ${ROWS}) g;
+create function slow_key(v int) returns int language sql immutable as $$select v + (select 0 from (select ${pauseOnTarget(0.002)}) as pause)$$;`,
+    // Run as written (a nullable column), then an index built concurrently, slowly on the target.
+    '002_note.up.sql': 'alter table counters add column note text;\ncreate index counters_slow_idx on counters (slow_key(n));\n',
+  });
+  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
+  await slowHere(db);
+  const run = spawnCli(['up', '--online', '--lint=off', '--dir', dir, '--url', db.url]);
+  await waitFor(async () => run.child.exitCode !== null || (await db.sql`select 1 from pg_stat_activity where datname = current_database() and state = 'active' and query ilike 'create index concurrently%'`).length > 0,
+    'the index build to run', 180_000);
+  assert.equal(run.child.exitCode, null, run.printed().stderr);
+  run.child.kill('SIGINT');
+  const stopped = await run.done;
+  assert.equal(stopped.code, 130, stopped.stderr);
+  assert.match(stopped.stderr, /Kept \(not undone\): run as written: alter table counters add column note text/);
+  const [note] = await db.sql`select count(*)::int as n from pg_attribute where attrelid = 'counters'::regclass and attname = 'note' and not attisdropped`;
+  assert.equal(note!['n'], 1, 'the column stayed');
+  assert.equal((await db.sql`select to_regclass('counters_slow_idx') as i`)[0]!['i'], null, 'the index was undone');
+
+  const status = await runCli(['status', '--json', '--dir', dir, '--url', db.url]);
+  assert.deepEqual((JSON.parse(status.stdout).onlineUnfinished as { kind: string; step: number }[]).map((p) => [p.kind, p.step]), [['statements', 1]]);
+  const plain = await runCli(['up', '--dir', dir, '--url', db.url]);
+  assert.equal(plain.code, 3, plain.stderr);
+  assert.match(plain.stderr, /002_note: an online run stopped after statements it runs as written \(step 1\) had committed/);
+
+  const resumed = await runCli(['up', '--online', '--lint=off', '--dir', dir, '--url', db.url]);
+  assert.equal(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /step 1\/\d+: run as written: alter table counters add column note text: done by the earlier run, not run again/);
+  assert.equal((await db.sql`select indisvalid from pg_index where indexrelid = to_regclass('counters_slow_idx')`)[0]?.['indisvalid'], true);
+  assert.deepEqual(await versions(db), ['1', '2']);
+  assert.equal(await progressTableExists(db), false);
+});

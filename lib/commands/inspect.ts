@@ -30,11 +30,14 @@ export interface StatusResult {
   pending: number;
   /** Helper objects (`sqlmig_tmp_…`) an interrupted `up --online` left; the next online run removes them. */
   onlineLeftovers: Leftover[];
-  /** Batched passes an interrupted online run left half done: the next `up --online` (or `down --online`) goes on from `lastKey`. */
+  /**
+   * What an interrupted online run left done and cannot undo: a batched pass part way (`rows`, up to
+   * `lastKey`), statements run as written. The next `up --online` (or `down --online`) goes on from there.
+   */
   onlineUnfinished: UnfinishedPass[];
 }
 
-export interface UnfinishedPass { version: string; direction: 'up' | 'down'; rows: number; lastKey: string | null }
+export interface UnfinishedPass { version: string; direction: 'up' | 'down'; kind: 'pass' | 'statements'; step: number; rows: number; lastKey: string | null }
 
 export async function status(ctx: Context): Promise<StatusResult> {
   return withDbReading(ctx, async (db) => {
@@ -67,7 +70,9 @@ export function summarize(dir: string, statuses: readonly MigrationStatus[], pro
     problems: problems.map((p) => p.message),
     pending: statuses.filter((s) => s.state === 'pending' || s.state === 'out-of-order').length,
     onlineLeftovers: leftovers,
-    onlineUnfinished: unfinished.filter((p) => !p.done).map((p) => ({ version: p.version.toString(), direction: p.direction, rows: p.rows, lastKey: p.lastKey })),
+    onlineUnfinished: unfinished.map((p) => ({
+      version: p.version.toString(), direction: p.direction, kind: p.kind, step: p.step + 1, rows: p.rows, lastKey: p.lastKey,
+    })),
   };
 }
 

@@ -41,7 +41,7 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
   const ran: OnlineStep[] = [];
   const rowsDone = new Map<OnlineStep, number>();
   const pass: PassContext = { version: step.version, direction: step.direction, passes, rowsDone };
-  const recorded = () => passes.length > 0 || ran.some((s) => s.resumable);
+  const recorded = () => passes.length > 0 || ran.some((s) => s.resumable || keepsRecord(s));
   try {
     for (const [i, s] of plan.steps.entries()) {
       if (options.signal?.aborted) throw new Error('aborted');
@@ -87,6 +87,13 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
   return result;
 }
 
+/** Statements run as written in a transaction of their own: they stay when a later step fails, so they record that they ran. */
+function keepsRecord(s: OnlineStep): boolean {
+  return s.run.kind === 'transaction' && Boolean(s.irreversible) && !s.inPlace;
+}
+
+const statementsText = (statements: readonly string[]) => statements.join('\n;\n');
+
 /** What the batched passes of this migration need to know to record, or go on from, where they are. */
 interface PassContext { version: bigint; direction: 'up' | 'down'; passes: readonly Progress[]; rowsDone: Map<OnlineStep, number> }
 
@@ -95,7 +102,8 @@ async function earlierPasses(db: Db, step: PreparedStep, plan: OnlinePlan, optio
   const passes = (await readProgress(db, options.table, step.version)).filter((p) => p.direction === step.direction);
   for (const p of passes) {
     const s = plan.steps[p.step];
-    if (s?.resumable && s.run.kind === 'batches' && s.run.sql === p.statement) continue;
+    if (p.kind === 'pass' && s?.resumable && s.run.kind === 'batches' && s.run.sql === p.statement) continue;
+    if (p.kind === 'statements' && s && keepsRecord(s) && s.run.kind === 'transaction' && statementsText(s.run.statements) === p.statement) continue;
     throw new Refused(`${describeProgress(p, plan.migration)} by an earlier run, and this run's plan does not have that pass at that place ` +
       `(${plan.path} changed since, or what the earlier run left under final names changed the plan); nothing was run. Those rows stay changed. ` +
       'If the file changed, put it back as it was and run `sqlmig up --online` to finish. Else check the table, finish the migration by hand ' +
@@ -116,12 +124,21 @@ async function earlierPasses(db: Db, step: PreparedStep, plan: OnlinePlan, optio
 async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineRunOptions, pass: PassContext & { index: number }): Promise<void> {
   const run = s.run;
   switch (run.kind) {
-    case 'transaction':
+    case 'transaction': {
+      const recorded = keepsRecord(s);
+      if (recorded) await db.exec(createProgressTableSql(options.table));
       return withRetries(s, options, () => db.transaction(async (tx) => {
         await tx.exec(lockSettingsSql(options.lockTimeoutMs, options.deadlockTimeout));
         await tx.runStatements(run.statements);
         await tx.exec(db.resetSql);
+        // They and the record of them commit together: a run stopped after them does not run them again.
+        if (recorded) {
+          await tx.exec(saveProgressSql(options.table, {
+            kind: 'statements', version: pass.version, direction: pass.direction, step: pass.index, statement: statementsText(run.statements), lastKey: null, bound: '', rows: 0, done: true,
+          }));
+        }
       }));
+    }
     case 'alone':
       return db.exec(run.statement);
     case 'at-end':
@@ -141,7 +158,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       let last: string | null = saved?.lastKey ?? null;
       let rows = saved?.rows ?? 0;
       if (saved) pass.rowsDone.set(s, rows);
-      const record = (done: boolean): Progress => ({ version: pass.version, direction: pass.direction, step: pass.index, statement: run.sql, lastKey: last, bound, rows, done });
+      const record = (done: boolean): Progress => ({ kind: 'pass', version: pass.version, direction: pass.direction, step: pass.index, statement: run.sql, lastKey: last, bound, rows, done });
       if (s.resumable) await db.exec(createProgressTableSql(options.table));
       const sizer = batchSizer({ max: options.batchSize, timeBoxed: options.batchTimeBoxed });
       for (let batch = 1; ; batch++) {

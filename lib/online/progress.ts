@@ -13,11 +13,13 @@ import { qualifiedName, type HistoryTable } from '../runner/history.js';
 import { sqlLiteral } from '../runner/literal.js';
 
 export interface Progress {
+  /** pass: a batched UPDATE/DELETE of every row; statements: statements run as written, committed. */
+  kind: 'pass' | 'statements';
   version: bigint;
   direction: 'up' | 'down';
   /** The step's index in the migration's online plan. */
   step: number;
-  /** The step's batch statement, to know that the plan is still the same. */
+  /** The step's batch statement, or its statements, to know that the plan is still the same. */
   statement: string;
   /** The last key a committed batch reached (null: none yet). */
   lastKey: string | null;
@@ -36,11 +38,11 @@ export async function readProgress(db: Db, history: HistoryTable, version?: bigi
   const t = qualifiedName(progressTable(history));
   const [found] = await db.query<{ found: boolean }>(`select to_regclass(${sqlLiteral(t)}) is not null as found`);
   if (!found?.found) return [];
-  const rows = await db.query<{ version: string; direction: 'up' | 'down'; step: number; statement: string; last_key: string | null; bound: string; rows: string; done: boolean }>(
-    `select version::text as version, direction, step, statement, last_key, bound, rows::text as rows, done from ${t}
+  const rows = await db.query<{ kind: 'pass' | 'statements'; version: string; direction: 'up' | 'down'; step: number; statement: string; last_key: string | null; bound: string; rows: string; done: boolean }>(
+    `select kind, version::text as version, direction, step, statement, last_key, bound, rows::text as rows, done from ${t}
       ${version === undefined ? '' : `where version = ${version}`} order by version, step`);
   return rows.map((r) => ({
-    version: BigInt(r.version), direction: r.direction, step: Number(r.step), statement: r.statement,
+    kind: r.kind, version: BigInt(r.version), direction: r.direction, step: Number(r.step), statement: r.statement,
     lastKey: r.last_key, bound: r.bound, rows: Number(r.rows), done: r.done,
   }));
 }
@@ -49,6 +51,7 @@ export function createProgressTableSql(history: HistoryTable): string {
   return `create table if not exists ${qualifiedName(progressTable(history))} (
     version bigint not null,
     direction text not null,
+    kind text not null,
     step integer not null,
     statement text not null,
     last_key text,
@@ -60,11 +63,11 @@ export function createProgressTableSql(history: HistoryTable): string {
   )`;
 }
 
-/** Run inside a batch's transaction: the pass reached `p.lastKey`, with the batch. */
+/** Run inside a batch's (or the statements') transaction: the pass reached `p.lastKey`, or the statements ran. */
 export function saveProgressSql(history: HistoryTable, p: Progress): string {
   const v = sqlLiteral;
-  return `insert into ${qualifiedName(progressTable(history))} (version, direction, step, statement, last_key, bound, rows, done)
-    values (${p.version}, ${v(p.direction)}, ${p.step}, ${v(p.statement)}, ${v(p.lastKey)}, ${v(p.bound)}, ${p.rows}, ${v(p.done)})
+  return `insert into ${qualifiedName(progressTable(history))} (version, direction, kind, step, statement, last_key, bound, rows, done)
+    values (${p.version}, ${v(p.direction)}, ${v(p.kind)}, ${p.step}, ${v(p.statement)}, ${v(p.lastKey)}, ${v(p.bound)}, ${p.rows}, ${v(p.done)})
     on conflict (version, direction, step) do update set last_key = excluded.last_key, rows = excluded.rows, done = excluded.done, updated_at = now()`;
 }
 
@@ -82,9 +85,11 @@ export async function dropProgressTableIfEmpty(db: Db, history: HistoryTable): P
   await db.exec(`drop table if exists ${qualifiedName(progressTable(history))}`);
 }
 
-/** How a stopped pass reads in messages and in status. */
+/** How a stopped run reads in messages and in status: what of it stays. */
 export function describeProgress(p: Progress, name: string): string {
-  return `${p.direction === 'up' ? '' : 'down of '}${name}: a batched pass over every row was stopped after ${p.rows.toLocaleString('en-US')} row(s)` +
+  const who = `${p.direction === 'up' ? '' : 'down of '}${name}`;
+  if (p.kind === 'statements') return `${who}: an online run stopped after statements it runs as written (step ${p.step + 1}) had committed`;
+  return `${who}: a batched pass over every row was stopped after ${p.rows.toLocaleString('en-US')} row(s)` +
     `${p.lastKey === null ? '' : ` (keys up to ${p.lastKey})`}`;
 }
 
@@ -98,8 +103,8 @@ export function refuseUnfinished(unfinished: readonly Progress[], steps: readonl
     const found = unfinished.find((p) => p.version === step.version && p.direction === step.direction);
     if (!found || runsOnline(i)) continue;
     throw new Refused(`${describeProgress(found, `${step.versionText}_${step.name}`)} by an earlier \`${step.direction} --online\`, ` +
-      `and those rows stay changed. Running it now without --online would run the statement on them again; nothing was run. ` +
+      `and what it did stays. Running it now without --online would run that again; nothing was run. ` +
       `Run \`sqlmig ${step.direction} --online\` to go on from where it stopped (a file that says \`-- sqlmig:offline\` cannot). ` +
-      `If you have put those rows back yourself, delete its record: \`delete from ${qualifiedName(progressTable(history))} where version = ${step.version}\`.`);
+      `If you have undone it yourself, delete its record: \`delete from ${qualifiedName(progressTable(history))} where version = ${step.version}\`.`);
   }
 }

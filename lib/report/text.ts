@@ -59,7 +59,10 @@ export function formatStatus(result: StatusResult, target: string): string {
   }
   for (const p of result.onlineUnfinished) {
     const m = result.migrations.find((x) => BigInt(x.version) === BigInt(p.version));
-    lines.push(kleur.yellow(`${m ? `${m.version}_${m.name}` : p.version}: an interrupted \`${p.direction} --online\` changed ${p.rows.toLocaleString('en-US')} row(s) in batches${p.lastKey === null ? '' : ` (keys up to ${p.lastKey})`} and stopped; ` +
+    const did = p.kind === 'statements'
+      ? `ran its statements of step ${p.step} as written (they stay)`
+      : `changed ${p.rows.toLocaleString('en-US')} row(s) in batches${p.lastKey === null ? '' : ` (keys up to ${p.lastKey})`}`;
+    lines.push(kleur.yellow(`${m ? `${m.version}_${m.name}` : p.version}: an interrupted \`${p.direction} --online\` ${did} and stopped; ` +
       `\`sqlmig ${p.direction} --online\` goes on from there (a plain \`${p.direction}\` is refused)`));
   }
   return lines.join('\n');
