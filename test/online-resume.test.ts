@@ -174,3 +174,23 @@ create function slow_key(v int) returns int language sql immutable as $$select v
   assert.deepEqual(await versions(db), ['1', '2']);
   assert.equal(await progressTableExists(db), false);
 });
+
+test('a file that needs no online form runs with its history row in one transaction: a failure leaves nothing, and nothing to go on from', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, {
+    '001_counters.up.sql': 'create table counters (id int primary key, n int not null);\n',
+    '002_plain.up.sql': 'create table extra (id int);\ninsert into counters values (1, 1 / 0);\n',
+  });
+  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
+  const r = await runCli(['up', '--online', '--lint=off', '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /division by zero/);
+  assert.match(r.stderr, /It was rolled back \(its statements and its history row are one transaction\)/);
+  assert.equal((await db.sql`select to_regclass('extra') as t`)[0]!['t'], null, 'nothing of the file stayed');
+  assert.equal(await progressTableExists(db), false);
+  const status = await runCli(['status', '--json', '--dir', dir, '--url', db.url]);
+  assert.deepEqual(JSON.parse(status.stdout).onlineUnfinished, []);
+  writeFileSync(join(dir, '002_plain.up.sql'), 'create table extra (id int);\n');
+  assert.equal((await runCli(['up', '--dir', dir, '--url', db.url])).code, 0, 'a plain up is not refused');
+  assert.deepEqual(await versions(db), ['1', '2']);
+});

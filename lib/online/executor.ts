@@ -41,10 +41,18 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
   const ran: OnlineStep[] = [];
   const rowsDone = new Map<OnlineStep, number>();
   const pass: PassContext = { version: step.version, direction: step.direction, passes, rowsDone };
-  const recorded = () => passes.length > 0 || ran.some((s) => s.resumable || keepsRecord(s));
+  // A plan that is the file as written runs in one transaction with its history row, as a plain run
+  // does (with the online lock settings): nothing to record, and nothing can stay between the two.
+  const asWrittenOnly = passes.length === 0 && plan.steps.length > 0 && plan.steps.every(keepsRecord);
+  const recorded = () => passes.length > 0 || (!asWrittenOnly && ran.some((s) => s.resumable || keepsRecord(s)));
   try {
     for (const [i, s] of plan.steps.entries()) {
       if (options.signal?.aborted) throw new Error('aborted');
+      if (asWrittenOnly) {
+        options.onProgress?.(`${plan.migration}: step ${i + 1}/${plan.steps.length}: ${s.what} (with the history row)`);
+        ran.push(s);
+        continue;
+      }
       const saved = passes.find((p) => p.step === i);
       // Going on after a stopped run: what stayed of the steps before the stopped pass is not run again
       // (statements run as written, finished passes); what was undone or removed is.
@@ -58,8 +66,8 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
     }
     await db.exec(db.resetSql);
     // The final names (and a type change's swap) and the history row commit together, or not at all.
-    const atEnd = ran.flatMap((s) => (s.run.kind === 'at-end' ? s.run.statements : []));
-    const finish = { ...(ran.find((s) => s.run.kind === 'at-end') ?? { what: 'recording it', table: null }), retry: true } as OnlineStep;
+    const atEnd = ran.flatMap((s) => (s.run.kind === 'at-end' || (asWrittenOnly && s.run.kind === 'transaction') ? s.run.statements : []));
+    const finish = { ...(ran.find((s) => s.run.kind === 'at-end') ?? (asWrittenOnly ? ran[0] : undefined) ?? { what: 'recording it', table: null }), retry: true } as OnlineStep;
     await withRetries(finish, options, () => db.transaction(async (tx) => {
       if (atEnd.length) {
         await tx.exec(lockSettingsSql(options.lockTimeoutMs, options.deadlockTimeout));
@@ -73,7 +81,9 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
     if (recorded()) await dropProgressTableIfEmpty(db, options.table).catch(() => {});
   } catch (error) {
     options.onStep?.({ type: 'failed', step, durationMs: elapsed() });
-    const undo = await undoSteps(db, ran, rowsDone);
+    const undo = asWrittenOnly
+      ? 'It was rolled back (its statements and its history row are one transaction); no history row was written.'
+      : await undoSteps(db, ran, rowsDone);
     const failedStep = ran.at(-1);
     if (options.signal?.aborted) {
       const name = (options.signal.reason as NodeJS.Signals | undefined) ?? 'SIGINT';
