@@ -194,3 +194,29 @@ test('a file that needs no online form runs with its history row in one transact
   assert.equal((await runCli(['up', '--dir', dir, '--url', db.url])).code, 0, 'a plain up is not refused');
   assert.deepEqual(await versions(db), ['1', '2']);
 });
+
+test('a role that may not create a table beside the history table runs online without records, saying so once', async (t) => {
+  const db = await freshDb(t);
+  const role = `sqlmig_limited_${Math.random().toString(36).slice(2, 8)}`;
+  // The history table is made for the role in public, where it may not create; its tables live in app.
+  const [{ name }] = await db.sql`select current_database() as name` as unknown as [{ name: string }];
+  await db.sql.unsafe(`create role ${role} login password 'limited-secret'; grant create on database "${name}" to ${role};
+    create table public.sqlmig_history (version bigint primary key, name text not null, checksum text not null, up_sql text not null, down_sql text,
+      applied_at timestamptz not null default now(), applied_by text not null default current_user, duration_ms integer not null default 0,
+      transactional boolean not null default true, stamped boolean not null default false);
+    grant select, insert, delete on public.sqlmig_history to ${role}; revoke create on schema public from ${role}, public`);
+  t.after(async () => { await db.sql.unsafe(`drop schema if exists app cascade; drop owned by ${role}; drop role if exists ${role}`).catch(() => {}); });
+  const asRole = new URL(db.url);
+  asRole.username = role;
+  asRole.password = 'limited-secret';
+  const { dir } = writeMigrations(t, {
+    '001_items.up.sql': 'create schema app;\ncreate table app.items (id int primary key, n int not null);\ninsert into app.items select g, g from generate_series(1, 100) g;\n',
+    '002_note.up.sql': 'alter table app.items add column note text;\ncreate index items_n_idx on app.items (n);\n',
+  });
+  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', asRole.toString()])).code, 0);
+  const r = await runCli(['up', '--online', '--lint=off', '--dir', dir, '--url', asRole.toString()]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr.match(/cannot keep a record of what this run does in "public"\."sqlmig_history_online" \(permission denied/g)?.length, 1, r.stderr);
+  assert.deepEqual(await versions(db), ['1', '2']);
+  assert.equal((await db.sql`select to_regclass('app.items_n_idx') is not null as found`)[0]!['found'], true);
+});

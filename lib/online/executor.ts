@@ -40,11 +40,11 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
   const elapsed = () => Math.round(performance.now() - started);
   const ran: OnlineStep[] = [];
   const rowsDone = new Map<OnlineStep, number>();
-  const pass: PassContext = { version: step.version, direction: step.direction, passes, rowsDone };
+  const pass: PassContext = { version: step.version, direction: step.direction, passes, rowsDone, canRecord: {} };
   // A plan that is the file as written runs in one transaction with its history row, as a plain run
   // does (with the online lock settings): nothing to record, and nothing can stay between the two.
   const asWrittenOnly = passes.length === 0 && plan.steps.length > 0 && plan.steps.every(keepsRecord);
-  const recorded = () => passes.length > 0 || (!asWrittenOnly && ran.some((s) => s.resumable || keepsRecord(s)));
+  const recorded = () => passes.length > 0 || pass.canRecord.value === true;
   try {
     for (const [i, s] of plan.steps.entries()) {
       if (options.signal?.aborted) throw new Error('aborted');
@@ -97,6 +97,24 @@ export async function executeOnlinePlan(db: Db, step: PreparedStep, plan: Online
   return result;
 }
 
+/**
+ * Make the record table once per run. A role that may not create a table in the history table's schema
+ * runs on without records (as before they existed): said once, since a stop part way then cannot be gone on from.
+ */
+async function recordTable(db: Db, options: OnlineRunOptions, pass: PassContext): Promise<boolean> {
+  if (pass.canRecord.value !== undefined) return pass.canRecord.value;
+  try {
+    await db.exec(createProgressTableSql(options.table));
+    pass.canRecord.value = true;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42501') throw error;
+    pass.canRecord.value = false;
+    options.onProgress?.(`online: cannot keep a record of what this run does in ${qualifiedName(progressTable(options.table))} (${(error as Error).message}); ` +
+      'if it stops part way, what it did cannot be gone on from. Let the role create tables in that schema to have it.');
+  }
+  return pass.canRecord.value;
+}
+
 /** Statements run as written in a transaction of their own: they stay when a later step fails, so they record that they ran. */
 function keepsRecord(s: OnlineStep): boolean {
   return s.run.kind === 'transaction' && Boolean(s.irreversible) && !s.inPlace;
@@ -105,7 +123,11 @@ function keepsRecord(s: OnlineStep): boolean {
 const statementsText = (statements: readonly string[]) => statements.join('\n;\n');
 
 /** What the batched passes of this migration need to know to record, or go on from, where they are. */
-interface PassContext { version: bigint; direction: 'up' | 'down'; passes: readonly Progress[]; rowsDone: Map<OnlineStep, number> }
+interface PassContext {
+  version: bigint; direction: 'up' | 'down'; passes: readonly Progress[]; rowsDone: Map<OnlineStep, number>;
+  /** Whether the record table is there (made on first use); false when the role may not create it. */
+  canRecord: { value?: boolean };
+}
 
 /** The passes an earlier run of this migration stopped in; refused when the plan no longer has them (the file changed). */
 async function earlierPasses(db: Db, step: PreparedStep, plan: OnlinePlan, options: OnlineRunOptions): Promise<Progress[]> {
@@ -135,8 +157,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
   const run = s.run;
   switch (run.kind) {
     case 'transaction': {
-      const recorded = keepsRecord(s);
-      if (recorded) await db.exec(createProgressTableSql(options.table));
+      const recorded = keepsRecord(s) && await recordTable(db, options, pass);
       return withRetries(s, options, () => db.transaction(async (tx) => {
         await tx.exec(lockSettingsSql(options.lockTimeoutMs, options.deadlockTimeout));
         await tx.runStatements(run.statements);
@@ -169,7 +190,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
       let rows = saved?.rows ?? 0;
       if (saved) pass.rowsDone.set(s, rows);
       const record = (done: boolean): Progress => ({ kind: 'pass', version: pass.version, direction: pass.direction, step: pass.index, statement: run.sql, lastKey: last, bound, rows, done });
-      if (s.resumable) await db.exec(createProgressTableSql(options.table));
+      const resumable = Boolean(s.resumable) && await recordTable(db, options, pass);
       const sizer = batchSizer({ max: options.batchSize, timeBoxed: options.batchTimeBoxed });
       for (let batch = 1; ; batch++) {
         if (options.signal?.aborted) throw new Error('aborted');
@@ -180,7 +201,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
           await tx.exec(lockSettingsSql(options.lockTimeoutMs, options.deadlockTimeout));
           const [done] = await tx.query<{ last: string | null; n: number }>(run.sql, [last, size, bound]);
           // The batch and how far the pass got commit together: a run stopped after it goes on after it.
-          if (s.resumable && done && done.n > 0) await tx.exec(saveProgressSql(options.table, { ...record(false), lastKey: done.last, rows: rows + done.n }));
+          if (resumable && done && done.n > 0) await tx.exec(saveProgressSql(options.table, { ...record(false), lastKey: done.last, rows: rows + done.n }));
           return [done];
         }));
         if (!row || row.n === 0) break;
@@ -190,7 +211,7 @@ async function runStep(db: Db, s: OnlineStep, plan: OnlinePlan, options: OnlineR
         pass.rowsDone.set(s, rows);
         options.onRows?.({ migration: plan.migration, step: s.what, rows, of });
       }
-      if (s.resumable) await db.exec(saveProgressSql(options.table, record(true)));
+      if (resumable) await db.exec(saveProgressSql(options.table, record(true)));
       return;
     }
   }
