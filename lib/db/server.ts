@@ -270,10 +270,6 @@ function lossReason(error: unknown): string {
 }
 
 /**
- * The precondition raised (the opening failed, and not in BEGIN or the settings): it raises by reading a
- * setting nobody sets, whose name it carries, so the error names that setting.
- */
-/**
  * The rows of the last statement of a simple-protocol message that returned rows: postgres.js gives one
  * result when one statement described rows, else one result per such statement.
  */
@@ -290,6 +286,10 @@ function isOwnCheckError(error: unknown): boolean {
   return /unrecognized configuration parameter "sqlmig\./.test(String((error as Error)?.message ?? ''));
 }
 
+/**
+ * The precondition raised (the opening failed, and not in BEGIN or the settings): it raises by reading a
+ * setting nobody sets, whose name it carries, so the error names that setting.
+ */
 function isPreconditionError(error: unknown, precondition: string): boolean {
   const setting = /current_setting\('([^']+)'\)/.exec(precondition)?.[1];
   return setting !== undefined && String((error as Error)?.message ?? '').includes(`"${setting}"`);

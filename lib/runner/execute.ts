@@ -167,10 +167,9 @@ function finishQueries(db: Db, step: PreparedStep, table: HistoryTable, options:
   const reset = { sql: parts.join('; '), params: [] };
   // The row's values go inline: on a server a query with parameters would cost the pipeline a round trip
   // (literal.ts); on both, the finish can then travel with the file (runTransaction's `parsed`).
-  const inline = true;
   const record = step.direction === 'up'
-    ? historyInsert(table, step.record!, options.guard ? { guard: options.guard, inline } : { durationMs: options.durationMs, inline })
-    : historyDelete(table, step.version, options.guard, { inline });
+    ? historyInsert(table, step.record!, options.guard ? { guard: options.guard, inline: true } : { durationMs: options.durationMs, inline: true })
+    : historyDelete(table, step.version, options.guard, { inline: true });
   return [reset, record];
 }
 

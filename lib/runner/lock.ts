@@ -87,8 +87,8 @@ export function isLockLost(error: unknown): boolean {
 }
 
 interface LockMode {
-  /** The backend's process id when the lock was taken, else null. */
-  tryLock(session: Db, key: string): Promise<number | null>;
+  /** Whether the lock was taken. */
+  tryLock(session: Db, key: string): Promise<boolean>;
   /** Take this run's own key too, held as long as the lock (see runKey). */
   tryRunKey(session: Db, key: bigint): Promise<boolean>;
   release(session: Db, key: string): Promise<void>;
@@ -96,16 +96,15 @@ interface LockMode {
 
 const SESSION_LOCK: LockMode = {
   async tryLock(session, key) {
-    const [row] = await session.query<{ locked: boolean; pid: number }>('select pg_try_advisory_lock($1::bigint) as locked, pg_catalog.pg_backend_pid() as pid', [key]);
-    return row?.locked ? row.pid : null;
+    const [row] = await session.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
+    return Boolean(row?.locked);
   },
   async tryRunKey(session, key) {
     const [row] = await session.query<{ locked: boolean }>(`select pg_try_advisory_lock(${key}::bigint) as locked`);
     return Boolean(row?.locked);
   },
-  async release(session, key) {
-    await session.query('select pg_advisory_unlock($1::bigint)', [key]);
-    await session.exec('select pg_catalog.pg_advisory_unlock_all()');
+  async release(session) {
+    await session.exec('select pg_catalog.pg_advisory_unlock_all()'); // the runner's lock and the run's own key
   },
 };
 
@@ -121,10 +120,10 @@ const TRANSACTION_LOCK: LockMode = {
       select pg_catalog.set_config('transaction_timeout', '0', true) where pg_catalog.current_setting('server_version_num')::int >= 170000`);
     // The simple protocol: an extended-protocol portal would keep its snapshot (and CREATE INDEX
     // CONCURRENTLY would wait for it) until the transaction ends. The key is a number of ours.
-    const [row] = await session.query<{ locked: boolean; pid: number }>(`select pg_try_advisory_xact_lock(${BigInt(key)}::bigint) as locked, pg_catalog.pg_backend_pid() as pid`);
-    if (row?.locked) return row.pid;
+    const [row] = await session.query<{ locked: boolean }>(`select pg_try_advisory_xact_lock(${BigInt(key)}::bigint) as locked`);
+    if (row?.locked) return true;
     await session.exec('rollback'); // not holding a server connection while waiting
-    return null;
+    return false;
   },
   async tryRunKey(session, key) {
     const [row] = await session.query<{ locked: boolean }>(`select pg_try_advisory_xact_lock(${key}::bigint) as locked`);
@@ -135,18 +134,17 @@ const TRANSACTION_LOCK: LockMode = {
   },
 };
 
-async function acquire(db: Db, session: Db, key: string, timeoutMs: number, mode: LockMode): Promise<number> {
+async function acquire(db: Db, session: Db, key: string, timeoutMs: number, mode: LockMode): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const pid = db.pooled ? await pooledTry(db, session, key, mode, deadline, timeoutMs) : await mode.tryLock(session, key);
-    if (pid !== null) return pid;
+    if (db.pooled ? await pooledTry(db, session, key, mode, deadline, timeoutMs) : await mode.tryLock(session, key)) return;
     if (Date.now() >= deadline) throw new LockTimeout(await describeHolder(session, key, timeoutMs));
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())));
   }
 }
 
 /** Behind a pooler, the attempt itself may wait for a server connection: never longer than the lock timeout. */
-async function pooledTry(db: Db, session: Db, key: string, mode: LockMode, deadline: number, timeoutMs: number): Promise<number | null> {
+async function pooledTry(db: Db, session: Db, key: string, mode: LockMode, deadline: number, timeoutMs: number): Promise<boolean> {
   const answer = await answerWithin(mode.tryLock(session, key).catch((error: unknown) => {
     throw isPoolWait(error) ? poolTooSmall(db, 'lock', 'query_wait_timeout') : error;
   }), Math.max(deadline - Date.now(), POOL_GRACE_MS));
