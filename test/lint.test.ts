@@ -173,6 +173,19 @@ test('the repository\'s own sql/ lints clean (its findings carry justified ignor
   assert.match(r.stdout, /lint ok: 10 migration files, no finding/);
 });
 
+test('up says Squawk\'s findings too (its process starts before the files are parsed), each at its file, with ours', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, { '001_base.up.sql': `${BASE}\ncreate index users_age_idx on users (age);` });
+  assert.equal((await runCli(['up', '--dir', dir, '--url', db.url])).code, 0);
+  writeFileSync(join(dir, '002_drop_index.up.sql'), 'drop index users_age_idx;');
+  writeFileSync(join(dir, '003_long.up.sql'), `create table ${'x'.repeat(70)} (id int);`);
+  const r = await runCli(['up', '--dir', dir, '--url', db.url, '--ddl-lock-timeout', '5s']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\n {2}\S*002_drop_index\.up\.sql:1:1 {2}drop-index-not-concurrently /);
+  assert.match(r.stderr, /\n {2}\S*003_long\.up\.sql:1:14 {2}identifier-too-long /);
+  assert.equal((await db.sql`select count(*)::int as n from sqlmig_history`)[0]!['n'], 3);
+});
+
 test('up lints what it is about to apply: warnings on stderr and it applies; --lint=error refuses an error-level finding; off is silent', async (t) => {
   const db = await freshDb(t);
   const { dir } = writeMigrations(t, { '001_base.up.sql': BASE });

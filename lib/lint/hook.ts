@@ -13,6 +13,7 @@ import { readCatalog } from './catalog.js';
 import { DEFAULT_LEVELS } from './levels.js';
 import { formatFinding } from './report.js';
 import { lintSources, type LintSource } from './runner.js';
+import type { SquawkResult } from './squawk.js';
 import type { Finding } from './types.js';
 
 /**
@@ -23,8 +24,11 @@ import type { Finding } from './types.js';
  */
 const DONE_BY_ONLINE = new Set(['index-not-concurrently', 'add-column-rewrite', 'alter-column-type', 'set-not-null', 'constraint-not-valid', 'unique-without-index', 'lock-timeout']);
 
-/** up: warn on stderr, or refuse (exit 3) on an error-level finding with --lint=error. `runsOnline`: the files that run in their online form. */
-export async function lintBeforeUp(ctx: Context, db: Db, steps: readonly PreparedStep[], runsOnline: (step: PreparedStep) => boolean = () => false): Promise<void> {
+/**
+ * up: warn on stderr, or refuse (exit 3) on an error-level finding with --lint=error. `runsOnline`: the files
+ * that run in their online form; `squawk`: runSquawk on the same files, started before they were parsed.
+ */
+export async function lintBeforeUp(ctx: Context, db: Db, steps: readonly PreparedStep[], runsOnline: (step: PreparedStep) => boolean = () => false, squawk?: Promise<SquawkResult>): Promise<void> {
   const online = new Set<string>();
   const sources = steps.filter((s) => s.direction === 'up').map((s): LintSource => {
     if (runsOnline(s) && s.script.transactional) online.add(s.script.path).add(resolve(s.script.path));
@@ -34,7 +38,7 @@ export async function lintBeforeUp(ctx: Context, db: Db, steps: readonly Prepare
     };
   });
   for (const s of steps) delete s.script.tree; // read once, here: the run that follows need not hold every file's tree
-  const blocking = await lintAndTell(ctx, db, sources, (f) => !(online.has(f.file) && DONE_BY_ONLINE.has(f.rule)));
+  const blocking = await lintAndTell(ctx, db, sources, (f) => !(online.has(f.file) && DONE_BY_ONLINE.has(f.rule)), squawk);
   if (blocking.length) {
     throw new Refused(`refusing to migrate, nothing was applied: lint found ${count(blocking.length, 'error')} (--lint=error):\n${blocking.map((f) => `  ${formatFinding(f, false)}`).join('\n')}\nFix them (\`sqlmig lint\` says why and how), or silence one with \`-- sqlmig:lint-ignore rule-id reason\` above its statement.`);
   }
@@ -49,7 +53,7 @@ export async function lintForValidate(ctx: Context, db: Db, statuses: readonly M
 }
 
 /** The findings said on the side (onNotice); returns those that block: error level, in `error` mode. */
-async function lintAndTell(ctx: Context, db: Db, sources: LintSource[], keep: (f: Finding) => boolean = () => true): Promise<Finding[]> {
+async function lintAndTell(ctx: Context, db: Db, sources: LintSource[], keep: (f: Finding) => boolean = () => true, squawk: Promise<SquawkResult> | true = true): Promise<Finding[]> {
   const mode = ctx.options.lint ?? 'warn';
   if (mode === 'off' || sources.length === 0) return [];
   let findings: Finding[];
@@ -57,7 +61,7 @@ async function lintAndTell(ctx: Context, db: Db, sources: LintSource[], keep: (f
     const catalog = await readCatalog(db);
     ({ findings } = await lintSources({
       steps: sources.map((lint) => ({ lint })), schema: catalog.schema, fresh: true,
-      lockTimeout: ctx.options.ddlLockTimeoutMs !== undefined || catalog.lockTimeout, sizes: catalog.sizes, squawk: true,
+      lockTimeout: ctx.options.ddlLockTimeoutMs !== undefined || catalog.lockTimeout, sizes: catalog.sizes, squawk,
       timeZone: catalog.timeZone, serverVersion: catalog.serverVersion,
       levels: { ...DEFAULT_LEVELS, blockingAsWarnings: true }, // up keeps its own policy: --lint decides what blocks
     }));

@@ -50,7 +50,8 @@ export interface LintInput {
   serverVersion?: number | null;
   /** Size estimates from the live database, by table. */
   sizes: Map<string, TableSize>;
-  squawk: boolean;
+  /** Run Squawk's rules too; or its run, started earlier (runSquawk on these files' paths). */
+  squawk: boolean | Promise<SquawkResult>;
   /** Keep each file's parsed statements in the output (for --trace). */
   keepStatements?: boolean;
   /** How blocking findings are leveled (default: errors unless below 10,000 rows and 10 MB). */
@@ -69,7 +70,7 @@ export interface LintOutput {
 export async function lintSources(input: LintInput): Promise<LintOutput> {
   const sources = input.steps.flatMap((s) => ('lint' in s ? [s.lint] : []));
   // Squawk's process starts first, so it works while the parser's WebAssembly compiles.
-  const squawk: Promise<SquawkResult> = input.squawk
+  const squawk: Promise<SquawkResult> = typeof input.squawk === 'object' ? input.squawk : input.squawk
     ? runSquawk(sources.flatMap((f) => (f.file ? [f.file] : [])))
     : Promise.resolve({ ran: false, reason: 'turned off', hits: [] });
   const lib = await loadParser();

@@ -91,7 +91,11 @@ export function squawkBinary(): string | null {
   return null;
 }
 
-export async function runSquawk(paths: string[]): Promise<SquawkResult> {
+/**
+ * `background`: one thread (Squawk parallelizes over files), for a run that works while sqlmig parses the
+ * same files: with all cores it would take the one sqlmig's parse runs on, and save no time.
+ */
+export async function runSquawk(paths: string[], options: { background?: boolean } = {}): Promise<SquawkResult> {
   const binary = squawkBinary();
   if (!binary) {
     const why = process.env['SQLMIG_SQUAWK_BIN'] === '' ? 'turned off: SQLMIG_SQUAWK_BIN is empty' : `no Squawk binary for ${process.platform}-${process.arch}`;
@@ -100,8 +104,9 @@ export async function runSquawk(paths: string[]): Promise<SquawkResult> {
   if (paths.length === 0) return { ran: true, hits: [] };
   // Squawk skips the rules we leave out (a third of the work on small files); a binary that does not know one of their names gets a plain run.
   const excluded = Object.keys(SQUAWK_LEFT_OUT).filter((name) => name !== 'syntax-error').join(',');
-  const report = await squawkReport(binary, ['--reporter', 'json', `--exclude=${excluded}`, ...paths])
-    .catch(() => squawkReport(binary, ['--reporter', 'json', ...paths]))
+  const env = options.background ? { ...process.env, RAYON_NUM_THREADS: '1' } : process.env;
+  const report = await squawkReport(binary, ['--reporter', 'json', `--exclude=${excluded}`, ...paths], env)
+    .catch(() => squawkReport(binary, ['--reporter', 'json', ...paths], env))
     .catch((error: Error) => error);
   if (report instanceof Error) return { ran: false, reason: `Squawk did not run (${report.message})`, hits: [] };
   const hits = report.flatMap((f): SquawkHit[] => {
@@ -114,9 +119,9 @@ export async function runSquawk(paths: string[]): Promise<SquawkResult> {
 interface SquawkJson { file: string; line: number; column: number; rule_name: string; message: string }
 
 /** Squawk's JSON report (it exits 1 when it found something, so the exit code says nothing). */
-function squawkReport(binary: string, args: string[]): Promise<SquawkJson[]> {
+function squawkReport(binary: string, args: string[], env: NodeJS.ProcessEnv): Promise<SquawkJson[]> {
   return new Promise((resolve, reject) => {
-    execFile(binary, args, { maxBuffer: 256 * 1024 * 1024, windowsHide: true }, (error, stdout, stderr) => {
+    execFile(binary, args, { maxBuffer: 256 * 1024 * 1024, windowsHide: true, env }, (error, stdout, stderr) => {
       try {
         const report = JSON.parse(stdout || 'null') as unknown;
         if (Array.isArray(report)) return resolve(report as SquawkJson[]);
