@@ -70,8 +70,8 @@ export interface LintOutput {
 export async function lintSources(input: LintInput): Promise<LintOutput> {
   const sources = input.steps.flatMap((s) => ('lint' in s ? [s.lint] : []));
   // Squawk's process starts first, so it works while the parser's WebAssembly compiles.
-  const squawk: Promise<SquawkResult> = typeof input.squawk === 'object' ? input.squawk : input.squawk
-    ? runSquawk(sources.flatMap((f) => (f.file ? [f.file] : [])))
+  const squawk: Promise<SquawkResult> = typeof input.squawk !== 'boolean' ? input.squawk
+    : input.squawk ? runSquawk(sources.flatMap((f) => (f.file ? [f.file] : [])))
     : Promise.resolve({ ran: false, reason: 'turned off', hits: [] });
   const lib = await loadParser();
   let hitsByFile: Map<string, SquawkHit[]> | null = null;
