@@ -78,3 +78,55 @@ test('cached and uncached verify give the same findings and notes: the history w
   assert.deepEqual(cached, uncached);
   assert.deepEqual(cached.filter((f) => !['round-trips', 'skipped'].includes((f as { status: string }).status)), [], 'every down is correct');
 });
+
+/**
+ * Downs that are wrong in each way verify knows, and some that are right only the long way round: the
+ * shortcut (up, down and up again in one transaction, no snapshot when the catalogs are untouched)
+ * must find exactly what the long way finds, with the same words.
+ */
+const faulty: Record<string, string> = {
+  '001_base.up.sql': "create table account (id int primary key, name text not null, email text);\ncreate type mood as enum ('happy', 'sad');",
+  '001_base.down.sql': 'drop table account;\ndrop type mood;',
+  '002_index_left.up.sql': 'create index if not exists account_name_idx on account (name);',
+  '002_index_left.down.sql': 'select 1;',
+  '003_comment_left.up.sql': "comment on table account is 'people';",
+  '003_comment_left.down.sql': 'select 1;',
+  '004_view_changed.up.sql': 'create or replace view account_names as select id, name from account;',
+  '004_view_changed.down.sql': 'drop view account_names;\ncreate view account_names as select id from account;',
+  '005_column_kept.up.sql': 'alter table account add column if not exists age int;',
+  '005_column_kept.down.sql': 'select 1;',
+  '006_down_fails.up.sql': 'create table note (id int);',
+  '006_down_fails.down.sql': 'drop table no_such_table;',
+  '007_seed_left.up.sql': "create table tag (name text primary key);\ninsert into tag values ('a');",
+  '007_seed_left.down.sql': 'alter table tag rename to tag_old;\ncreate table tag (name text primary key);\ninsert into tag values (\'a\');\ndrop table tag_old;',
+  '008_renamed_back.up.sql': 'alter table account rename column email to mail;',
+  '008_renamed_back.down.sql': 'alter table account rename column mail to email;',
+  '009_recreated_view.up.sql': 'create or replace view account_names as select id, name, age from account;',
+  '009_recreated_view.down.sql': 'drop view account_names;\ncreate view account_names as select id, name from account;',
+  '010_added_dropped.up.sql': 'alter table account add column nick text;',
+  '010_added_dropped.down.sql': 'alter table account drop column nick;',
+  '011_new_enum_value.up.sql': "alter type mood add value if not exists 'calm';",
+  '011_new_enum_value.down.sql': "update account set name = name where 'calm'::mood is not null;",
+  '012_wrong_default.up.sql': "alter table account alter column name set default 'x';",
+  '012_wrong_default.down.sql': "alter table account alter column name set default 'y';",
+  '013_clean.up.sql': 'create table plain (id int);',
+  '013_clean.down.sql': 'drop table plain;',
+  '014_deferred_violation.up.sql': 'create table parent (id int primary key);\ncreate table child (parent_id int references parent deferrable initially deferred);\ninsert into child values (1);',
+  '014_deferred_violation.down.sql': 'drop table child;\ndrop table parent;',
+};
+
+for (const where of ['server', 'PGlite'] as const) {
+  test(`downs wrong in every way, and right only the long way round: the shortcut finds what the long way finds (${where})`, async (t) => {
+    const { dir, root } = writeMigrations(t, faulty);
+    const url = where === 'server' ? async () => (await freshDb(t)).url : () => freshPglite(root);
+    const { cached, uncached } = await cachedAndUncached(url, dir);
+    assert.deepEqual(cached, uncached);
+    const by = (f: unknown) => f as { name: string; status: string; error?: { step: string } };
+    const failed = cached.map(by).filter((f) => f.status === 'failed').map((f) => `${f.name}:${f.error?.step ?? 'schema'}`);
+    assert.deepEqual(failed, ['index_left:schema', 'comment_left:schema', 'view_changed:schema', 'column_kept:schema', 'down_fails:down', 'seed_left:up again',
+      'new_enum_value:schema', 'wrong_default:schema', 'deferred_violation:up']);
+    for (const name of ['renamed_back', 'recreated_view', 'added_dropped', 'clean']) {
+      assert.equal(cached.map(by).find((f) => f.name === name)?.status, 'round-trips', `${name} round-trips`);
+    }
+  });
+}

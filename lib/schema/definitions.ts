@@ -1,12 +1,13 @@
 /**
  * Definitions the server printed before, remembered per session. pg_get_viewdef and its kin are most of
  * a snapshot's cost, and a migration changes few objects. A definition is printed from its own catalog
- * rows (their xmin changes with any ALTER or CREATE OR REPLACE: the stamp) and the names of what it
+ * rows (their version, xmin and ctid, changes with any ALTER or CREATE OR REPLACE: the stamp) and the names of what it
  * mentions. So a remembered definition is used again while its stamp is the same, no relation, column,
  * type, enum value, function, role or schema has another name than when it was printed, and
  * nothing else it can depend on changed (the epoch: settings that print literals, operators, operator
  * classes, collations, extensions, text search configurations). xmin is the creating transaction's id
- * even once the row is frozen (PostgreSQL 9.4+ keeps it), so a stamp never comes back for other text.
+ * even once the row is frozen (PostgreSQL 9.4+ keeps it), and two versions one transaction writes lie
+ * at two places (ctid), so a stamp never comes back for other text.
  * SQLMIG_VERIFY_CACHE=off prints everything afresh on every snapshot, to check the cache against.
  */
 import type { Db } from '../db/index.js';

@@ -9,6 +9,15 @@
 
 const qname = (ns: string, name: string) => `quote_ident(${ns}.nspname) || '.' || quote_ident(${name})`;
 
+/**
+ * Which version of a catalog row this is: the transaction that wrote it (xmin) and where it lies (ctid).
+ * xmin alone is the same for every version one transaction writes (verify's down and up again run in
+ * one): a view dropped, created and replaced there kept its stamp and its old text. A version keeps
+ * its place while the transaction that replaced it could still be rolled back, so the pair is never
+ * worn by two versions.
+ */
+const version = (row: string) => `${row}.xmin || '/' || ${row}.ctid`;
+
 /** A user schema: not pg_catalog, pg_toast, pg_temp_N, information_schema (decided once per snapshot, in the CTE "user_namespace"). */
 const userSchema = (ns: string) => `${ns}.oid in (select oid from user_namespace)`;
 const USER_NAMESPACE = `select oid from pg_namespace where nspname !~ '^pg_' and nspname <> 'information_schema'`;
@@ -60,7 +69,7 @@ select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::
 export const COLUMNS = `
 select ${qname('n', 'c.relname')} as table_key, a.attname::text as name, a.attnum::int as num,
        format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null, a.attislocal as local,
-       'd' || d.oid || ':' || d.xmin as expression_stamp, d.oid::text as expression_oid,
+       'd' || d.oid || ':' || ${version('d')} as expression_stamp, d.oid::text as expression_oid,
        nullif(a.attidentity::text, '') as identity,
        nullif(a.attgenerated::text, '') as generated,
        case when a.attcollation <> t.typcollation then ${collationName('co', 'cn')} end as collation,
@@ -75,13 +84,13 @@ select ${qname('n', 'c.relname')} as table_key, a.attname::text as name, a.attnu
 
 export const CONSTRAINTS = `
 select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(co.conname) as key, co.conname::text as name, co.contype::text as type,
-       'c' || co.oid || ':' || co.xmin as stamp, co.oid::text as oid, ${description('pg_constraint', 'co.oid')} as comment
+       'c' || co.oid || ':' || ${version('co')} as stamp, co.oid::text as oid, ${description('pg_constraint', 'co.oid')} as comment
   from pg_constraint co join pg_class c on c.oid = co.conrelid join pg_namespace n on n.oid = c.relnamespace
  where ${userOid('co.oid')} and co.contype in ('p', 'u', 'f', 'c', 'x') and co.conislocal and co.conparentid = 0 and ${ownRelation('c', 'n')}`;
 
 export const INDEXES = `
 select ${qname('n', 'ic.relname')} as key, n.nspname::text as schema, ic.relname::text as name,
-       ${qname('tn', 'tc.relname')} as table_key, 'i' || i.indexrelid || ':' || i.xmin || ':' || ic.xmin as stamp, i.indexrelid::text as oid,
+       ${qname('tn', 'tc.relname')} as table_key, 'i' || i.indexrelid || ':' || ${version('i')} || ':' || ${version('ic')} as stamp, i.indexrelid::text as oid,
        i.indisvalid as valid, ${description('pg_class', 'ic.oid')} as comment
   from pg_index i
   join pg_class ic on ic.oid = i.indexrelid join pg_namespace n on n.oid = ic.relnamespace
@@ -107,7 +116,7 @@ select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::
 export const VIEWS = `
 select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::text as name,
        c.relkind = 'm' as materialized, c.oid::text as oid,
-       'v' || c.oid || ':' || c.xmin || ':' || (select string_agg(r.xmin::text, ',' order by r.oid) from pg_rewrite r where r.ev_class = c.oid) as stamp,
+       'v' || c.oid || ':' || ${version('c')} || ':' || (select string_agg(${version('r')}, ',' order by r.oid) from pg_rewrite r where r.ev_class = c.oid) as stamp,
        coalesce(c.reloptions, '{}')::text[] as options,
        array(select distinct ${qname('rn', 'rc.relname')}
                from pg_rewrite r join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
@@ -131,7 +140,7 @@ select p.oid::regprocedure::text as key,
                   case when a.agginitval is not null then ', INITCOND = ' || quote_literal(a.agginitval) end)
            from pg_aggregate a where a.aggfnoid = p.oid)
        end as definition,
-       case when p.prokind <> 'a' then 'f' || p.oid || ':' || p.xmin end as stamp, p.oid::text as oid,
+       case when p.prokind <> 'a' then 'f' || p.oid || ':' || ${version('p')} end as stamp, p.oid::text as oid,
        ${description('pg_proc', 'p.oid')} as comment
   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
  where ${userOid('p.oid')} and ${userSchema('n')} and ${notFromExtension('pg_proc', 'p.oid')}
@@ -139,7 +148,7 @@ select p.oid::regprocedure::text as key,
 
 export const TRIGGERS = `
 select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(t.tgname) as key, t.tgname::text as name,
-       't' || t.oid || ':' || t.xmin as stamp, t.oid::text as oid,
+       't' || t.oid || ':' || ${version('t')} as stamp, t.oid::text as oid,
        t.tgenabled::text as enabled, ${description('pg_trigger', 't.oid')} as comment
   from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
  where ${userOid('t.oid')} and not t.tgisinternal and ${ownRelation('c', 'n')}
@@ -210,7 +219,7 @@ select 'a' || r.oid, r.rolname::text from pg_roles r
 union all
 select 'n' || n.oid, n.nspname from pg_namespace n`;
 
-const rowVersions = (catalog: string) => `(select md5(coalesce(string_agg(x.oid || ':' || x.xmin, ',' order by x.oid), '')) from ${catalog} x where ${userOid('x.oid')})`;
+const rowVersions = (catalog: string) => `(select md5(coalesce(string_agg(x.oid || ':' || ${version('x')}, ',' order by x.oid), '')) from ${catalog} x where ${userOid('x.oid')})`;
 
 /**
  * What else definitions depend on: the session settings that print literals, and operators, operator
@@ -236,7 +245,7 @@ export type SectionName = keyof typeof SECTIONS;
  * All sections in one statement: { schemas: [row, …], extensions: […], …, names: { oid key: name }, epoch }.
  * $1: the history table's qualified name. Definitions that take the server real work to print
  * (views, indexes, constraints, triggers, functions, defaults) come as a stamp instead: the oid and the
- * xmin of the catalog rows they are printed from, which any ALTER or CREATE OR REPLACE changes.
+ * version (xmin and ctid) of the catalog rows they are printed from, which any ALTER or CREATE OR REPLACE changes.
  */
 export const SNAPSHOT = `
 with history as (select coalesce(to_regclass($1)::oid, 0) as oid),
