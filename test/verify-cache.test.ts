@@ -111,8 +111,12 @@ const faulty: Record<string, string> = {
   '012_wrong_default.down.sql': "alter table account alter column name set default 'y';",
   '013_clean.up.sql': 'create table plain (id int);',
   '013_clean.down.sql': 'drop table plain;',
-  '014_deferred_violation.up.sql': 'create table parent (id int primary key);\ncreate table child (parent_id int references parent deferrable initially deferred);\ninsert into child values (1);',
-  '014_deferred_violation.down.sql': 'drop table child;\ndrop table parent;',
+  '014_public_comment_left.up.sql': "comment on schema public is 'the app';",
+  '014_public_comment_left.down.sql': 'select 1;',
+  '015_public_comment_back.up.sql': "comment on schema public is 'the app, again';",
+  '015_public_comment_back.down.sql': "comment on schema public is 'the app';",
+  '099_deferred_violation.up.sql': 'create table parent (id int primary key);\ncreate table child (parent_id int references parent deferrable initially deferred);\ninsert into child values (1);',
+  '099_deferred_violation.down.sql': 'drop table child;\ndrop table parent;',
 };
 
 for (const where of ['server', 'PGlite'] as const) {
@@ -124,9 +128,22 @@ for (const where of ['server', 'PGlite'] as const) {
     const by = (f: unknown) => f as { name: string; status: string; error?: { step: string } };
     const failed = cached.map(by).filter((f) => f.status === 'failed').map((f) => `${f.name}:${f.error?.step ?? 'schema'}`);
     assert.deepEqual(failed, ['index_left:schema', 'comment_left:schema', 'view_changed:schema', 'column_kept:schema', 'down_fails:down', 'seed_left:up again',
-      'new_enum_value:schema', 'wrong_default:schema', 'deferred_violation:up']);
-    for (const name of ['renamed_back', 'recreated_view', 'added_dropped', 'clean']) {
+      'new_enum_value:schema', 'wrong_default:schema', 'public_comment_left:schema', 'deferred_violation:up']);
+    for (const name of ['renamed_back', 'recreated_view', 'added_dropped', 'clean', 'public_comment_back']) {
       assert.equal(cached.map(by).find((f) => f.name === name)?.status, 'round-trips', `${name} round-trips`);
     }
   });
 }
+
+test('a down that leaves the catalogs untouched round-trips without reading the schema; the long way reads it', async (t) => {
+  const { dir } = writeMigrations(t, { '001_a.up.sql': 'create table a (id int primary key, v text);\ncreate index a_v on a (v);', '001_a.down.sql': 'drop table a;' });
+  const phases = async (env: Record<string, string>) => {
+    const r = await runCli(['verify', '--json', '--dir', dir, '--url', (await freshDb(t)).url], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    return (JSON.parse(r.stdout) as { findings: { phases: Record<string, number> }[] }).findings[0]!.phases;
+  };
+  const short = await phases({});
+  assert.equal(short['snapshot'], undefined, JSON.stringify(short));
+  assert.ok(short['down'] !== undefined && short['upAgain'] !== undefined, JSON.stringify(short));
+  assert.ok((await phases({ SQLMIG_VERIFY_CACHE: 'off' }))['snapshot'] !== undefined);
+});

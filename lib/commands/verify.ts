@@ -16,7 +16,7 @@ import { discoverMigrations, type MigrationSet } from '../migrations/files.js';
 import { ensureHistory, readHistory } from '../runner/history.js';
 import { withLock } from '../runner/lock.js';
 import { label, planUp, reconcile, type MigrationStatus } from '../runner/plan.js';
-import { roundTrip, type PhaseTimes, type RoundTripContext, type VerifyFinding } from '../runner/roundtrip.js';
+import { roundTrip, schemaSize, type Before, type PhaseTimes, type RoundTripContext, type VerifyFinding } from '../runner/roundtrip.js';
 import { loadEquivalence } from '../schema/equivalence.js';
 import { renderSchema } from '../schema/render.js';
 import { withScratch, type Scratch, type ScratchInfo } from '../schema/scratch.js';
@@ -208,7 +208,7 @@ async function verifyPart(run: VerifyRun, statuses: MigrationStatus[], ups: Prep
   await loadNeededExtensions(run.scratch.db, ups);
   await ensureHistory(run.scratch.db, run.ctx.table);
   let stopped: string | null = null;
-  let before: SchemaSnapshot | null = null;
+  let before: Before | null = null;
   if (part.from === 0) before = await takeSchemaSnapshot(run.scratch.db, run.ctx.table);
   else ({ stopped, before } = await rebuild(run, ups.slice(0, part.from), 'scratch'));
   const statistics = run.scratch.info.kind === 'given' ? null : new CatalogStatistics(); // a given database may not be ours to ANALYZE
@@ -224,7 +224,7 @@ async function verifyPart(run: VerifyRun, statuses: MigrationStatus[], ups: Prep
     for (const [phase, ms] of Object.entries(finding.phases)) run.phases[phase as keyof PhaseTimes] += ms;
     onFinding(finding);
     before = after;
-    if (before) await statistics?.keepUp(run.scratch.db, before);
+    if (before) await statistics?.keepUp(run.scratch.db, schemaSize(before));
     if (state === 'not applied') stopped = `${label(status)} could not be applied`;
     else if (state === 'in doubt') ({ stopped, before } = await rebuild(run, ups.slice(0, i + 1)));
   }
@@ -232,10 +232,10 @@ async function verifyPart(run: VerifyRun, statuses: MigrationStatus[], ups: Prep
 }
 
 /** A round trip whose unexpected failure (the schema could not be read, say) is its finding, not the end of the run. */
-async function safeRoundTrip(run: VerifyRun, status: MigrationStatus, up: PreparedStep, before: SchemaSnapshot) {
+async function safeRoundTrip(run: VerifyRun, status: MigrationStatus, up: PreparedStep, before: Before) {
   const started = performance.now();
   try {
-    return await roundTrip({ ctx: run.ctx, db: run.scratch.db, equivalence: run.equivalence }, status, up, before);
+    return await roundTrip({ ctx: run.ctx, db: run.scratch.db, equivalence: run.equivalence, ours: run.scratch.info.kind !== 'given' }, status, up, before);
   } catch (error) {
     // A statement cancelled by the interruption is not the migration's finding.
     if (error instanceof Interrupted || run.ctx.options.signal?.aborted) throw error;

@@ -3,6 +3,10 @@
  * up, up again. Down and up again run in one transaction that is rolled back, so the schema after the
  * up, read once, is also the next migration's "before": two snapshots per migration. Migrations that run
  * without a transaction are reverted and applied again for real (three snapshots). Every phase is timed.
+ *
+ * On a scratch database that is verify's alone, a transactional up and down first try the shortcut
+ * (roundTripInOne): no snapshot at all when the down leaves the catalogs as they were. The schema
+ * after such a round trip is left unread, and read only if a later round trip needs it.
  */
 import { performance } from 'node:perf_hooks';
 import type { Context } from './context.js';
@@ -13,6 +17,7 @@ import type { MigrationStatus } from './plan.js';
 import { compareSnapshots, isNote, type SchemaDifference } from '../schema/compare.js';
 import type { Equivalence } from '../schema/equivalence.js';
 import { takeSchemaSnapshot, type SchemaSnapshot } from '../schema/snapshot.js';
+import { markCatalogs, shortcutEnabled, unchangedSince } from '../schema/unchanged.js';
 import { prepareDown } from './steps.js';
 
 export type VerifyStatus = 'round-trips' | 'failed' | 'skipped' | 'not-run';
@@ -53,20 +58,38 @@ export interface VerifyFinding {
 /** After the round trip: applied as after its up, not applied (its up failed), or in doubt (rebuild). */
 export type RoundTripState = 'applied' | 'not applied' | 'in doubt';
 
+/** A schema not read: the one the database holds now, which is read if a round trip needs it. `relations`: how big it is, roughly. */
+export interface Unread { unread: true; relations: number }
+
+/** The schema before a round trip: read, or unread (the database holds it). */
+export type Before = SchemaSnapshot | Unread;
+
+export function isUnread(schema: Before): schema is Unread {
+  return 'unread' in schema;
+}
+
+/** How big a schema is, roughly: its objects when read, its catalog's relations when not. */
+export function schemaSize(schema: Before): number {
+  if (isUnread(schema)) return schema.relations;
+  return Object.values(schema).reduce((n, group: Record<string, unknown>) => n + Object.keys(group).length, 0);
+}
+
 export interface RoundTripResult {
   finding: VerifyFinding;
   state: RoundTripState;
   /** The schema now, when state is 'applied': the next migration's "before". */
-  after: SchemaSnapshot | null;
+  after: Before | null;
 }
 
 export interface RoundTripContext {
   ctx: Context;
   db: Db;
   equivalence: Equivalence;
+  /** The scratch database is verify's alone (not given with --scratch-url): the shortcut may run. */
+  ours: boolean;
 }
 
-export async function roundTrip(rt: RoundTripContext, status: MigrationStatus, up: PreparedStep, before: SchemaSnapshot): Promise<RoundTripResult> {
+export async function roundTrip(rt: RoundTripContext, status: MigrationStatus, up: PreparedStep, before: Before): Promise<RoundTripResult> {
   const { ctx, db } = rt;
   const started = performance.now();
   const finding: VerifyFinding = { version: status.versionText, name: status.name, status: 'round-trips', differences: [], notes: [], durationMs: 0, phases: {} };
@@ -81,25 +104,33 @@ export async function roundTrip(rt: RoundTripContext, status: MigrationStatus, u
   const steps: Steps = {
     snapshot: (on = db) => timed('snapshot', () => takeSchemaSnapshot(on, ctx.table, on === db ? {} : { session: db })),
     compare: (a, b) => timed('compare', async () => compareSnapshots(a, b, rt.equivalence)),
+    check: (fn) => timed('compare', fn),
     run: (phase, step, on = db) => timed(phase, () => executePlan(on, [step], { table: ctx.table, signal: ctx.options.signal, withinTransaction: on !== db })),
   };
-  const done = (state: RoundTripState, after: SchemaSnapshot | null, result: Partial<VerifyFinding> = {}): RoundTripResult => {
+  const done = (state: RoundTripState, after: Before | null, result: Partial<VerifyFinding> = {}): RoundTripResult => {
     Object.assign(finding, result, { durationMs: Math.round(performance.now() - started) });
     return { finding, state, after: state === 'applied' ? after : null };
   };
+  const unread = (): Unread => ({ unread: true, relations: schemaSize(before) });
 
-  const failed = await attempt(() => steps.run('up', up));
-  if (failed) return done('not applied', null, { status: 'failed', error: { step: 'up', message: failed } });
-  const afterUp = await steps.snapshot();
-  if (status.file!.downSql === null) return done('applied', afterUp, { status: 'skipped', reason: 'irreversible (no .down.sql): it stays applied' });
   let down: PreparedStep | undefined;
-  const refused = await attempt(async () => {
+  const refused = status.file!.downSql === null ? null : await attempt(async () => {
     down = (await prepareDown(ctx, db, [{ direction: 'down', status: { ...status, state: 'applied' } }]))[0]!;
   });
+  if (rt.ours && shortcutEnabled() && down && up.script.transactional && down.script.transactional) {
+    const inOne = await roundTripInOne(rt, steps, up, down, before);
+    if (inOne) return done('applied', { unread: true, relations: inOne.relations }, { status: 'round-trips', notes: inOne.notes });
+  }
+  // The schema before the up, read now if it was not: the database holds it (the shortcut left nothing).
+  const schemaBefore = isUnread(before) ? await steps.snapshot() : before;
+  const failed = await attempt(() => steps.run('up', up));
+  if (failed) return done('not applied', null, { status: 'failed', error: { step: 'up', message: failed } });
+  if (status.file!.downSql === null) return done('applied', unread(), { status: 'skipped', reason: 'irreversible (no .down.sql): it stays applied' });
+  const afterUp = await steps.snapshot();
   if (refused || !down) return done('applied', afterUp, { status: 'failed', error: { step: 'down', message: refused ?? 'no down' } });
   const outcome = up.script.transactional && down.script.transactional
-    ? await revertInTransaction(db, steps, down, up, before, afterUp)
-    : await revertAndReapply(steps, down, up, before, afterUp);
+    ? await revertInTransaction(db, steps, down, up, schemaBefore, afterUp)
+    : await revertAndReapply(steps, down, up, schemaBefore, afterUp);
   const result = {
     status: outcome.error || outcome.differences.some((d) => !isNote(d)) ? 'failed' as const : 'round-trips' as const,
     differences: outcome.differences.filter((d) => !isNote(d)),
@@ -111,6 +142,8 @@ export async function roundTrip(rt: RoundTripContext, status: MigrationStatus, u
 
 interface Steps {
   snapshot(on?: Db): Promise<SchemaSnapshot>;
+  /** A comparison that reads no schema (timed as one). */
+  check(fn: () => Promise<boolean>): Promise<boolean>;
   compare(a: SchemaSnapshot, b: SchemaSnapshot): Promise<SchemaDifference[]>;
   run(phase: RoundTripPhase, step: PreparedStep, on?: Db): Promise<unknown>;
 }
@@ -150,6 +183,62 @@ async function revertInTransaction(db: Db, steps: Steps, down: PreparedStep, up:
 
 /** Thrown to end verify's own transaction with a ROLLBACK. */
 const ROLLBACK = new Error('verify: roll back the round trip');
+
+/** What the shortcut found: the down round-trips, with these notes; the schema after the up is left unread. */
+interface InOne { notes: SchemaDifference[]; relations: number }
+
+/**
+ * Up, down and up again in one transaction, on a scratch database that is verify's alone. When the
+ * down leaves every catalog row a schema snapshot reads as it was before the up (schema/unchanged.ts),
+ * it round-trips without a snapshot. When it rewrote some (a view replaced by its old text, a column
+ * renamed back or dropped), the schema after the down is read and compared with the one before the up,
+ * read there too if it was not, under a savepoint. Either way up again is rolled back to its
+ * savepoint (or, after that read, the up applied again from before it) and the transaction commits
+ * with the up applied, as a run of up leaves it. Returns null when anything else happened (a step
+ * failed, the down left a difference, the commit failed): everything was rolled back, and the round
+ * trip runs the long way, which finds and words it as ever.
+ */
+async function roundTripInOne(rt: RoundTripContext, steps: Steps, up: PreparedStep, down: PreparedStep, before: Before): Promise<InOne | null> {
+  const { db } = rt;
+  const result: InOne = { notes: [], relations: 0 };
+  const runs = async (phase: RoundTripPhase, step: PreparedStep, tx: Db) => {
+    if (await attempt(() => steps.run(phase, step, tx))) throw ROLLBACK;
+  };
+  try {
+    await db.transaction(async (tx) => {
+      const mark = await markCatalogs(tx, db);
+      result.relations = mark.relations;
+      await tx.exec('savepoint sqlmig_before');
+      await runs('up', up, tx);
+      await tx.exec('savepoint sqlmig_applied');
+      await runs('down', down, tx);
+      if (await steps.check(() => unchangedSince(tx, db, mark))) {
+        await runs('upAgain', up, tx);
+        await tx.exec('rollback to savepoint sqlmig_applied');
+        return;
+      }
+      const afterDown = await steps.snapshot(tx);
+      await runs('upAgain', up, tx);
+      let schemaBefore: SchemaSnapshot;
+      if (isUnread(before)) {
+        await tx.exec('rollback to savepoint sqlmig_before');
+        schemaBefore = await steps.snapshot(tx);
+        await runs('up', up, tx);
+      } else {
+        await tx.exec('rollback to savepoint sqlmig_applied');
+        schemaBefore = before;
+      }
+      const differences = await steps.compare(schemaBefore, afterDown);
+      if (!differences.every(isNote)) throw ROLLBACK; // the long way also compares after up again
+      result.notes = differences;
+    });
+    return result;
+  } catch (error) {
+    if (error instanceof Interrupted || rt.ctx.options.signal?.aborted) throw error;
+    return null; // ROLLBACK, or the commit failed (a deferred constraint of the up): the long way says which
+  }
+}
+
 
 /**
  * A migration whose up or down runs without a transaction: down, compare, up again for real, and

@@ -8,7 +8,6 @@
  * Statistics change plans, never rows; SQLMIG_VERIFY_CACHE=off leaves them as created, to compare.
  */
 import type { Db } from '../db/index.js';
-import type { SchemaSnapshot } from './snapshot.js';
 
 const CATALOGS = [
   'pg_class', 'pg_attribute', 'pg_attrdef', 'pg_constraint', 'pg_index', 'pg_trigger', 'pg_depend', 'pg_description',
@@ -22,11 +21,10 @@ export class CatalogStatistics {
   private db: Db | null = null;
   private analyzedAt = 0;
 
-  /** After a snapshot of `db`: ANALYZE its catalogs if the schema has doubled since the last time (or since the database was new). */
-  async keepUp(db: Db, snapshot: SchemaSnapshot): Promise<void> {
+  /** After a round trip on `db`: ANALYZE its catalogs if the schema (`size`: roundtrip.ts's schemaSize) has doubled since the last time (or since the database was new). */
+  async keepUp(db: Db, size: number): Promise<void> {
     if (process.env['SQLMIG_VERIFY_CACHE'] === 'off') return;
     if (db !== this.db) [this.db, this.analyzedAt] = [db, 0];
-    const size = Object.values(snapshot).reduce((n, group: Record<string, unknown>) => n + Object.keys(group).length, 0);
     if (size < FIRST || size < 2 * this.analyzedAt) return;
     await db.exec(`analyze ${CATALOGS}`);
     this.analyzedAt = size;
