@@ -28,6 +28,13 @@ export interface Db {
    */
   runTransaction(statements: readonly string[], finish: readonly ParameterizedQuery[], options?: TransactionOptions): Promise<Row[]>;
   /**
+   * Inside a transaction the caller rolls back on any failure and then runs the step again the long
+   * way (verify's shortcut): the statements, then the `finish` queries (none with parameters), as one
+   * message. Returns the rows of the last; a failure is thrown as the server gave it, without saying
+   * which statement it was. Absent where one message is not how statements run (PostgreSQL before 13).
+   */
+  runInOne?(statements: readonly string[], finish: readonly ParameterizedQuery[]): Promise<Row[]>;
+  /**
    * SQL that puts the session back as sqlmig set it up: undoes a migration's SET, SET ROLE and
    * SET SESSION AUTHORIZATION, then reapplies sqlmig's own settings. Runs after every migration.
    */

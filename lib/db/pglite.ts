@@ -216,6 +216,12 @@ function wrap(current: () => PGlite | Transaction, display: string, resetSql: st
         }
       }
     },
+    async runInOne(statements, finish) {
+      if ('transaction' in current() || finish.some((q) => q.params.length)) throw new Error('runInOne: inside a transaction, with a finish of plain SQL');
+      await checkpoint(0);
+      const results = await current().exec(oneMessage('', [...statements, ...finish.map((q) => q.sql)]).text);
+      return (results.at(-1)?.rows ?? []) as Record<string, unknown>[];
+    },
     async runTransaction(statements, finish, options = {}) {
       // The file goes as one exec (one-message.ts): a call per statement costs PGlite more than most
       // statements. A parsed file cannot end the transaction early (TransactionOptions.parsed), so its

@@ -8,7 +8,7 @@ import { clientFiles } from './clientfiles.js';
 import { resolveConnection, type ConnInfo, type Endpoint } from './conninfo.js';
 import { driverOptions } from './driveroptions.js';
 import { locateInMessage, oneMessage } from './one-message.js';
-import { PreconditionFailed, SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db, type Row } from './index.js';
+import { PreconditionFailed, SESSION_RESET_SQL, StatementFailed, type ConnectOptions, type Db, type ParameterizedQuery, type Row } from './index.js';
 
 type Sql = postgres.Sql | postgres.TransactionSql | postgres.ReservedSql;
 /** What postgres.js tells about a query it has sent: `active` while the server runs it, `state` its backend. */
@@ -178,6 +178,12 @@ function wrap(
       const failed = results.findIndex((r) => r.status === 'rejected');
       if (failed !== -1) throw new StatementFailed(failed, (results[failed] as PromiseRejectedResult).reason);
     },
+    ...(session.oneMessage ? {
+      async runInOne(statements: readonly string[], finish: readonly ParameterizedQuery[]) {
+        if (!inTransaction || finish.some((q) => q.params.length)) throw new Error('runInOne: inside a transaction, with a finish of plain SQL');
+        return lastRows(await track(sql.unsafe(oneMessage('', [...statements, ...finish.map((q) => q.sql)]).text)));
+      },
+    } : {}),
     async runTransaction(statements, finish, options = {}) {
       if (inTransaction) throw new Error('runTransaction inside a transaction');
       const opening = ['begin', session.transactionSettings, options.precondition].filter(Boolean).join('; ');

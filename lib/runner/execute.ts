@@ -39,6 +39,12 @@ export interface ExecuteOptions {
   onStep?: (event: StepEvent) => void;
   /** The runner's lock: checked inside each migration's transaction before its history row (and before each step behind a pooler, or without a transaction). */
   lock?: HeldLock;
+  /**
+   * With withinTransaction: on any failure the caller rolls back and runs the step again the long way
+   * (verify's shortcut), so a step may go as one message (Db.runInOne), whose failure does not say
+   * which statement it was.
+   */
+  unlocated?: boolean;
 }
 
 /** Thrown with what completed before the failure, so reports can say what stays applied. */
@@ -138,6 +144,8 @@ async function runStep(
       // BEGIN, the file, session reset, the history row, COMMIT: one pipeline, all or nothing.
       const guard = randomUUID();
       written = await db.runTransaction(statements, finishQueries(db, step, options.table, { guard, lock: options.lock }), { parsed: step.script.statements !== undefined });
+    } else if (options.unlocated && db.runInOne && step.script.statements) {
+      written = await db.runInOne(statements, finishQueries(db, step, options.table, { guard: randomUUID(), lock: options.lock }));
     } else {
       // Inside --single-transaction, or a no-transaction file: statements first, the row only after all succeeded.
       await db.runStatements(statements);

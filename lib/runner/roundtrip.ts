@@ -105,7 +105,7 @@ export async function roundTrip(rt: RoundTripContext, status: MigrationStatus, u
     snapshot: (on = db) => timed('snapshot', () => takeSchemaSnapshot(on, ctx.table, on === db ? {} : { session: db })),
     compare: (a, b) => timed('compare', async () => compareSnapshots(a, b, rt.equivalence)),
     check: (fn) => timed('compare', fn),
-    run: (phase, step, on = db) => timed(phase, () => executePlan(on, [step], { table: ctx.table, signal: ctx.options.signal, withinTransaction: on !== db })),
+    run: (phase, step, on = db, unlocated = false) => timed(phase, () => executePlan(on, [step], { table: ctx.table, signal: ctx.options.signal, withinTransaction: on !== db, unlocated })),
   };
   const done = (state: RoundTripState, after: Before | null, result: Partial<VerifyFinding> = {}): RoundTripResult => {
     Object.assign(finding, result, { durationMs: Math.round(performance.now() - started) });
@@ -145,7 +145,8 @@ interface Steps {
   /** A comparison that reads no schema (timed as one). */
   check(fn: () => Promise<boolean>): Promise<boolean>;
   compare(a: SchemaSnapshot, b: SchemaSnapshot): Promise<SchemaDifference[]>;
-  run(phase: RoundTripPhase, step: PreparedStep, on?: Db): Promise<unknown>;
+  /** `unlocated`: a failure will be rolled back and run again the long way, so it need not name its statement (ExecuteOptions). */
+  run(phase: RoundTripPhase, step: PreparedStep, on?: Db, unlocated?: boolean): Promise<unknown>;
 }
 
 interface Outcome {
@@ -202,7 +203,7 @@ async function roundTripInOne(rt: RoundTripContext, steps: Steps, up: PreparedSt
   const { db } = rt;
   const result: InOne = { notes: [], relations: 0 };
   const runs = async (phase: RoundTripPhase, step: PreparedStep, tx: Db) => {
-    if (await attempt(() => steps.run(phase, step, tx))) throw ROLLBACK;
+    if (await attempt(() => steps.run(phase, step, tx, true))) throw ROLLBACK;
   };
   try {
     await db.transaction(async (tx) => {

@@ -25,7 +25,7 @@ const USER = (key: string) => `t.${key} >= 16384`;
 const CATALOGS: [catalog: string, rows: string][] = [
   ['pg_namespace', 'true'], ['pg_extension', USER('oid')], ['pg_class', USER('oid')], ['pg_attribute', USER('attrelid')],
   ['pg_attrdef', USER('oid')], ['pg_type', USER('oid')], ['pg_enum', USER('oid')], ['pg_range', USER('rngtypid')],
-  ['pg_collation', USER('oid')], ['pg_constraint', USER('oid')], ['pg_index', USER('indexrelid')], ['pg_depend', USER('objid')],
+  ['pg_collation', USER('oid')], ['pg_constraint', USER('oid')], ['pg_index', USER('indexrelid')], ['pg_depend', "t.classid in (select c.oid from pg_catalog.pg_class c where c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace) and t.objid >= 16384"],
   ['pg_sequence', USER('seqrelid')], ['pg_rewrite', USER('oid')], ['pg_proc', USER('oid')], ['pg_aggregate', USER('aggfnoid')],
   ['pg_trigger', USER('oid')], ['pg_policy', USER('oid')], ['pg_description', USER('objoid')],
   ['pg_description', "t.objoid < 16384 and t.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"],
@@ -36,17 +36,20 @@ const CATALOGS: [catalog: string, rows: string][] = [
 ];
 
 /**
- * $1: the mark's first transaction id (txid, with its epoch). Returns the next transaction id to be
- * assigned, each catalog's user rows and how many of them were written by that transaction or a later
- * one (age() counts back from this transaction's own id, so newer rows are younger than the mark), and
- * the roles' names.
+ * The setting ${MARK} (local to the transaction): the mark's first transaction id (txid, with its epoch).
+ * A setting, not a parameter: without parameters the statement keeps one plan, where a parameter
+ * would make the server plan its thirty subqueries again on every call. Returns the next transaction id to be
+ * assigned, each catalog's rows (those a snapshot reads) and how many of them were written by that
+ * transaction or a later one (age() counts back from this transaction's own id, so newer rows are
+ * younger than the mark), and the roles' names.
  */
+const MARK = 'sqlmig.catalog_mark';
+
 const VERSIONS = `
-with mark as (select pg_catalog.age((($1::bigint % 4294967296))::text::xid) as age)
+with mark as (select pg_catalog.age(((coalesce(nullif(pg_catalog.current_setting('${MARK}', true), ''), '0')::bigint % 4294967296))::text::xid) as age)
 select json_build_object(
   'next', pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot())::text,
-  'rows', json_build_array(${CATALOGS.map(([c, rows]) => `(select count(*) from pg_catalog.${c} t where ${rows})`).join(', ')}),
-  'written', json_build_array(${CATALOGS.map(([c, rows]) => `(select count(*) from pg_catalog.${c} t, mark where ${rows} and pg_catalog.age(t.xmin) <= mark.age)`).join(', ')}),
+  'counts', json_build_array(${CATALOGS.map(([c, rows]) => `(select json_build_array(count(*), count(*) filter (where pg_catalog.age(t.xmin) <= mark.age)) from pg_catalog.${c} t, mark where ${rows})`).join(', ')}),
   'roles', (select pg_catalog.md5(coalesce(string_agg(r.oid::text || ':' || r.rolname, ',' order by r.oid), '')) from pg_catalog.pg_roles r)
 ) as versions`;
 
@@ -62,32 +65,36 @@ export interface CatalogMark {
   relations: number;
 }
 
-interface Versions { next: string; rows: number[]; written: number[]; roles: string }
+/** counts: per catalog, its rows and how many of them were written since the mark. */
+interface Versions { next: string; counts: [number, number][]; roles: string }
 
 /** Sessions on which the statement is prepared. */
 const prepared = new WeakSet<Db>();
 
-async function versions(tx: Db, session: Db, since: string): Promise<Versions> {
+/** `since`: the mark to count written rows from (null: none, at the mark itself). */
+async function versions(tx: Db, session: Db, since: string | null): Promise<Versions> {
   if (!prepared.has(session)) {
     const [found] = await tx.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where name = $1', [STATEMENT]);
-    if (!found?.n) await tx.exec(`prepare ${STATEMENT}(bigint) as ${VERSIONS}`);
+    if (!found?.n) await tx.exec(`prepare ${STATEMENT} as ${VERSIONS}`);
     prepared.add(session);
   }
-  const [row] = await tx.query<{ versions: unknown }>(`execute ${STATEMENT}(${BigInt(since)})`);
+  if (since !== null) await tx.exec(`select pg_catalog.set_config('${MARK}', '${BigInt(since)}', true)`);
+  const [row] = await tx.query<{ versions: unknown }>(`execute ${STATEMENT}`);
   const value = row!.versions;
   return (typeof value === 'string' ? JSON.parse(value) : value) as Versions;
 }
 
 /** Mark the catalogs as they are now, in a transaction on `session` that has written nothing yet. */
 export async function markCatalogs(tx: Db, session: Db): Promise<CatalogMark> {
-  const v = await versions(tx, session, '0');
-  return { next: v.next, rows: v.rows.map(Number), roles: v.roles, relations: Number(v.rows[CATALOGS.findIndex(([c]) => c === 'pg_class')]) };
+  const v = await versions(tx, session, null);
+  const rows = v.counts.map(([n]) => Number(n));
+  return { next: v.next, rows, roles: v.roles, relations: rows[CATALOGS.findIndex(([c]) => c === 'pg_class')]! };
 }
 
 /** True only when every catalog a snapshot reads holds exactly the rows it held at the mark. */
 export async function unchangedSince(tx: Db, session: Db, mark: CatalogMark): Promise<boolean> {
   const now = await versions(tx, session, mark.next);
-  return now.roles === mark.roles && now.written.every((n) => Number(n) === 0) && now.rows.every((n, i) => Number(n) === mark.rows[i]);
+  return now.roles === mark.roles && now.counts.every(([rows, written], i) => Number(written) === 0 && Number(rows) === mark.rows[i]);
 }
 
 /** SQLMIG_VERIFY_CACHE=off turns the shortcut off, with verify's other caches: to compare against. */
