@@ -121,13 +121,19 @@ export async function roundTrip(rt: RoundTripContext, status: MigrationStatus, u
     const inOne = await roundTripInOne(rt, steps, up, down, before);
     if (inOne) return done('applied', { unread: true, relations: inOne.relations }, { status: 'round-trips', notes: inOne.notes });
   }
+  const upFailed = (message: string) => done('not applied', null, { status: 'failed', error: { step: 'up', message } });
+  if (!down) { // nothing to compare: no schema is read
+    const failed = await attempt(() => steps.run('up', up));
+    if (failed) return upFailed(failed);
+    return done('applied', unread(), status.file!.downSql === null
+      ? { status: 'skipped', reason: 'irreversible (no .down.sql): it stays applied' }
+      : { status: 'failed', error: { step: 'down', message: refused ?? 'no down' } });
+  }
   // The schema before the up, read now if it was not: the database holds it (the shortcut left nothing).
   const schemaBefore = isUnread(before) ? await steps.snapshot() : before;
   const failed = await attempt(() => steps.run('up', up));
-  if (failed) return done('not applied', null, { status: 'failed', error: { step: 'up', message: failed } });
-  if (status.file!.downSql === null) return done('applied', unread(), { status: 'skipped', reason: 'irreversible (no .down.sql): it stays applied' });
+  if (failed) return upFailed(failed);
   const afterUp = await steps.snapshot();
-  if (refused || !down) return done('applied', afterUp, { status: 'failed', error: { step: 'down', message: refused ?? 'no down' } });
   const outcome = up.script.transactional && down.script.transactional
     ? await revertInTransaction(db, steps, down, up, schemaBefore, afterUp)
     : await revertAndReapply(steps, down, up, schemaBefore, afterUp);
