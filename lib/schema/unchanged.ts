@@ -35,16 +35,16 @@ const CATALOGS: [catalog: string, rows: string][] = [
   ['pg_tablespace', USER('oid')],
 ];
 
-/**
- * The setting ${MARK} (local to the transaction): the mark's first transaction id (txid, with its epoch).
- * A setting, not a parameter: without parameters the statement keeps one plan, where a parameter
- * would make the server plan its thirty subqueries again on every call. Returns the next transaction id to be
- * assigned, each catalog's rows (those a snapshot reads) and how many of them were written by that
- * transaction or a later one (age() counts back from this transaction's own id, so newer rows are
- * younger than the mark), and the roles' names.
- */
+/** Where the mark's first transaction id (a txid, with its epoch) is kept for VERSIONS: a setting local to the transaction. */
 const MARK = 'sqlmig.catalog_mark';
 
+/**
+ * The next transaction id to be assigned, each catalog's rows (those a snapshot reads) and how many of
+ * them were written by the mark's transaction or a later one (age() counts back from this transaction's
+ * own id, so newer rows are younger than the mark), and the roles' names. The mark comes from a setting,
+ * not a parameter: without parameters the statement keeps one plan, where a parameter would make the
+ * server plan its thirty subqueries again on every call.
+ */
 const VERSIONS = `
 with mark as (select pg_catalog.age(((coalesce(nullif(pg_catalog.current_setting('${MARK}', true), ''), '0')::bigint % 4294967296))::text::xid) as age)
 select json_build_object(
@@ -61,7 +61,7 @@ export interface CatalogMark {
   next: string;
   rows: number[];
   roles: string;
-  /** User relations, views and sequences included: how big the schema is. */
+  /** pg_class's user rows (tables, indexes, views, sequences…): how big the schema is. */
   relations: number;
 }
 
