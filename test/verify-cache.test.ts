@@ -80,13 +80,39 @@ test('cached and uncached verify give the same findings and notes: the history w
 });
 
 /**
+ * Wrong downs that also rewrite rows, so that only the objects with rows written or deleted are read and
+ * compared: each must still fail. Each follows a clean round trip, which leaves the schema unread (after
+ * a failure the schema was read in full, and the next round trip compares with that).
+ */
+function scopedCases(): Record<string, string> {
+  const cases: [string, string, string][] = [
+    ['other_dropped', 'create table pad16 (id int);', 'drop table pad16;\ndrop table keeper;'],
+    ['other_comment_dropped', 'alter table account add column c17 int;', 'alter table account drop column c17;\ncomment on column account.name is null;'],
+    ['other_renamed', 'alter table account add column c18 int;', 'alter table account drop column c18;\nalter table keeper2 rename to keeper3;'],
+    ['ownership_dropped', 'create view pad19 as select 1 as one;', 'drop view pad19;\nalter sequence counter_id_seq owned by none;'],
+    ['other_function_changed', 'alter table account add column c20 int;', "alter table account drop column c20;\ncreate or replace function f_base() returns int language sql as 'select 2';"],
+    ['type_renamed_used', 'alter table account add column m21 mood;', "alter table account drop column m21;\nalter type mood rename to mood21;\ncreate type mood as enum ('happy', 'sad');"],
+  ];
+  const files: Record<string, string> = {};
+  cases.forEach(([name, up, down], i) => {
+    files[`0${20 + 2 * i}_clean_${i}.up.sql`] = `create table clean_${i} (id int);`;
+    files[`0${20 + 2 * i}_clean_${i}.down.sql`] = `drop table clean_${i};`;
+    files[`0${21 + 2 * i}_${name}.up.sql`] = up;
+    files[`0${21 + 2 * i}_${name}.down.sql`] = down;
+  });
+  return files;
+}
+
+/**
  * Downs that are wrong in each way verify knows, and some that are right only the long way round: the
  * shortcut (up, down and up again in one transaction, no snapshot when the catalogs are untouched)
  * must find exactly what the long way finds, with the same words.
  */
 const faulty: Record<string, string> = {
-  '001_base.up.sql': "create table account (id int primary key, name text not null, email text);\ncreate type mood as enum ('happy', 'sad');",
-  '001_base.down.sql': 'drop table account;\ndrop type mood;',
+  '001_base.up.sql': "create table account (id int primary key, name text not null, email text);\ncreate type mood as enum ('happy', 'sad');\n" +
+    "create table keeper (id int);\ncreate table keeper2 (id int);\ncreate table counter (id serial);\ncomment on column account.name is 'full name';\n" +
+    "create function f_base() returns int language sql as 'select 1';",
+  '001_base.down.sql': 'drop table account, keeper, keeper2, counter;\ndrop type mood;\ndrop function f_base();',
   '002_index_left.up.sql': 'create index if not exists account_name_idx on account (name);',
   '002_index_left.down.sql': 'select 1;',
   '003_comment_left.up.sql': "comment on table account is 'people';",
@@ -115,6 +141,7 @@ const faulty: Record<string, string> = {
   '014_public_comment_left.down.sql': 'select 1;',
   '015_public_comment_back.up.sql': "comment on schema public is 'the app, again';",
   '015_public_comment_back.down.sql': "comment on schema public is 'the app';",
+  ...scopedCases(),
   '099_deferred_violation.up.sql': 'create table parent (id int primary key);\ncreate table child (parent_id int references parent deferrable initially deferred);\ninsert into child values (1);',
   '099_deferred_violation.down.sql': 'drop table child;\ndrop table parent;',
 };
@@ -128,7 +155,8 @@ for (const where of ['server', 'PGlite'] as const) {
     const by = (f: unknown) => f as { name: string; status: string; error?: { step: string } };
     const failed = cached.map(by).filter((f) => f.status === 'failed').map((f) => `${f.name}:${f.error?.step ?? 'schema'}`);
     assert.deepEqual(failed, ['index_left:schema', 'comment_left:schema', 'view_changed:schema', 'column_kept:schema', 'down_fails:down', 'seed_left:up again',
-      'new_enum_value:schema', 'wrong_default:schema', 'public_comment_left:schema', 'deferred_violation:up']);
+      'new_enum_value:schema', 'wrong_default:schema', 'public_comment_left:schema', 'other_dropped:schema', 'other_comment_dropped:schema',
+      'other_renamed:schema', 'ownership_dropped:schema', 'other_function_changed:schema', 'type_renamed_used:schema', 'deferred_violation:up']);
     for (const name of ['renamed_back', 'recreated_view', 'added_dropped', 'clean', 'public_comment_back']) {
       assert.equal(cached.map(by).find((f) => f.name === name)?.status, 'round-trips', `${name} round-trips`);
     }

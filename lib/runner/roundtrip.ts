@@ -16,8 +16,8 @@ import { executePlan, type PreparedStep } from './execute.js';
 import type { MigrationStatus } from './plan.js';
 import { compareSnapshots, isNote, type SchemaDifference } from '../schema/compare.js';
 import type { Equivalence } from '../schema/equivalence.js';
-import { takeSchemaSnapshot, type SchemaSnapshot } from '../schema/snapshot.js';
-import { markCatalogs, shortcutEnabled, unchangedSince } from '../schema/unchanged.js';
+import { takeSchemaSnapshot, takeScopedSnapshot, type ObjectScope, type SchemaSnapshot, type ScopedSnapshot } from '../schema/snapshot.js';
+import { changesSince, deletedSince, markCatalogs, shortcutEnabled, unionScope } from '../schema/unchanged.js';
 import { prepareDown } from './steps.js';
 
 export type VerifyStatus = 'round-trips' | 'failed' | 'skipped' | 'not-run';
@@ -103,6 +103,7 @@ export async function roundTrip(rt: RoundTripContext, status: MigrationStatus, u
   };
   const steps: Steps = {
     snapshot: (on = db) => timed('snapshot', () => takeSchemaSnapshot(on, ctx.table, on === db ? {} : { session: db })),
+    scoped: (on, scope) => timed('snapshot', () => takeScopedSnapshot(on, ctx.table, scope, { session: db })),
     compare: (a, b) => timed('compare', async () => compareSnapshots(a, b, rt.equivalence)),
     check: (fn) => timed('compare', fn),
     run: (phase, step, on = db, unlocated = false) => timed(phase, () => executePlan(on, [step], { table: ctx.table, signal: ctx.options.signal, withinTransaction: on !== db, unlocated })),
@@ -148,8 +149,10 @@ export async function roundTrip(rt: RoundTripContext, status: MigrationStatus, u
 
 interface Steps {
   snapshot(on?: Db): Promise<SchemaSnapshot>;
+  /** The objects in `scope` only, in verify's transaction `on`. */
+  scoped(on: Db, scope: ObjectScope): Promise<ScopedSnapshot>;
   /** A comparison that reads no schema (timed as one). */
-  check(fn: () => Promise<boolean>): Promise<boolean>;
+  check<T>(fn: () => Promise<T>): Promise<T>;
   compare(a: SchemaSnapshot, b: SchemaSnapshot): Promise<SchemaDifference[]>;
   /** `unlocated`: a failure will be rolled back and run again the long way, so it need not name its statement (ExecuteOptions). */
   run(phase: RoundTripPhase, step: PreparedStep, on?: Db, unlocated?: boolean): Promise<unknown>;
@@ -198,18 +201,26 @@ interface InOne { notes: SchemaDifference[]; relations: number }
  * Up, down and up again in one transaction, on a scratch database that is verify's alone. When the
  * down leaves every catalog row a schema snapshot reads as it was before the up (schema/unchanged.ts),
  * it round-trips without a snapshot. When it rewrote some (a view replaced by its old text, a column
- * renamed back or dropped), the schema after the down is read and compared with the one before the up,
- * read there too if it was not, under a savepoint. Either way up again is rolled back to its
- * savepoint (or, after that read, the up applied again from before it) and the transaction commits
- * with the up applied, as a run of up leaves it. Returns null when anything else happened (a step
- * failed, the down left a difference, the commit failed): everything was rolled back, and the round
- * trip runs the long way, which finds and words it as ever.
+ * renamed back or dropped), only the objects with rows written or deleted are read and compared, after
+ * the down and before the up (rolled back to there, then the up applied again): every other object
+ * has the very rows it had, and prints the same while no name it mentions changed, and a changed name
+ * is a changed row of an object that is read. Where that cannot be told (a role, an operator or a
+ * collation changed) or the schema before the up was read already, the whole schema after the down is
+ * read and compared. Up again is rolled back to its savepoint, and the transaction commits with the up
+ * applied, as a run of up leaves it. Returns null when anything else happened (a step failed, the
+ * down left a difference, the commit failed): everything was rolled back, and the round trip runs the
+ * long way, which finds and words it as ever.
  */
 async function roundTripInOne(rt: RoundTripContext, steps: Steps, up: PreparedStep, down: PreparedStep, before: Before): Promise<InOne | null> {
   const { db } = rt;
   const result: InOne = { notes: [], relations: 0 };
   const runs = async (phase: RoundTripPhase, step: PreparedStep, tx: Db) => {
     if (await attempt(() => steps.run(phase, step, tx, true))) throw ROLLBACK;
+  };
+  /** Notes only, or the long way says what differs. */
+  const noted = (differences: SchemaDifference[]) => {
+    if (!differences.every(isNote)) throw ROLLBACK; // the long way also compares after up again
+    result.notes = differences;
   };
   try {
     await db.transaction(async (tx) => {
@@ -219,9 +230,22 @@ async function roundTripInOne(rt: RoundTripContext, steps: Steps, up: PreparedSt
       await runs('up', up, tx);
       await tx.exec('savepoint sqlmig_applied');
       await runs('down', down, tx);
-      if (await steps.check(() => unchangedSince(tx, db, mark))) {
+      const changes = await steps.check(() => changesSince(tx, db, mark));
+      if (changes === 'unchanged') {
         await runs('upAgain', up, tx);
         await tx.exec('rollback to savepoint sqlmig_applied');
+        return;
+      }
+      if (changes !== 'unscoped' && isUnread(before)) {
+        const afterDown = await steps.scoped(tx, changes.written);
+        await runs('upAgain', up, tx);
+        await tx.exec('rollback to savepoint sqlmig_before');
+        const deleted = await steps.check(() => deletedSince(tx, changes));
+        if (!deleted) throw ROLLBACK;
+        const schemaBefore = await steps.scoped(tx, unionScope(changes.written, deleted));
+        if (schemaBefore.epoch !== afterDown.epoch) throw ROLLBACK;
+        noted(await steps.compare(schemaBefore.schema, afterDown.schema));
+        await runs('up', up, tx);
         return;
       }
       const afterDown = await steps.snapshot(tx);
@@ -235,9 +259,7 @@ async function roundTripInOne(rt: RoundTripContext, steps: Steps, up: PreparedSt
         await tx.exec('rollback to savepoint sqlmig_applied');
         schemaBefore = before;
       }
-      const differences = await steps.compare(schemaBefore, afterDown);
-      if (!differences.every(isNote)) throw ROLLBACK; // the long way also compares after up again
-      result.notes = differences;
+      noted(await steps.compare(schemaBefore, afterDown));
     });
     return result;
   } catch (error) {
@@ -245,7 +267,6 @@ async function roundTripInOne(rt: RoundTripContext, steps: Steps, up: PreparedSt
     return null; // ROLLBACK, or the commit failed (a deferred constraint of the up): the long way says which
   }
 }
-
 
 /**
  * A migration whose up or down runs without a transaction: down, compare, up again for real, and

@@ -43,17 +43,44 @@ const description = (catalog: string, oid: string, sub = '0') =>
 const collationName = (co: string, cn: string) =>
   `case when ${cn}.nspname = 'pg_catalog' then quote_ident(${co}.collname) else quote_ident(${cn}.nspname) || '.' || quote_ident(${co}.collname) end`;
 
-export const SCHEMAS = `
+/**
+ * Which objects a section reads. A snapshot reads all of them, with definitions as stamps
+ * (definitions.ts). A scoped snapshot reads only the relations, types, functions and schemas given ($2
+ * to $5, oid arrays) and prints their definitions in place: verify's round trip compares only what a
+ * migration's up or down wrote or deleted (schema/touched.ts).
+ */
+interface Scope {
+  scoped: boolean;
+  relation(oid: string): string;
+  type(oid: string): string;
+  func(oid: string): string;
+  namespace(oid: string): string;
+}
+
+const EVERYTHING: Scope = { scoped: false, relation: () => 'true', type: () => 'true', func: () => 'true', namespace: () => 'true' };
+const GIVEN: Scope = {
+  scoped: true,
+  relation: (oid) => `${oid} = any($2::oid[])`,
+  type: (oid) => `${oid} = any($3::oid[])`,
+  func: (oid) => `${oid} = any($4::oid[])`,
+  namespace: (oid) => `${oid} = any($5::oid[])`,
+};
+
+/** A definition: its stamp (filled in from definitions.ts) in a snapshot, printed in a scoped one. */
+const printed = (s: Scope, stamp: string, stampAs: string, definition: string, definitionAs: string) =>
+  s.scoped ? `${definition} as ${definitionAs}` : `${stamp} as ${stampAs}`;
+
+const schemas = (s: Scope) => `
 select n.nspname::text as name, quote_ident(n.nspname) as key, ${description('pg_namespace', 'n.oid')} as comment
   from pg_namespace n
- where ${userSchema('n')} and ${notFromExtension('pg_namespace', 'n.oid')}`;
+ where ${userSchema('n')} and ${notFromExtension('pg_namespace', 'n.oid')} and ${s.namespace('n.oid')}`;
 
-export const EXTENSIONS = `
+const extensions = (s: Scope) => `
 select e.extname::text as name, quote_ident(e.extname) as key, n.nspname::text as schema, e.extversion as version
   from pg_extension e join pg_namespace n on n.oid = e.extnamespace
- where e.extname <> 'plpgsql'`;
+ where e.extname <> 'plpgsql' and ${!s.scoped}`;
 
-export const TABLES = `
+const tables = (s: Scope) => `
 select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::text as name,
        c.relkind::text as relkind, c.relpersistence = 'u' as unlogged,
        c.relrowsecurity as row_security, c.relforcerowsecurity as force_row_security,
@@ -64,12 +91,12 @@ select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::
        coalesce(c.reloptions, '{}')::text[] as options,
        ${description('pg_class', 'c.oid')} as comment
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
- where c.relkind in ('r', 'p') and ${ownRelation('c', 'n')}`;
+ where c.relkind in ('r', 'p') and ${ownRelation('c', 'n')} and ${s.relation('c.oid')}`;
 
-export const COLUMNS = `
+const columns = (s: Scope) => `
 select ${qname('n', 'c.relname')} as table_key, a.attname::text as name, a.attnum::int as num,
        format_type(a.atttypid, a.atttypmod) as type, a.attnotnull as not_null, a.attislocal as local,
-       'd' || d.oid || ':' || ${version('d')} as expression_stamp, d.oid::text as expression_oid,
+       ${printed(s, `'d' || d.oid || ':' || ${version('d')}`, 'expression_stamp', 'pg_get_expr(d.adbin, d.adrelid)', 'expression')}, d.oid::text as expression_oid,
        nullif(a.attidentity::text, '') as identity,
        nullif(a.attgenerated::text, '') as generated,
        case when a.attcollation <> t.typcollation then ${collationName('co', 'cn')} end as collation,
@@ -79,27 +106,28 @@ select ${qname('n', 'c.relname')} as table_key, a.attname::text as name, a.attnu
   join pg_type t on t.oid = a.atttypid
   left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
   left join pg_collation co on co.oid = a.attcollation left join pg_namespace cn on cn.oid = co.collnamespace
- where ${userOid('a.attrelid')} and a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p') and ${ownRelation('c', 'n')}
+ where ${userOid('a.attrelid')} and a.attnum > 0 and not a.attisdropped and c.relkind in ('r', 'p') and ${ownRelation('c', 'n')} and ${s.relation('a.attrelid')}
  order by a.attrelid, a.attnum`;
 
-export const CONSTRAINTS = `
+const constraints = (s: Scope) => `
 select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(co.conname) as key, co.conname::text as name, co.contype::text as type,
-       'c' || co.oid || ':' || ${version('co')} as stamp, co.oid::text as oid, ${description('pg_constraint', 'co.oid')} as comment
+       ${printed(s, `'c' || co.oid || ':' || ${version('co')}`, 'stamp', 'pg_get_constraintdef(co.oid)', 'definition')}, co.oid::text as oid, ${description('pg_constraint', 'co.oid')} as comment
   from pg_constraint co join pg_class c on c.oid = co.conrelid join pg_namespace n on n.oid = c.relnamespace
- where ${userOid('co.oid')} and co.contype in ('p', 'u', 'f', 'c', 'x') and co.conislocal and co.conparentid = 0 and ${ownRelation('c', 'n')}`;
+ where ${userOid('co.oid')} and co.contype in ('p', 'u', 'f', 'c', 'x') and co.conislocal and co.conparentid = 0 and ${ownRelation('c', 'n')} and ${s.relation('co.conrelid')}`;
 
-export const INDEXES = `
+const indexes = (s: Scope) => `
 select ${qname('n', 'ic.relname')} as key, n.nspname::text as schema, ic.relname::text as name,
-       ${qname('tn', 'tc.relname')} as table_key, 'i' || i.indexrelid || ':' || ${version('i')} || ':' || ${version('ic')} as stamp, i.indexrelid::text as oid,
+       ${qname('tn', 'tc.relname')} as table_key, ${printed(s, `'i' || i.indexrelid || ':' || ${version('i')} || ':' || ${version('ic')}`, 'stamp', 'pg_get_indexdef(i.indexrelid)', 'definition')}, i.indexrelid::text as oid,
        i.indisvalid as valid, ${description('pg_class', 'ic.oid')} as comment
   from pg_index i
   join pg_class ic on ic.oid = i.indexrelid join pg_namespace n on n.oid = ic.relnamespace
   join pg_class tc on tc.oid = i.indrelid join pg_namespace tn on tn.oid = tc.relnamespace
  where ${userOid('i.indexrelid')} and tc.relkind in ('r', 'p', 'm') and not ic.relispartition and ${ownRelation('tc', 'tn')}
+   and (${s.relation('i.indrelid')} or ${s.relation('i.indexrelid')})
    and ${notFromExtension('pg_class', 'ic.oid')}
    and not exists (select 1 from pg_constraint co where co.conindid = i.indexrelid and co.conrelid = i.indrelid and co.contype in ('p', 'u', 'x'))`;
 
-export const SEQUENCES = `
+const sequences = (s: Scope) => `
 select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::text as name,
        format_type(s.seqtypid, null) as type, s.seqstart::text as start, s.seqincrement::text as increment,
        s.seqmin::text as min, s.seqmax::text as max, s.seqcache::text as cache, s.seqcycle as cycle,
@@ -110,13 +138,13 @@ select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::
          limit 1) as owned_by,
        ${description('pg_class', 'c.oid')} as comment
   from pg_class c join pg_namespace n on n.oid = c.relnamespace join pg_sequence s on s.seqrelid = c.oid
- where c.relkind = 'S' and ${ownRelation('c', 'n')}
+ where c.relkind = 'S' and ${ownRelation('c', 'n')} and ${s.relation('c.oid')}
    and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'i')`;
 
-export const VIEWS = `
+const views = (s: Scope) => `
 select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::text as name,
        c.relkind = 'm' as materialized, c.oid::text as oid,
-       'v' || c.oid || ':' || ${version('c')} || ':' || (select string_agg(${version('r')}, ',' order by r.oid) from pg_rewrite r where r.ev_class = c.oid) as stamp,
+       ${printed(s, `'v' || c.oid || ':' || ${version('c')} || ':' || (select string_agg(${version('r')}, ',' order by r.oid) from pg_rewrite r where r.ev_class = c.oid)`, 'stamp', 'pg_get_viewdef(c.oid)', 'definition')},
        coalesce(c.reloptions, '{}')::text[] as options,
        array(select distinct ${qname('rn', 'rc.relname')}
                from pg_rewrite r join pg_depend d on d.classid = 'pg_rewrite'::regclass and d.objid = r.oid
@@ -125,9 +153,9 @@ select ${qname('n', 'c.relname')} as key, n.nspname::text as schema, c.relname::
               where r.ev_class = c.oid and rc.oid <> c.oid and rc.relkind in ('v', 'm')) as depends_on,
        ${description('pg_class', 'c.oid')} as comment
   from pg_class c join pg_namespace n on n.oid = c.relnamespace
- where c.relkind in ('v', 'm') and ${ownRelation('c', 'n')}`;
+ where c.relkind in ('v', 'm') and ${ownRelation('c', 'n')} and ${s.relation('c.oid')}`;
 
-export const FUNCTIONS = `
+const functions = (s: Scope) => `
 select p.oid::regprocedure::text as key,
        n.nspname::text as schema, p.proname::text as name, pg_get_function_identity_arguments(p.oid) as arguments,
        p.prokind::text as kind,
@@ -139,24 +167,24 @@ select p.oid::regprocedure::text as key,
                   case when a.aggcombinefn::oid <> 0 then ', COMBINEFUNC = ' || a.aggcombinefn::regproc::text end,
                   case when a.agginitval is not null then ', INITCOND = ' || quote_literal(a.agginitval) end)
            from pg_aggregate a where a.aggfnoid = p.oid)
-       end as definition,
-       case when p.prokind <> 'a' then 'f' || p.oid || ':' || ${version('p')} end as stamp, p.oid::text as oid,
+       ${s.scoped ? `else pg_get_functiondef(p.oid) end as definition,` : `end as definition,
+       case when p.prokind <> 'a' then 'f' || p.oid || ':' || ${version('p')} end as stamp,`} p.oid::text as oid,
        ${description('pg_proc', 'p.oid')} as comment
   from pg_proc p join pg_namespace n on n.oid = p.pronamespace
- where ${userOid('p.oid')} and ${userSchema('n')} and ${notFromExtension('pg_proc', 'p.oid')}
+ where ${userOid('p.oid')} and ${userSchema('n')} and ${notFromExtension('pg_proc', 'p.oid')} and ${s.func('p.oid')}
    and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'i')`;
 
-export const TRIGGERS = `
+const triggers = (s: Scope) => `
 select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(t.tgname) as key, t.tgname::text as name,
-       't' || t.oid || ':' || ${version('t')} as stamp, t.oid::text as oid,
+       ${printed(s, `'t' || t.oid || ':' || ${version('t')}`, 'stamp', 'pg_get_triggerdef(t.oid)', 'definition')}, t.oid::text as oid,
        t.tgenabled::text as enabled, ${description('pg_trigger', 't.oid')} as comment
   from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
- where ${userOid('t.oid')} and not t.tgisinternal and ${ownRelation('c', 'n')}
+ where ${userOid('t.oid')} and not t.tgisinternal and ${ownRelation('c', 'n')} and ${s.relation('t.tgrelid')}
    -- Not a partition's clone of its parent's trigger (PostgreSQL 13+ records it with tgparentid and a
    -- partition dependency; 12 marks clones internal). to_jsonb(t) ->> 'tgparentid' cost 10× more per row.
    and not exists (select 1 from pg_depend d where d.classid = 'pg_trigger'::regclass and d.objid = t.oid and d.deptype = 'P')`;
 
-export const TYPES = `
+const types = (s: Scope) => `
 select ${qname('n', 't.typname')} as key, n.nspname::text as schema, t.typname::text as name, t.typtype::text as typtype,
        array(select e.enumlabel::text from pg_enum e where e.enumtypid = t.oid order by e.enumsortorder) as labels,
        case when t.typtype = 'd' then format_type(t.typbasetype, t.typtypmod) end as base_type,
@@ -168,9 +196,10 @@ select ${qname('n', 't.typname')} as key, n.nspname::text as schema, t.typname::
   left join pg_type bt on bt.oid = t.typbasetype
   left join pg_collation co on co.oid = t.typcollation left join pg_namespace cn on cn.oid = co.collnamespace
  where ${userOid('t.oid')} and t.typtype in ('e', 'd', 'c', 'r') and ${userSchema('n')} and ${notFromExtension('pg_type', 't.oid')}
+   and (${s.type('t.oid')} or ${s.relation('t.typrelid')})
    and (t.typtype <> 'c' or (select rc.relkind from pg_class rc where rc.oid = t.typrelid) = 'c')`;
 
-export const TYPE_ATTRIBUTES = `
+const typeAttributes = (s: Scope) => `
 select ${qname('n', 't.typname')} as type_key, a.attname::text as name, a.attnum::int as num, format_type(a.atttypid, a.atttypmod) as type,
        case when a.attcollation <> at.typcollation then ${collationName('co', 'cn')} end as collation
   from pg_type t join pg_namespace n on n.oid = t.typnamespace
@@ -178,20 +207,21 @@ select ${qname('n', 't.typname')} as type_key, a.attname::text as name, a.attnum
   join pg_type at on at.oid = a.atttypid
   left join pg_collation co on co.oid = a.attcollation left join pg_namespace cn on cn.oid = co.collnamespace
  where ${userOid('t.oid')} and t.typtype = 'c' and ${userSchema('n')} and ${notFromExtension('pg_type', 't.oid')}
+   and (${s.type('t.oid')} or ${s.relation('t.typrelid')})
    and (select rc.relkind from pg_class rc where rc.oid = t.typrelid) = 'c'
  order by t.oid, a.attnum`;
 
-export const DOMAIN_CONSTRAINTS = `
+const domainConstraints = (s: Scope) => `
 select ${qname('n', 't.typname')} as type_key, co.conname::text as name, pg_get_constraintdef(co.oid) as definition
   from pg_constraint co join pg_type t on t.oid = co.contypid join pg_namespace n on n.oid = t.typnamespace
- where ${userOid('co.oid')} and co.contype = 'c' and ${userSchema('n')} and ${notFromExtension('pg_type', 't.oid')}`;
+ where ${userOid('co.oid')} and co.contype = 'c' and ${userSchema('n')} and ${notFromExtension('pg_type', 't.oid')} and ${s.type('t.oid')}`;
 
-export const POLICIES = `
+const policies = (s: Scope) => `
 select ${qname('n', 'c.relname')} as table_key, ${qname('n', 'c.relname')} || '.' || quote_ident(p.polname) as key, p.polname::text as name, p.polcmd::text as command, p.polpermissive as permissive,
        array(select case when r = 0 then 'public' else quote_ident(pg_get_userbyid(r)) end from unnest(p.polroles) r) as roles,
        pg_get_expr(p.polqual, p.polrelid) as using, pg_get_expr(p.polwithcheck, p.polrelid) as "check"
   from pg_policy p join pg_class c on c.oid = p.polrelid join pg_namespace n on n.oid = c.relnamespace
- where ${ownRelation('c', 'n')}`;
+ where ${ownRelation('c', 'n')} and ${s.relation('p.polrelid')}`;
 
 
 /**
@@ -233,13 +263,16 @@ select concat_ws('|', current_setting('DateStyle'), current_setting('IntervalSty
        ${rowVersions('pg_operator')}, ${rowVersions('pg_opclass')}, ${rowVersions('pg_opfamily')}, ${rowVersions('pg_collation')},
        ${rowVersions('pg_extension')}, ${rowVersions('pg_language')}, ${rowVersions('pg_am')}, ${rowVersions('pg_ts_config')}, ${rowVersions('pg_ts_dict')})`;
 
-const SECTIONS = {
-  schemas: SCHEMAS, extensions: EXTENSIONS, tables: TABLES, columns: COLUMNS, constraints: CONSTRAINTS,
-  indexes: INDEXES, sequences: SEQUENCES, views: VIEWS, functions: FUNCTIONS, triggers: TRIGGERS,
-  types: TYPES, typeAttributes: TYPE_ATTRIBUTES, domainConstraints: DOMAIN_CONSTRAINTS, policies: POLICIES,
-};
+const SECTIONS = { schemas, extensions, tables, columns, constraints, indexes, sequences, views, functions, triggers, types, typeAttributes, domainConstraints, policies };
 
 export type SectionName = keyof typeof SECTIONS;
+
+const PREAMBLE = `
+with history as (select coalesce(to_regclass($1)::oid, 0) as oid),
+     extension_member as (select classid, objid from pg_depend where deptype = 'e'),
+     user_namespace as (${USER_NAMESPACE})`;
+
+const sectionsOf = (s: Scope) => Object.entries(SECTIONS).map(([name, sql]) => `  '${name}', (select coalesce(json_agg(r), '[]') from (${sql(s).trim()}\n) r)`).join(',\n');
 
 /**
  * All sections in one statement: { schemas: [row, …], extensions: […], …, names: { oid key: name }, epoch }.
@@ -247,13 +280,21 @@ export type SectionName = keyof typeof SECTIONS;
  * (views, indexes, constraints, triggers, functions, defaults) come as a stamp instead: the oid and the
  * version (xmin and ctid) of the catalog rows they are printed from, which any ALTER or CREATE OR REPLACE changes.
  */
-export const SNAPSHOT = `
-with history as (select coalesce(to_regclass($1)::oid, 0) as oid),
-     extension_member as (select classid, objid from pg_depend where deptype = 'e'),
-     user_namespace as (${USER_NAMESPACE})
+export const SNAPSHOT = `${PREAMBLE}
 select json_build_object(
-${Object.entries(SECTIONS).map(([name, sql]) => `  '${name}', (select coalesce(json_agg(r), '[]') from (${sql.trim()}\n) r)`).join(',\n')},
+${sectionsOf(EVERYTHING)},
   'names', (select coalesce(json_object_agg(k, v), '{}') from (${NAMES}) n),
+  'epoch', (${EPOCH})
+) as snapshot`;
+
+/**
+ * The same sections, of only the relations ($2), types ($3), functions ($4) and schemas ($5) given,
+ * with their definitions printed (few objects: no stamps, no cache) and the epoch, which a scoped read
+ * cannot otherwise tell changed (an operator or collation renamed prints differently everywhere).
+ */
+export const SCOPED_SNAPSHOT = `${PREAMBLE}
+select json_build_object(
+${sectionsOf(GIVEN)},
   'epoch', (${EPOCH})
 ) as snapshot`;
 

@@ -106,16 +106,47 @@ export interface SnapshotOptions {
  * same (definitions.ts).
  */
 export async function takeSchemaSnapshot(db: Db, history: HistoryTable, options: SnapshotOptions = {}): Promise<SchemaSnapshot> {
+  const rows = await reading(db, options, (tx, session) => readSections(tx, session, history));
+  return viewsNormalized(assemble(rows, history));
+}
+
+/** Relations, types, functions and schemas, by oid: what a scoped snapshot reads. */
+export interface ObjectScope { relations: string[]; types: string[]; functions: string[]; namespaces: string[] }
+
+/** A scoped snapshot, with the epoch (queries.ts): two scoped snapshots say the same only when their epochs agree too. */
+export interface ScopedSnapshot { schema: SchemaSnapshot; epoch: string }
+
+/**
+ * The schema of only the objects in `scope` (and what hangs on them: a table's columns, constraints,
+ * indexes, triggers and policies), read as takeSchemaSnapshot reads it, each entry exactly as a whole
+ * snapshot has it. Definitions are printed afresh: the cache is for whole snapshots.
+ */
+export async function takeScopedSnapshot(db: Db, history: HistoryTable, scope: ObjectScope, options: SnapshotOptions = {}): Promise<ScopedSnapshot> {
+  const rows = await reading(db, options, async (tx, session) => {
+    await settings(tx);
+    await prepare(tx, session, SCOPED, `prepare ${SCOPED}(text, oid[], oid[], oid[], oid[]) as ${q.SCOPED_SNAPSHOT}`);
+    const arrays = [scope.relations, scope.types, scope.functions, scope.namespaces].map((oids) => literal(`{${oids.join(',')}}`));
+    const [row] = await tx.query<{ snapshot: unknown }>(`execute ${SCOPED}(${literal(qualifiedName(history))}, ${arrays.join(', ')})`);
+    const { epoch, ...sections } = json(row!.snapshot) as Record<q.SectionName, Row[]> & { epoch: string };
+    return { sections, epoch };
+  });
+  return { schema: await viewsNormalized(assemble(rows.sections, history)), epoch: rows.epoch };
+}
+
+/** Read in one transaction, or under a savepoint of the caller's (options.session); prepare again once if the session lost its statements. */
+async function reading<T>(db: Db, options: SnapshotOptions, read: (tx: Db, session: Db) => Promise<T>): Promise<T> {
   const session = options.session ?? db;
-  const read = () => (options.session ? underSavepoint(db, (tx) => readSections(tx, session, history)) : db.transaction((tx) => readSections(tx, session, history)));
-  const rows = await read().catch((error: unknown) => {
+  const once = () => (options.session ? underSavepoint(db, (tx) => read(tx, session)) : db.transaction((tx) => read(tx, session)));
+  return once().catch((error: unknown) => {
     // The session lost its prepared statements (a reconnect): prepare them again, once.
     if ((error as { code?: string }).code !== '26000') throw error;
     prepared.delete(session);
     forgetDefinitions(session);
-    return read();
+    return once();
   });
-  const snapshot = assemble(rows, history);
+}
+
+async function viewsNormalized(snapshot: SchemaSnapshot): Promise<SchemaSnapshot> {
   const views = Object.values(snapshot.views);
   const normalized = await normalizeViewDefinitions(views.map((v) => v.definition));
   views.forEach((v, i) => { v.definition = normalized[i]!; });
@@ -132,19 +163,29 @@ async function underSavepoint<T>(tx: Db, fn: (tx: Db) => Promise<T>): Promise<T>
   }
 }
 
-/** Sessions on which the statements are prepared (a prepared statement lives as long as its session). */
-const prepared = new WeakSet<Db>();
+/** Sessions on which the statements are prepared (a prepared statement lives as long as its session), by statement. */
+const prepared = new WeakMap<Db, Set<string>>();
 const SNAPSHOT = 'sqlmig_schema_snapshot';
 const DEFINITIONS = 'sqlmig_schema_definitions';
+const SCOPED = 'sqlmig_scoped_snapshot';
+
+/** Prepare `name` on the session, unless it is (a session a pooler or another run handed over may have it already). */
+async function prepare(tx: Db, session: Db, name: string, statements: string): Promise<void> {
+  const done = prepared.get(session) ?? new Set<string>();
+  if (done.has(name)) return;
+  const [found] = await tx.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where name = $1', [name]);
+  if (!found?.n) await tx.exec(statements);
+  prepared.set(session, done.add(name));
+}
+
+/** A generic plan, made once per session: the statement is the same every time, and planning it costs as much as running it. */
+async function settings(tx: Db): Promise<void> {
+  await tx.query(`select set_config('search_path', '', true), set_config('plan_cache_mode', 'force_generic_plan', true)`);
+}
 
 async function readSections(tx: Db, session: Db, history: HistoryTable): Promise<Record<q.SectionName, Row[]>> {
-  // A generic plan, made once per session: the statement is the same every time, and planning it costs as much as running it.
-  await tx.query(`select set_config('search_path', '', true), set_config('plan_cache_mode', 'force_generic_plan', true)`);
-  if (!prepared.has(session)) {
-    const [found] = await tx.query<{ n: number }>('select count(*)::int as n from pg_prepared_statements where name = $1', [SNAPSHOT]);
-    if (!found?.n) await tx.exec(`prepare ${SNAPSHOT}(text) as ${q.SNAPSHOT}; prepare ${DEFINITIONS}(oid[], oid[], oid[], oid[], oid[], oid[]) as ${q.DEFINITIONS}`);
-    prepared.add(session);
-  }
+  await settings(tx);
+  await prepare(tx, session, SNAPSHOT, `prepare ${SNAPSHOT}(text) as ${q.SNAPSHOT}; prepare ${DEFINITIONS}(oid[], oid[], oid[], oid[], oid[], oid[]) as ${q.DEFINITIONS}`);
   const [row] = await tx.query<{ snapshot: unknown }>(`execute ${SNAPSHOT}(${literal(qualifiedName(history))})`);
   const sections = json(row!.snapshot) as Record<q.SectionName, Row[]> & { names: Record<string, string>; epoch: string };
   await fillDefinitions(session, sections, async (oids) => {

@@ -15,28 +15,54 @@
  * Answers "changed" whenever in doubt; verify then reads the schema as before.
  */
 import type { Db } from '../db/index.js';
+import type { ObjectScope } from './snapshot.js';
 
 /**
  * Every catalog a snapshot reads (queries.ts and the pg_get_*def functions it calls), by which of its
  * rows it reads: those of user objects (oid 16384 and up), and of schemas all (public is older, and a
- * migration may comment on it or rename it).
+ * migration may comment on it or rename it). Then what a row belongs to, as a scoped snapshot reads it
+ * (snapshot.ts: a relation 'r', type 't', function 'f' or schema 'n', by oid; 'x': nothing it can read
+ * alone), or null for a catalog whose rows print into definitions everywhere (an operator, a collation…).
  */
 const USER = (key: string) => `t.${key} >= 16384`;
-const CATALOGS: [catalog: string, rows: string][] = [
-  ['pg_namespace', 'true'], ['pg_extension', USER('oid')], ['pg_class', USER('oid')], ['pg_attribute', USER('attrelid')],
-  ['pg_attrdef', USER('oid')], ['pg_type', USER('oid')], ['pg_enum', USER('oid')], ['pg_range', USER('rngtypid')],
-  ['pg_collation', USER('oid')], ['pg_constraint', USER('oid')], ['pg_index', USER('indexrelid')], ['pg_depend', "t.classid in (select c.oid from pg_catalog.pg_class c where c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace) and t.objid >= 16384"],
-  ['pg_sequence', USER('seqrelid')], ['pg_rewrite', USER('oid')], ['pg_proc', USER('oid')], ['pg_aggregate', USER('aggfnoid')],
-  ['pg_trigger', USER('oid')], ['pg_policy', USER('oid')], ['pg_description', USER('objoid')],
-  ['pg_description', "t.objoid < 16384 and t.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass"],
-  ['pg_inherits', USER('inhrelid')], ['pg_partitioned_table', USER('partrelid')], ['pg_operator', USER('oid')],
-  ['pg_opclass', USER('oid')], ['pg_opfamily', USER('oid')], ['pg_language', USER('oid')], ['pg_am', USER('oid')],
-  ['pg_ts_config', USER('oid')], ['pg_ts_dict', USER('oid')], ['pg_cast', USER('oid')], ['pg_transform', USER('oid')],
-  ['pg_tablespace', USER('oid')],
+const rel = (oid: string) => `('r', ${oid})`;
+const typ = (oid: string) => `('t', ${oid})`;
+const fn = (oid: string) => `('f', ${oid})`;
+const ns = (oid: string) => `('n', ${oid})`;
+const cls = (name: string) => `'pg_catalog.${name}'::pg_catalog.regclass`;
+/** The object a (class, oid) pair names, pg_depend's depender or what pg_description comments on: the relation a rule, default, trigger or policy is on. */
+const owner = (classid: string, objid: string) => [`(case ${classid}
+    when ${cls('pg_class')} then 'r' when ${cls('pg_rewrite')} then 'r' when ${cls('pg_attrdef')} then 'r' when ${cls('pg_trigger')} then 'r' when ${cls('pg_policy')} then 'r'
+    when ${cls('pg_constraint')} then (select case when c.conrelid <> 0 then 'r' else 't' end from pg_catalog.pg_constraint c where c.oid = ${objid})
+    when ${cls('pg_type')} then 't' when ${cls('pg_proc')} then 'f' when ${cls('pg_namespace')} then 'n' else 'x' end,
+  case ${classid}
+    when ${cls('pg_class')} then ${objid} when ${cls('pg_type')} then ${objid} when ${cls('pg_proc')} then ${objid} when ${cls('pg_namespace')} then ${objid}
+    when ${cls('pg_rewrite')} then (select r.ev_class from pg_catalog.pg_rewrite r where r.oid = ${objid})
+    when ${cls('pg_attrdef')} then (select d.adrelid from pg_catalog.pg_attrdef d where d.oid = ${objid})
+    when ${cls('pg_trigger')} then (select g.tgrelid from pg_catalog.pg_trigger g where g.oid = ${objid})
+    when ${cls('pg_policy')} then (select p.polrelid from pg_catalog.pg_policy p where p.oid = ${objid})
+    when ${cls('pg_constraint')} then (select case when c.conrelid <> 0 then c.conrelid else c.contypid end from pg_catalog.pg_constraint c where c.oid = ${objid})
+    else 0::pg_catalog.oid end)`];
+const CATALOGS: [catalog: string, rows: string, roots: string[] | null][] = [
+  ['pg_namespace', 'true', [ns('t.oid')]], ['pg_extension', USER('oid'), null], ['pg_class', USER('oid'), [rel('t.oid'), typ('t.reltype')]],
+  ['pg_attribute', USER('attrelid'), [rel('t.attrelid')]], ['pg_attrdef', USER('oid'), [rel('t.adrelid')]],
+  ['pg_type', USER('oid'), [typ('t.oid'), typ('t.typelem'), rel('t.typrelid')]], ['pg_enum', USER('oid'), [typ('t.enumtypid')]],
+  ['pg_range', USER('rngtypid'), [typ('t.rngtypid')]], ['pg_collation', USER('oid'), null],
+  ['pg_constraint', USER('oid'), [rel('t.conrelid'), typ('t.contypid')]], ['pg_index', USER('indexrelid'), [rel('t.indexrelid'), rel('t.indrelid')]],
+  ['pg_depend', "t.classid in (select c.oid from pg_catalog.pg_class c where c.relnamespace = 'pg_catalog'::pg_catalog.regnamespace) and t.objid >= 16384", owner('t.classid', 't.objid')],
+  ['pg_sequence', USER('seqrelid'), [rel('t.seqrelid')]], ['pg_rewrite', USER('oid'), [rel('t.ev_class')]], ['pg_proc', USER('oid'), [fn('t.oid')]],
+  ['pg_aggregate', USER('aggfnoid'), [fn('t.aggfnoid')]], ['pg_trigger', USER('oid'), [rel('t.tgrelid')]], ['pg_policy', USER('oid'), [rel('t.polrelid')]],
+  ['pg_description', USER('objoid'), owner('t.classoid', 't.objoid')],
+  ['pg_description', "t.objoid < 16384 and t.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass", [ns('t.objoid')]],
+  ['pg_inherits', USER('inhrelid'), [rel('t.inhrelid')]], ['pg_partitioned_table', USER('partrelid'), [rel('t.partrelid')]],
+  ['pg_operator', USER('oid'), null], ['pg_opclass', USER('oid'), null], ['pg_opfamily', USER('oid'), null], ['pg_language', USER('oid'), null],
+  ['pg_am', USER('oid'), null], ['pg_ts_config', USER('oid'), null], ['pg_ts_dict', USER('oid'), null], ['pg_cast', USER('oid'), null],
+  ['pg_transform', USER('oid'), null], ['pg_tablespace', USER('oid'), null],
 ];
 
 /** Where the mark's first transaction id (a txid, with its epoch) is kept for VERSIONS: a setting local to the transaction. */
 const MARK = 'sqlmig.catalog_mark';
+const MARK_AGE = `mark as (select pg_catalog.age(((coalesce(nullif(pg_catalog.current_setting('${MARK}', true), ''), '0')::bigint % 4294967296))::text::xid) as age)`;
 
 /**
  * The next transaction id to be assigned, each catalog's rows (those a snapshot reads) and how many of
@@ -46,7 +72,7 @@ const MARK = 'sqlmig.catalog_mark';
  * server plan its thirty subqueries again on every call.
  */
 const VERSIONS = `
-with mark as (select pg_catalog.age(((coalesce(nullif(pg_catalog.current_setting('${MARK}', true), ''), '0')::bigint % 4294967296))::text::xid) as age)
+with ${MARK_AGE}
 select json_build_object(
   'next', pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot())::text,
   'counts', json_build_array(${CATALOGS.map(([c, rows]) => `(select json_build_array(count(*), count(*) filter (where pg_catalog.age(t.xmin) <= mark.age)) from pg_catalog.${c} t, mark where ${rows})`).join(', ')}),
@@ -93,8 +119,79 @@ export async function markCatalogs(tx: Db, session: Db): Promise<CatalogMark> {
 
 /** True only when every catalog a snapshot reads holds exactly the rows it held at the mark. */
 export async function unchangedSince(tx: Db, session: Db, mark: CatalogMark): Promise<boolean> {
+  return (await changesSince(tx, session, mark)) === 'unchanged';
+}
+
+/**
+ * What changed since the mark, as objects a scoped snapshot reads: those with a row written since
+ * (`written`), and, for each catalog that lost rows, which of its older rows are still there (`kept`:
+ * deletedSince finds the others once the transaction is back at the mark). Only rows some transaction
+ * deleted, updated or locked (xmax set) are listed: a row deleted since the mark has one, so the others
+ * can be left out of the comparison.
+ */
+export interface Changes { written: ObjectScope; kept: Map<number, string[]> }
+
+/**
+ * 'unchanged': every catalog holds exactly the rows it held at the mark. 'unscoped': something changed
+ * that a scoped snapshot cannot see alone (a role, an operator, a collation, an extension…): read all.
+ */
+export async function changesSince(tx: Db, session: Db, mark: CatalogMark): Promise<'unchanged' | 'unscoped' | Changes> {
   const now = await versions(tx, session, mark.next);
-  return now.roles === mark.roles && now.counts.every(([rows, written], i) => Number(written) === 0 && Number(rows) === mark.rows[i]);
+  const written = now.counts.map(([, n]) => Number(n));
+  const deleted = now.counts.map(([rows, n], i) => mark.rows[i]! - (Number(rows) - Number(n)));
+  const changed = (i: number) => written[i]! > 0 || deleted[i]! > 0;
+  if (now.roles === mark.roles && !CATALOGS.some((_, i) => changed(i))) return 'unchanged';
+  if (now.roles !== mark.roles || CATALOGS.some(([, , roots], i) => changed(i) && roots === null)) return 'unscoped';
+  const writers = CATALOGS.flatMap((c, i) => (written[i]! > 0 ? [rootsOf(c, 'pg_catalog.age(t.xmin) <= mark.age')] : []));
+  const losers = CATALOGS.flatMap(([catalog, rows], i) => (deleted[i]! > 0 ? [[i, catalog, rows] as const] : []));
+  const [row] = await tx.query<{ changes: unknown }>(`with ${MARK_AGE}
+select json_build_object(
+  'written', (select coalesce(string_agg(distinct r.kind || ':' || coalesce(r.oid::text, ''), ','), '') from (${[NOTHING, ...writers].join('\n union all ')}) r),
+  'kept', json_build_array(${losers.map(([, catalog, rows]) => `(select coalesce(string_agg(t.ctid::text, ' '), '') from pg_catalog.${catalog} t, mark
+                                where ${rows} and pg_catalog.age(t.xmin) > mark.age and t.xmax::text <> '0')`).join(', ')})
+) as changes`);
+  const found = (typeof row!.changes === 'string' ? JSON.parse(row!.changes) : row!.changes) as { written: string; kept: string[] };
+  const scope = objectScope(found.written);
+  if (!scope) return 'unscoped';
+  return { written: scope, kept: new Map(losers.map(([i], k) => [i, found.kept[k] ? found.kept[k]!.split(' ') : []])) };
+}
+
+/**
+ * In a transaction back at the mark (rolled back to a savepoint taken there): the objects whose rows
+ * the rolled-back work deleted, those with an xmax that are not among `changes.kept`. Null when one of
+ * them is something a scoped snapshot cannot read alone.
+ */
+export async function deletedSince(tx: Db, changes: Changes): Promise<ObjectScope | null> {
+  if (changes.kept.size === 0) return objectScope('');
+  const parts = [...changes.kept].map(([i, ctids]) => rootsOf(CATALOGS[i]!, `t.xmax::text <> '0' and not exists (select from unnest('{${ctids.map((c) => `"${c}"`).join(',')}}'::pg_catalog.tid[]) k(c) where k.c = t.ctid)`, false));
+  const [row] = await tx.query<{ deleted: string }>(`select coalesce(string_agg(distinct r.kind || ':' || coalesce(r.oid::text, ''), ','), '') as deleted from (${parts.join('\n union all ')}) r`);
+  return objectScope(row!.deleted);
+}
+
+const NOTHING = 'select null::text as kind, null::oid as oid where false';
+
+/** The objects a catalog's rows that match `which` belong to, as (kind, oid) rows. */
+function rootsOf([catalog, rows, roots]: (typeof CATALOGS)[number], which: string, marked = true): string {
+  return `select r.kind, r.oid from pg_catalog.${catalog} t${marked ? ', mark' : ''}, lateral (values ${roots!.join(', ')}) r(kind, oid) where ${rows} and ${which}`;
+}
+
+/** "r:16390,t:16392,…" as a scope; null when a row belongs to nothing a scoped snapshot reads (kind x, or no oid). */
+function objectScope(list: string): ObjectScope | null {
+  const scope: ObjectScope = { relations: [], types: [], functions: [], namespaces: [] };
+  const into: Record<string, string[]> = { r: scope.relations, t: scope.types, f: scope.functions, n: scope.namespaces };
+  for (const item of list ? list.split(',') : []) {
+    const [kind, oid] = item.split(':');
+    if (oid === '0' && kind !== 'x') continue; // no such object: a table's type, a type's relation, a constraint's table
+    if (!oid || !into[kind!]) return null;
+    into[kind!]!.push(oid);
+  }
+  return scope;
+}
+
+/** Both scopes' objects. */
+export function unionScope(a: ObjectScope, b: ObjectScope): ObjectScope {
+  const both = (x: string[], y: string[]) => [...new Set([...x, ...y])];
+  return { relations: both(a.relations, b.relations), types: both(a.types, b.types), functions: both(a.functions, b.functions), namespaces: both(a.namespaces, b.namespaces) };
 }
 
 /** SQLMIG_VERIFY_CACHE=off turns the shortcut off, with verify's other caches: to compare against. */
