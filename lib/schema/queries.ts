@@ -251,15 +251,18 @@ select 'n' || n.oid, n.nspname from pg_namespace n`;
 
 const rowVersions = (catalog: string) => `(select md5(coalesce(string_agg(x.oid || ':' || ${version('x')}, ',' order by x.oid), '')) from ${catalog} x where ${userOid('x.oid')})`;
 
+/** The session settings that print literals (a date, an interval, a float, a string with backslashes). */
+const PRINT_SETTINGS = `current_setting('DateStyle'), current_setting('IntervalStyle'), current_setting('TimeZone'),
+       current_setting('extra_float_digits'), current_setting('standard_conforming_strings'), current_setting('quote_all_identifiers'),
+       current_setting('bytea_output'), current_setting('lc_monetary')`;
+
 /**
- * What else definitions depend on: the session settings that print literals, and operators, operator
+ * What else definitions depend on: the settings that print literals, and operators, operator
  * classes, collations, extensions, languages, access methods, text search configurations and
  * dictionaries ('english'::regconfig), by the versions of their rows.
  */
 export const EPOCH = `
-select concat_ws('|', current_setting('DateStyle'), current_setting('IntervalStyle'), current_setting('TimeZone'),
-       current_setting('extra_float_digits'), current_setting('standard_conforming_strings'), current_setting('quote_all_identifiers'),
-       current_setting('bytea_output'), current_setting('lc_monetary'),
+select concat_ws('|', ${PRINT_SETTINGS},
        ${rowVersions('pg_operator')}, ${rowVersions('pg_opclass')}, ${rowVersions('pg_opfamily')}, ${rowVersions('pg_collation')},
        ${rowVersions('pg_extension')}, ${rowVersions('pg_language')}, ${rowVersions('pg_am')}, ${rowVersions('pg_ts_config')}, ${rowVersions('pg_ts_dict')})`;
 
@@ -289,13 +292,14 @@ ${sectionsOf(EVERYTHING)},
 
 /**
  * The same sections, of only the relations ($2), types ($3), functions ($4) and schemas ($5) given,
- * with their definitions printed (few objects: no stamps, no cache) and the epoch, which a scoped read
- * cannot otherwise tell changed (an operator or collation renamed prints differently everywhere).
+ * with their definitions printed (few objects: no stamps, no cache), and the settings that print
+ * literals: a migration's SET may differ between two reads. The rows of operators, collations and the
+ * rest of the epoch are not read: verify reads a scope only when none of them changed (unchanged.ts).
  */
 export const SCOPED_SNAPSHOT = `${PREAMBLE}
 select json_build_object(
 ${sectionsOf(GIVEN)},
-  'epoch', (${EPOCH})
+  'epoch', concat_ws('|', ${PRINT_SETTINGS})
 ) as snapshot`;
 
 /** The definitions of the given oids: { views: [[oid, text], …], indexes, constraints, triggers, functions, expressions }. */

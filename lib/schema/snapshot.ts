@@ -113,7 +113,7 @@ export async function takeSchemaSnapshot(db: Db, history: HistoryTable, options:
 /** Relations, types, functions and schemas, by oid: what a scoped snapshot reads. */
 export interface ObjectScope { relations: string[]; types: string[]; functions: string[]; namespaces: string[] }
 
-/** A scoped snapshot, with the epoch (queries.ts): two scoped snapshots say the same only when their epochs agree too. */
+/** A scoped snapshot, with the settings that print literals (queries.ts): two scoped snapshots say the same only when those agree too. */
 export interface ScopedSnapshot { schema: SchemaSnapshot; epoch: string }
 
 /**
