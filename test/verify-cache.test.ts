@@ -92,6 +92,10 @@ function scopedCases(): Record<string, string> {
     ['ownership_dropped', 'create view pad19 as select 1 as one;', 'drop view pad19;\nalter sequence counter_id_seq owned by none;'],
     ['other_function_changed', 'alter table account add column c20 int;', "alter table account drop column c20;\ncreate or replace function f_base() returns int language sql as 'select 2';"],
     ['type_renamed_used', 'alter table account add column m21 mood;', "alter table account drop column m21;\nalter type mood rename to mood21;\ncreate type mood as enum ('happy', 'sad');"],
+    ['trigger_disabled', 'alter table account add column c22 int;', 'alter table account drop column c22;\nalter table keeper disable trigger keeper_touch;'],
+    ['sequence_changed', 'alter table account add column c23 int;', 'alter table account drop column c23;\nalter sequence s_base increment by 2;'],
+    ['partition_detached', 'alter table account add column c24 int;', 'alter table account drop column c24;\nalter table m detach partition m_1;'],
+    ['domain_check_changed', 'alter domain posint add constraint posint_small check (value < 1000);', 'alter domain posint drop constraint posint_small;\nalter domain posint add constraint posint_tiny check (value < 10);'],
   ];
   const files: Record<string, string> = {};
   cases.forEach(([name, up, down], i) => {
@@ -111,8 +115,10 @@ function scopedCases(): Record<string, string> {
 const faulty: Record<string, string> = {
   '001_base.up.sql': "create table account (id int primary key, name text not null, email text);\ncreate type mood as enum ('happy', 'sad');\n" +
     "create table keeper (id int);\ncreate table keeper2 (id int);\ncreate table counter (id serial);\ncomment on column account.name is 'full name';\n" +
-    "create function f_base() returns int language sql as 'select 1';",
-  '001_base.down.sql': 'drop table account, keeper, keeper2, counter;\ndrop type mood;\ndrop function f_base();',
+    "create function f_base() returns int language sql as 'select 1';\n" +
+    'create domain posint as int check (value >= 0);\ncreate sequence s_base;\ncreate table m (k int) partition by list (k);\ncreate table m_1 partition of m for values in (1);\n' +
+    "create function touch() returns trigger language plpgsql as 'begin return new; end';\ncreate trigger keeper_touch before update on keeper for each row execute function touch();",
+  '001_base.down.sql': 'drop table account, keeper, keeper2, counter, m;\ndrop type mood;\ndrop function f_base(), touch();\ndrop domain posint;\ndrop sequence s_base;',
   '002_index_left.up.sql': 'create index if not exists account_name_idx on account (name);',
   '002_index_left.down.sql': 'select 1;',
   '003_comment_left.up.sql': "comment on table account is 'people';",
@@ -156,7 +162,8 @@ for (const where of ['server', 'PGlite'] as const) {
     const failed = cached.map(by).filter((f) => f.status === 'failed').map((f) => `${f.name}:${f.error?.step ?? 'schema'}`);
     assert.deepEqual(failed, ['index_left:schema', 'comment_left:schema', 'view_changed:schema', 'column_kept:schema', 'down_fails:down', 'seed_left:up again',
       'new_enum_value:schema', 'wrong_default:schema', 'public_comment_left:schema', 'other_dropped:schema', 'other_comment_dropped:schema',
-      'other_renamed:schema', 'ownership_dropped:schema', 'other_function_changed:schema', 'type_renamed_used:schema', 'deferred_violation:up']);
+      'other_renamed:schema', 'ownership_dropped:schema', 'other_function_changed:schema', 'type_renamed_used:schema',
+      'trigger_disabled:schema', 'sequence_changed:schema', 'partition_detached:schema', 'domain_check_changed:schema', 'deferred_violation:up']);
     for (const name of ['renamed_back', 'recreated_view', 'added_dropped', 'clean', 'public_comment_back']) {
       assert.equal(cached.map(by).find((f) => f.name === name)?.status, 'round-trips', `${name} round-trips`);
     }
