@@ -5,8 +5,9 @@
  * without a transaction are reverted and applied again for real (three snapshots). Every phase is timed.
  *
  * On a scratch database that is verify's alone, a transactional up and down first try the shortcut
- * (roundTripInOne): no snapshot at all when the down leaves the catalogs as they were. The schema
- * after such a round trip is left unread, and read only if a later round trip needs it.
+ * (roundTripInOne): no snapshot at all when the down leaves the catalogs as they were, and a snapshot
+ * of only what it touched otherwise. The schema after such a round trip is left unread, and read only
+ * if a later round trip needs it.
  */
 import { performance } from 'node:perf_hooks';
 import type { Context } from './context.js';

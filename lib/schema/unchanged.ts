@@ -13,6 +13,11 @@
  *
  * Only the rows a snapshot reads are looked at: user objects' (oid 16384 and up) and every schema's.
  * Answers "changed" whenever in doubt; verify then reads the schema as before.
+ *
+ * When rows were written or deleted, changesSince and deletedSince say which objects they belong to,
+ * so that verify reads only those (snapshot.ts, takeScopedSnapshot). A pg_depend row belongs to its
+ * depender: what a snapshot reads of dependencies (a view's source views, a sequence's owner, an
+ * extension's or a partition's members) is read from the depender's side.
  */
 import type { Db } from '../db/index.js';
 import type { ObjectScope } from './snapshot.js';
