@@ -123,11 +123,6 @@ export async function markCatalogs(tx: Db, session: Db): Promise<CatalogMark> {
   return { next: v.next, rows, roles: v.roles, relations: rows[CATALOGS.findIndex(([c]) => c === 'pg_class')]! };
 }
 
-/** True only when every catalog a snapshot reads holds exactly the rows it held at the mark. */
-export async function unchangedSince(tx: Db, session: Db, mark: CatalogMark): Promise<boolean> {
-  return (await changesSince(tx, session, mark)) === 'unchanged';
-}
-
 /**
  * What changed since the mark, as objects a scoped snapshot reads: those with a row written since
  * (`written`), and, for each catalog that lost rows, which of its older rows are still there (`kept`:
