@@ -49,7 +49,7 @@ for (const where of ['server', 'PGlite'] as const) {
     // Extensions are never scoped: a migration that changes one is compared whole.
     assert.deepEqual(scoped.schema, { ...whole, extensions: {} });
     assert.deepEqual(Object.values(none.schema).map((group) => Object.keys(group).length), Object.values(whole).map(() => 0));
-    assert.equal(none.epoch, scoped.epoch);
+    assert.equal(none.printSettings, scoped.printSettings);
   });
 }
 

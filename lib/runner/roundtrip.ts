@@ -244,7 +244,7 @@ async function roundTripInOne(rt: RoundTripContext, steps: Steps, up: PreparedSt
         const deleted = await steps.check(() => deletedSince(tx, changes));
         if (!deleted) throw ROLLBACK;
         const schemaBefore = await steps.scoped(tx, unionScope(changes.written, deleted));
-        if (schemaBefore.epoch !== afterDown.epoch) throw ROLLBACK;
+        if (schemaBefore.printSettings !== afterDown.printSettings) throw ROLLBACK;
         noted(await steps.compare(schemaBefore.schema, afterDown.schema));
         await runs('up', up, tx);
         return;

@@ -299,7 +299,7 @@ ${sectionsOf(EVERYTHING)},
 export const SCOPED_SNAPSHOT = `${PREAMBLE}
 select json_build_object(
 ${sectionsOf(GIVEN)},
-  'epoch', concat_ws('|', ${PRINT_SETTINGS})
+  'printSettings', concat_ws('|', ${PRINT_SETTINGS})
 ) as snapshot`;
 
 /** The definitions of the given oids: { views: [[oid, text], …], indexes, constraints, triggers, functions, expressions }. */

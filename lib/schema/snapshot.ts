@@ -113,8 +113,8 @@ export async function takeSchemaSnapshot(db: Db, history: HistoryTable, options:
 /** Relations, types, functions and schemas, by oid: what a scoped snapshot reads. */
 export interface ObjectScope { relations: string[]; types: string[]; functions: string[]; namespaces: string[] }
 
-/** A scoped snapshot, with the settings that print literals (queries.ts): two scoped snapshots say the same only when those agree too. */
-export interface ScopedSnapshot { schema: SchemaSnapshot; epoch: string }
+/** A scoped snapshot, and the settings that print literals (queries.ts): two scoped snapshots say the same only when those agree too. */
+export interface ScopedSnapshot { schema: SchemaSnapshot; printSettings: string }
 
 /**
  * The schema of only the objects in `scope` (and what hangs on them: a table's columns, constraints,
@@ -123,14 +123,14 @@ export interface ScopedSnapshot { schema: SchemaSnapshot; epoch: string }
  */
 export async function takeScopedSnapshot(db: Db, history: HistoryTable, scope: ObjectScope, options: SnapshotOptions = {}): Promise<ScopedSnapshot> {
   const rows = await reading(db, options, async (tx, session) => {
-    await settings(tx);
+    await snapshotSettings(tx);
     await prepare(tx, session, SCOPED, `prepare ${SCOPED}(text, oid[], oid[], oid[], oid[]) as ${q.SCOPED_SNAPSHOT}`);
     const arrays = [scope.relations, scope.types, scope.functions, scope.namespaces].map((oids) => literal(`{${oids.join(',')}}`));
     const [row] = await tx.query<{ snapshot: unknown }>(`execute ${SCOPED}(${literal(qualifiedName(history))}, ${arrays.join(', ')})`);
-    const { epoch, ...sections } = json(row!.snapshot) as Record<q.SectionName, Row[]> & { epoch: string };
-    return { sections, epoch };
+    const { printSettings, ...sections } = json(row!.snapshot) as Record<q.SectionName, Row[]> & { printSettings: string };
+    return { sections, printSettings };
   });
-  return { schema: await viewsNormalized(assemble(rows.sections, history)), epoch: rows.epoch };
+  return { schema: await viewsNormalized(assemble(rows.sections, history)), printSettings: rows.printSettings };
 }
 
 /** Read in one transaction, or under a savepoint of the caller's (options.session); prepare again once if the session lost its statements. */
@@ -179,12 +179,12 @@ async function prepare(tx: Db, session: Db, name: string, statements: string): P
 }
 
 /** A generic plan, made once per session: the statement is the same every time, and planning it costs as much as running it. */
-async function settings(tx: Db): Promise<void> {
+async function snapshotSettings(tx: Db): Promise<void> {
   await tx.query(`select set_config('search_path', '', true), set_config('plan_cache_mode', 'force_generic_plan', true)`);
 }
 
 async function readSections(tx: Db, session: Db, history: HistoryTable): Promise<Record<q.SectionName, Row[]>> {
-  await settings(tx);
+  await snapshotSettings(tx);
   await prepare(tx, session, SNAPSHOT, `prepare ${SNAPSHOT}(text) as ${q.SNAPSHOT}; prepare ${DEFINITIONS}(oid[], oid[], oid[], oid[], oid[], oid[]) as ${q.DEFINITIONS}`);
   const [row] = await tx.query<{ snapshot: unknown }>(`execute ${SNAPSHOT}(${literal(qualifiedName(history))})`);
   const sections = json(row!.snapshot) as Record<q.SectionName, Row[]> & { names: Record<string, string>; epoch: string };
