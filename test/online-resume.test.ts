@@ -3,7 +3,7 @@
  * next `up --online` goes on after the last of them instead of running the statement on those rows a
  * second time, and a plain `up` is refused until then. `set n = n + 1` shows any row changed twice.
  */
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +32,15 @@ async function progressTableExists(db: FreshDb): Promise<boolean> {
   return row!['found'] as boolean;
 }
 
+/** A database with 001 applied and the batches of 002 slowed, so that a run can be stopped part way. */
+async function firstAppliedSlowly(t: TestContext): Promise<{ db: FreshDb; dir: string }> {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, files());
+  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
+  await slowHere(db);
+  return { db, dir };
+}
+
 /** Start `up --online` in small batches and stop it once some, not all, rows were changed. */
 async function stopPartWay(db: FreshDb, dir: string, signal: NodeJS.Signals): Promise<{ code: number; stderr: string }> {
   const run = spawnCli(['up', '--online', '--lint=off', '--batch-size', '50', '--dir', dir, '--url', db.url]);
@@ -48,10 +57,7 @@ async function stopPartWay(db: FreshDb, dir: string, signal: NodeJS.Signals): Pr
 }
 
 test('SIGINT during a batched UPDATE of every row: the message counts the rows kept, status names them, a plain up is refused, and up --online changes each row exactly once', async (t) => {
-  const db = await freshDb(t);
-  const { dir } = writeMigrations(t, files());
-  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
-  await slowHere(db);
+  const { db, dir } = await firstAppliedSlowly(t);
 
   const stopped = await stopPartWay(db, dir, 'SIGINT');
   assert.equal(stopped.code, 130, stopped.stderr);
@@ -86,10 +92,7 @@ test('SIGINT during a batched UPDATE of every row: the message counts the rows k
 });
 
 test('kill -9 during a batched UPDATE of every row: the next up --online goes on from the last committed batch', async (t) => {
-  const db = await freshDb(t);
-  const { dir } = writeMigrations(t, files());
-  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
-  await slowHere(db);
+  const { db, dir } = await firstAppliedSlowly(t);
   const killed = await stopPartWay(db, dir, 'SIGKILL');
   assert.equal(killed.code, 137);
   const partial = await counts(db);
@@ -103,10 +106,7 @@ test('kill -9 during a batched UPDATE of every row: the next up --online goes on
 });
 
 test('a file edited after its batched pass was stopped is refused, naming the record to delete once the data is checked', async (t) => {
-  const db = await freshDb(t);
-  const { dir } = writeMigrations(t, files());
-  assert.equal((await runCli(['up', '--to', '1', '--dir', dir, '--url', db.url])).code, 0);
-  await slowHere(db);
+  const { db, dir } = await firstAppliedSlowly(t);
   assert.equal((await stopPartWay(db, dir, 'SIGINT')).code, 130);
   const partial = await counts(db);
   writeFileSync(join(dir, '002_bump.up.sql'), 'update counters set n = n + 10;\n');

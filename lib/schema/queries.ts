@@ -47,7 +47,7 @@ const collationName = (co: string, cn: string) =>
  * Which objects a section reads. A snapshot reads all of them, with definitions as stamps
  * (definitions.ts). A scoped snapshot reads only the relations, types, functions and schemas given ($2
  * to $5, oid arrays) and prints their definitions in place: verify's round trip compares only what a
- * migration's up or down wrote or deleted (schema/touched.ts).
+ * migration's up or down wrote or deleted (unchanged.ts says which).
  */
 interface Scope {
   scoped: boolean;
