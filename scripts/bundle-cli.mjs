@@ -7,6 +7,7 @@
  */
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { lazyUnicode } from './lazy-unicode.mjs';
 
 const outdir = 'dist/cli';
 rmSync(outdir, { recursive: true, force: true });
@@ -19,5 +20,6 @@ await build({
   platform: 'node',
   target: 'node20',
   external: ['@electric-sql/*', '@supabase/*', 'libpg-query', 'pg', 'transliteration'],
+  plugins: [lazyUnicode], // yargs' text measuring, built on first use rather than at every start
   logLevel: 'warning',
 });
