@@ -21,6 +21,19 @@ test('up stops at the broken file and keeps earlier ones', async (t) => {
   assert.equal(never!['absent'], true);
 });
 
+test('after a long run, the failure counts what it kept, naming the first and the last, not every one', async (t) => {
+  const db = await freshDb(t);
+  const files: Record<string, string> = {};
+  for (let i = 1; i <= 7; i++) files[`00${i}_t${i}.up.sql`] = `create table t${i} (id int);`;
+  files['008_bad.up.sql'] = 'select 1/0;';
+  const { dir } = writeMigrations(t, files);
+  const r = await runCli(['up', '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /could not apply 008_bad; it was rolled back\. Done before it and kept: 7 migrations, 001_t1 through 007_t7\.\n?$/);
+  assert.doesNotMatch(r.stderr, /003_t3/);
+  assert.deepEqual(await versions(db), ['1', '2', '3', '4', '5', '6', '7']);
+});
+
 test('a run-time error names the statement that failed, though the server gives no position', async (t) => {
   const db = await freshDb(t);
   const { dir } = writeMigrations(t, {

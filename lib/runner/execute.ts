@@ -194,6 +194,13 @@ async function runFinish(db: Db, queries: ParameterizedQuery[], firstIndex: numb
   return rows;
 }
 
+/** What this run completed before the failure: each named when few, else their count, first and last (a long run made a line of hundreds). */
+function keptSummary(completed: readonly StepResult[]): string {
+  const ids = completed.map((r) => `${r.version}_${r.name}`);
+  return ids.length <= KEPT_NAMED ? ids.join(', ') : `${ids.length} migrations, ${ids[0]} through ${ids.at(-1)}`;
+}
+const KEPT_NAMED = 5;
+
 /** The history row was not written because the migration's transaction had already ended (a COMMIT in the file). */
 class TransactionEndedByFile extends Error {}
 
@@ -204,8 +211,7 @@ function failure(step: PreparedStep, error: unknown, completed: StepResult[], si
   const id = `${step.versionText}_${step.name}`;
   const verb = step.direction === 'up' ? 'apply' : 'revert';
   const statementCount = step.script.statements?.length ?? 1;
-  const kept = completed.map((r) => `${r.version}_${r.name}`);
-  const keptText = kept.length && !single ? ` Done before it and kept: ${kept.join(', ')}.` : '';
+  const keptText = completed.length && !single ? ` Done before it and kept: ${keptSummary(completed)}.` : '';
   if (isLockLost(cause)) return lockLost(step, index, keptText, single, hint);
   if (cause instanceof ConnectionLost) return connectionLost(step, cause, index, keptText, batch);
   if (error instanceof TransactionEndedByFile) {
