@@ -1,5 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { closeAdmin, freshDb, freshPglite, runCli, writeMigrations, type FreshDb } from './support/helpers.js';
 
 after(closeAdmin);
@@ -82,6 +84,57 @@ test('a no-transaction migration inside --single-transaction is refused with exi
 
   const plain = await runCli(['up', '--dir', dir, '--url', db.url]);
   assert.equal(plain.code, 0, plain.stderr);
+  assert.equal(await historyCount(db), 2);
+});
+
+test('a statement PostgreSQL refuses inside a transaction, in a file run in one, is refused with exit 3 before anything runs', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, {
+    ...base,
+    '002_idx.up.sql': '-- builds without blocking writes\ncreate index concurrently events_by_user on events (user_id);\nvacuum events;\n',
+    '002_idx.down.sql': 'drop index events_by_user;\n',
+  });
+  const r = await runCli(['up', '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /002_idx\.up\.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block \(also VACUUM at line 3\), and sqlmig runs this file in one\. Make `-- sqlmig:no-transaction` its first line .*, or leave out CONCURRENTLY\./);
+  const [row] = await db.sql`select to_regclass('public.events') is null as no_events`;
+  assert.equal(row!['no_events'], true, 'the migration before it did not run either');
+  const validate = await runCli(['validate', '--dir', dir, '--url', db.url]);
+  assert.notEqual(validate.code, 0);
+  assert.match(validate.stdout + validate.stderr, /002_idx\.up\.sql:2:1: CREATE INDEX CONCURRENTLY cannot run inside a transaction block/);
+
+  // A down that could not run is found before its up is applied, as for any other down.
+  writeFileSync(join(dir, '002_idx.up.sql'), '-- sqlmig:no-transaction\ncreate index concurrently events_by_user on events (user_id);\n');
+  writeFileSync(join(dir, '002_idx.down.sql'), 'drop index concurrently events_by_user;\n');
+  const down = await runCli(['up', '--dir', dir, '--url', db.url]);
+  assert.equal(down.code, 3, down.stderr);
+  assert.match(down.stderr, /002_idx\.down\.sql:1:1: DROP INDEX CONCURRENTLY cannot run inside a transaction block/);
+
+  writeFileSync(join(dir, '002_idx.down.sql'), '-- sqlmig:no-transaction\ndrop index concurrently events_by_user;\n');
+  const fixed = await runCli(['up', '--dir', dir, '--url', db.url]);
+  assert.equal(fixed.code, 0, fixed.stderr);
+  assert.equal(await historyCount(db), 2);
+});
+
+test('what PostgreSQL allows in a transaction is not refused: ANALYZE, REFRESH … CONCURRENTLY, a plain index, DISCARD PLANS, CLUSTER of a table', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, {
+    ...base,
+    '002_ok.up.sql': [
+      'create index events_at on events (at);',
+      'analyze events;',
+      'create materialized view users_seen as select distinct user_id from events;',
+      'create unique index users_seen_id on users_seen (user_id);',
+      'refresh materialized view concurrently users_seen;',
+      'cluster events using events_at;',
+      'discard plans;',
+      'reindex index events_at;',
+      '',
+    ].join('\n'),
+    '002_ok.down.sql': 'drop materialized view users_seen;\ndrop index events_at;\n',
+  });
+  const r = await runCli(['up', '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 0, r.stderr);
   assert.equal(await historyCount(db), 2);
 });
 

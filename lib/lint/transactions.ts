@@ -1,5 +1,5 @@
 /** Statements that fight sqlmig's transaction around a migration file. */
-import { alterCommands, as, hasOption } from './tree.js';
+import { refusedInTransaction } from '../migrations/transaction-block.js';
 import { rule, type LintStatement } from './types.js';
 
 const CONTROL: Record<string, string> = {
@@ -18,25 +18,9 @@ export const transactionControl = rule({
   return word ? [{ message: `${word} inside a migration that sqlmig already runs in a transaction` }] : [];
 });
 
-/** What in a statement cannot run inside a transaction block, or null. */
+/** What in a statement cannot run inside a transaction block, or null (the same rule that refuses such a file before it runs). */
 export function needsNoTransaction(stmt: LintStatement): string | null {
-  const n = stmt.node;
-  switch (stmt.kind) {
-    case 'IndexStmt': return n['concurrent'] ? 'CREATE INDEX CONCURRENTLY' : null;
-    case 'DropStmt': return n['concurrent'] ? 'DROP INDEX CONCURRENTLY' : null;
-    case 'ReindexStmt':
-      if (hasOption(n['params'], 'concurrently')) return 'REINDEX CONCURRENTLY';
-      return n['kind'] === 'REINDEX_OBJECT_SYSTEM' || n['kind'] === 'REINDEX_OBJECT_DATABASE' ? 'REINDEX DATABASE/SYSTEM' : null;
-    case 'AlterTableStmt':
-      return alterCommands(n).some((c) => c['subtype'] === 'AT_DetachPartition' && as(c['def'], 'PartitionCmd')?.['concurrent']) ? 'DETACH PARTITION CONCURRENTLY' : null;
-    case 'VacuumStmt': return n['is_vacuumcmd'] ? 'VACUUM' : null;
-    case 'CreatedbStmt': return 'CREATE DATABASE';
-    case 'DropdbStmt': return 'DROP DATABASE';
-    case 'CreateTableSpaceStmt': return 'CREATE TABLESPACE';
-    case 'DropTableSpaceStmt': return 'DROP TABLESPACE';
-    case 'AlterSystemStmt': return 'ALTER SYSTEM';
-    default: return null;
-  }
+  return refusedInTransaction(stmt.kind, stmt.node);
 }
 
 export const needsNoTransactionRule = rule({

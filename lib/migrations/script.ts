@@ -42,6 +42,7 @@ export async function prepareScript(source: ScriptSource): Promise<Script> {
     const copy = statements.find((s) => s.copy);
     if (copy) throw new Refused(clientOnlyMessage(source.path, { what: 'copy', copy: copy.copy!, ...copy }));
     checkTransactionControl(source, statements);
+    if (!source.noTransaction) refuseOutsideTransactionOnly(source, statements);
     if (statements.length === 0 && source.direction === 'up') {
       throw new Refused(`${source.path}: no SQL statement in it (empty, or comments only). Write the migration, or delete the file if it was created by mistake.`);
     }
@@ -65,6 +66,19 @@ function clientOnlyMessage(path: string, found: ClientOnly): string {
   }
   const moves = found.copy === 'from stdin' ? 'COPY … FROM STDIN reads its rows from the client' : 'COPY … TO STDOUT sends its rows to the client';
   return `${at}: ${moves}, and sqlmig sends only SQL (rows and a \`\\.\` after it are psql input): use \\copy in psql, or INSERT … SELECT / INSERT … VALUES`;
+}
+
+/**
+ * PostgreSQL refuses some statements inside a transaction block (CREATE INDEX CONCURRENTLY, VACUUM, …), and
+ * sqlmig runs this file in one: it would fail when its turn came, after the migrations before it were applied.
+ */
+function refuseOutsideTransactionOnly(source: ScriptSource, statements: Statement[]): void {
+  const [first, ...rest] = statements.filter((s) => s.outsideTransaction);
+  if (!first) return;
+  const also = rest.length ? ` (also ${rest.map((s) => `${s.outsideTransaction} at line ${s.line}`).join(', ')})` : '';
+  throw new Refused(`${source.path}:${first.line}:${first.column}: ${first.outsideTransaction} cannot run inside a transaction block${also}, and sqlmig runs this file in one. ` +
+    'Make `-- sqlmig:no-transaction` its first line (each statement then commits on its own: keep such a statement in a migration of its own)' +
+    `${/CONCURRENTLY/.test(first.outsideTransaction!) ? ', or leave out CONCURRENTLY' : ''}.`);
 }
 
 const OPENS = new Set(['begin', 'start']);

@@ -6,6 +6,8 @@ import { sessionEffect, type SessionEffect, type SessionNode } from './session-e
 import type { ScanToken } from 'libpg-query';
 import { createRequire } from 'node:module';
 import { preferBaselineWasmCompiler } from './wasm.js';
+import { refusedInTransaction } from './transaction-block.js';
+import type { Node } from '../lint/tree.js';
 
 type LibPgQuery = typeof import('libpg-query');
 let parser: Promise<LibPgQuery> | undefined;
@@ -39,6 +41,8 @@ export interface Statement {
   copy?: 'from stdin' | 'to stdout';
   /** What it leaves in the session past the end of its transaction, or clears of it (null names: all). */
   session?: SessionEffect;
+  /** What in it PostgreSQL refuses inside a transaction block ("CREATE INDEX CONCURRENTLY", "VACUUM", …). */
+  outsideTransaction?: string;
 }
 
 export type { SessionObject } from './session-effects.js';
@@ -124,14 +128,18 @@ export function splitStatements(lib: LibPgQuery, text: string, options: { keepTr
   return { statements, syntaxError: null, ...(options.keepTree ? { tree } : {}) };
 }
 
-function describe(node: StatementNode): Pick<Statement, 'kind' | 'extension' | 'transaction' | 'copy' | 'session'> {
+function describe(node: StatementNode): Pick<Statement, 'kind' | 'extension' | 'transaction' | 'copy' | 'session' | 'outsideTransaction'> {
   const kind = Object.keys(node)[0] ?? 'Unknown';
   const extension = node['CreateExtensionStmt']?.extname;
   const transaction = node['TransactionStmt']?.kind?.replace(/^TRANS_STMT_/, '').toLowerCase();
   const copyNode = node['CopyStmt'];
   const copy = copyNode && !copyNode.filename && !copyNode.is_program ? (copyNode.is_from ? 'from stdin' : 'to stdout') : undefined;
   const session = sessionEffect(kind, node[kind] ?? {});
-  return { kind, ...(extension ? { extension } : {}), ...(transaction ? { transaction } : {}), ...(copy ? { copy } : {}), ...(session ? { session } : {}) };
+  const outsideTransaction = refusedInTransaction(kind, (node[kind] ?? {}) as Node);
+  return {
+    kind, ...(extension ? { extension } : {}), ...(transaction ? { transaction } : {}), ...(copy ? { copy } : {}), ...(session ? { session } : {}),
+    ...(outsideTransaction ? { outsideTransaction } : {}),
+  };
 }
 
 /** What is not SQL in a text the parser rejected, when that explains it. */
