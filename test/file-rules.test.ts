@@ -251,6 +251,35 @@ test('validate refuses what up, down and verify refuse, for pending and applied 
   assert.ok(verify.stderr.includes(problems[1]!.message), verify.stderr);
 });
 
+test('a 0-byte up is refused like a comments-only one, and a 0-byte down is a down that does nothing', async (t) => {
+  const db = await freshDb(t);
+  const { dir } = writeMigrations(t, {
+    '001_a.up.sql': 'create table a (id int);\n',
+    '001_a.down.sql': '',
+    '002_empty.up.sql': '',
+  });
+  const args = ['--dir', dir, '--url', db.url];
+  const up = await runCli(['up', ...args]);
+  assert.equal(up.code, 3, up.stderr);
+  assert.match(up.stderr, /002_empty\.up\.sql: no SQL statement in it/);
+  assert.doesNotMatch(up.stderr, /cannot be empty/, 'no parser error in lint or the refusal');
+  assert.deepEqual(await versions(db), []);
+  const lint = await runCli(['lint', '--all', '--dir', dir]);
+  assert.doesNotMatch(lint.stdout + lint.stderr, /syntax-error/);
+
+  rmSync(join(dir, '002_empty.up.sql'));
+  assert.equal((await runCli(['up', ...args])).code, 0);
+  const status = await runCli(['status', ...args]);
+  assert.match(status.stdout, /applied\s+001_a .*\(no-op down\)/);
+  const verify = await runCli(['verify', '--dir', dir, '--url', db.url]);
+  assert.doesNotMatch(verify.stdout + verify.stderr, /parser cannot read/);
+  assert.match(verify.stdout + verify.stderr, /001_a: its down does not restore the schema/);
+  const down = await runCli(['down', ...args]);
+  assert.equal(down.code, 0, down.stderr);
+  assert.deepEqual(await versions(db), []);
+  assert.equal(await exists(db, 'a'), true, 'a down that does nothing drops nothing');
+});
+
 // ---- splitting speed (issue item 15) ----
 
 test('statement offsets, lines and columns are exact in multi-byte text', async () => {

@@ -1,5 +1,5 @@
 /** A migration file parsed for lint: each statement with its tree, its text and its 1-based position in characters. */
-import { loadParser, locate, type ParseTree } from '../migrations/sql.js';
+import { loadParser, locate, parseFile, type ParseTree } from '../migrations/sql.js';
 import type { Node } from './tree.js';
 import type { LintStatement } from './types.js';
 
@@ -55,7 +55,7 @@ export function lineByteOffset(text: string, line: number, byteColumn: number): 
 export function parseText(lib: Parser, text: string, given?: ParseTree): ParsedText {
   let tree: { stmts?: { stmt?: Node; stmt_location?: number; stmt_len?: number }[] };
   try {
-    tree = (given ?? lib.parseSync(text)) as typeof tree;
+    tree = (given ?? parseFile(lib, text)) as typeof tree;
   } catch (error) {
     const details = (error as { sqlDetails?: { message: string; cursorPosition: number } }).sqlDetails;
     const { line, column } = locate(text, details?.cursorPosition ?? 0);

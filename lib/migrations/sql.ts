@@ -102,11 +102,19 @@ class TextCursor {
 
 type StatementNode = Record<string, { extname?: string; kind?: string; filename?: string; is_program?: boolean; is_from?: boolean } & SessionNode>;
 
+/**
+ * The parser's tree of a whole file. An empty file has no statements, like one of whitespace or comments:
+ * the parser alone calls it an error ("Query cannot be empty"), which made a 0-byte up run as a no-op.
+ */
+export function parseFile(lib: LibPgQuery, text: string): ParseTree {
+  return text === '' ? { stmts: [] } : (lib.parseSync(text) as ParseTree);
+}
+
 /** Split a file into statements, each with its position, using the PostgreSQL grammar. Linear in the file's size. */
 export function splitStatements(lib: LibPgQuery, text: string, options: { keepTree?: boolean } = {}): ParsedScript {
   let tree: ParseTree;
   try {
-    tree = lib.parseSync(text) as ParseTree;
+    tree = parseFile(lib, text);
   } catch (error) {
     const details = (error as { sqlDetails?: { message: string; cursorPosition: number } }).sqlDetails;
     const offset = details?.cursorPosition ?? 0;
