@@ -78,3 +78,20 @@ test('an unreadable migration file: exit 3 naming the file and the fix, not a ba
   assert.match(r.stderr, /002_secret\.up\.sql: cannot read it \(permission denied\); make it readable for the user running sqlmig, e\.g\. chmod a\+r /);
   assert.deepEqual(await versions(db), []);
 });
+
+test('a name that is nearly a migration\'s is refused with the name it may have meant; a version past bigint says so', async (t) => {
+  const { dir } = writeMigrations(t, {
+    '20191100000001000000_pop_style.up.sql': 'select 1;',
+    '0021_alter_webhooks_up.sql': 'select 1;',
+    '2_Bad-Name.up.sql': 'select 1;',
+    '0004_Initial.Schema.down.sql': 'select 1;',
+    '003_x.sql': 'select 1;',
+  });
+  const r = await runCli(['up', '--dir', dir, '--url', 'pglite:memory']);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(r.stderr, /20191100000001000000_pop_style\.up\.sql: its version 20191100000001000000 is larger than the largest sqlmig stores \(9223372036854775807, a bigint\)/);
+  assert.match(r.stderr, /0021_alter_webhooks_up\.sql: not a migration name; .*; rename it 0021_alter_webhooks\.up\.sql\n/);
+  assert.match(r.stderr, /2_Bad-Name\.up\.sql: not a migration name; .*; rename it 2_bad_name\.up\.sql\n/);
+  assert.match(r.stderr, /0004_Initial\.Schema\.down\.sql: not a migration name; .*; rename it 0004_initial_schema\.down\.sql\n/);
+  assert.match(r.stderr, /003_x\.sql: not a migration name; expected NNN_name\.up\.sql or NNN_name\.down\.sql \(name is lowercase a-z, 0-9 and _\)\n/);
+});

@@ -47,6 +47,20 @@ export function parseFilename(file: string): ParsedName | null {
   return { version, versionText: match[1]!, name: match[2]!, direction: match[3] as 'up' | 'down' };
 }
 
+/** Why a `.sql` file's name is not a migration's, and the name it may have meant (other tools' names come close). */
+function badName(file: string): string {
+  const expected = 'not a migration name; expected NNN_name.up.sql or NNN_name.down.sql (name is lowercase a-z, 0-9 and _)';
+  const loose = /^(\d+)[_.-]?(.*?)[._](up|down)\.sql$/i.exec(file);
+  if (!loose) return expected;
+  const [, digits, rest, direction] = loose as unknown as [string, string, string, string];
+  if (BigInt(digits) > MAX_VERSION) {
+    return `its version ${digits} is larger than the largest sqlmig stores (${MAX_VERSION}, a bigint): give it a smaller number, keeping the order of the others`;
+  }
+  const name = rest.toLowerCase().replace(/[^a-z0-9]+/g, '_').replace(/^_+|_+$/g, '');
+  const meant = `${digits}_${name || 'migration'}.${direction.toLowerCase()}.sql`;
+  return meant === file ? expected : `${expected}; rename it ${meant}`;
+}
+
 /**
  * Blank lines and `--` comments only, such as a "-- nothing to undo" down: seen without the parser,
  * for display (a down like this does nothing; the parser decides what runs).
@@ -84,11 +98,7 @@ export async function discoverMigrations(dir: string): Promise<MigrationSet> {
       continue;
     }
     if (!parsed) {
-      problems.push({
-        kind: 'bad-name',
-        files: [entry.name],
-        message: `${join(dir, entry.name)}: not a migration name; expected NNN_name.up.sql or NNN_name.down.sql (name is lowercase a-z, 0-9 and _)`,
-      });
+      problems.push({ kind: 'bad-name', files: [entry.name], message: `${join(dir, entry.name)}: ${badName(entry.name)}` });
       continue;
     }
     const key = `${parsed.versionText}_${parsed.name}`;
