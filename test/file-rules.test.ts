@@ -261,7 +261,7 @@ test('a 0-byte up is refused like a comments-only one, and a 0-byte down is a do
   const args = ['--dir', dir, '--url', db.url];
   const up = await runCli(['up', ...args]);
   assert.equal(up.code, 3, up.stderr);
-  assert.match(up.stderr, /002_empty\.up\.sql: no SQL statement in it/);
+  assert.match(up.stderr, /002_empty\.up\.sql: no SQL statement in it \(empty, or comments only\)\. Write the migration, or delete the file .*; a placeholder meant to do nothing .* such as `select 1;`\./);
   assert.doesNotMatch(up.stderr, /cannot be empty/, 'no parser error in lint or the refusal');
   assert.deepEqual(await versions(db), []);
   const lint = await runCli(['lint', '--all', '--dir', dir]);

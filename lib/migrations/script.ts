@@ -44,7 +44,7 @@ export async function prepareScript(source: ScriptSource): Promise<Script> {
     checkTransactionControl(source, statements);
     if (!source.noTransaction) refuseOutsideTransactionOnly(source, statements);
     if (statements.length === 0 && source.direction === 'up') {
-      throw new Refused(`${source.path}: no SQL statement in it (empty, or comments only). Write the migration, or delete the file if it was created by mistake.`);
+      throw new Refused(`${source.path}: no SQL statement in it (empty, or comments only). Write the migration, or delete the file if it was created by mistake; a placeholder meant to do nothing (kept for its number) needs a statement that does nothing, such as \`select 1;\`.`);
     }
   }
   return { path: source.path, text: source.text, statements, transactional: !source.noTransaction, ...(tree ? { tree } : {}) };
