@@ -39,8 +39,8 @@ export async function readProgress(db: Db, history: HistoryTable, version?: bigi
   const [found] = await db.query<{ found: boolean }>(`select to_regclass(${sqlLiteral(t)}) is not null as found`);
   if (!found?.found) return [];
   const rows = await db.query<{ kind: 'pass' | 'statements'; version: string; direction: 'up' | 'down'; step: number; statement: string; last_key: string | null; bound: string; rows: string; done: boolean }>(
-    `select kind, version::text as version, direction, step, statement, last_key, bound, rows::text as rows, done from ${t}
-      ${version === undefined ? '' : `where version = ${version}`} order by version, step`);
+    `select kind, p.version::text as version, direction, step, statement, last_key, bound, rows::text as rows, done from ${t} p
+      ${version === undefined ? '' : `where p.version = ${version}`} order by p.version, step`); // p.version: the bigint, not the text alias
   return rows.map((r) => ({
     kind: r.kind, version: BigInt(r.version), direction: r.direction, step: Number(r.step), statement: r.statement,
     lastKey: r.last_key, bound: r.bound, rows: Number(r.rows), done: r.done,

@@ -66,8 +66,8 @@ export async function readHistory(db: Db, t: HistoryTable): Promise<AppliedMigra
   const rows = await db.query<{
     version: string; name: string; checksum: string; applied_at: Date; applied_by: string;
     duration_ms: number; transactional: boolean; stamped: boolean;
-  }>(`select version::text as version, name, checksum, applied_at, applied_by, duration_ms, transactional, stamped
-      from ${qualifiedName(t)} order by version`);
+  }>(`select h.version::text as version, name, checksum, applied_at, applied_by, duration_ms, transactional, stamped
+      from ${qualifiedName(t)} h order by h.version`); // h.version: the bigint; "version" alone is the text alias (1, 10, 2, …)
   return rows.map((r) => ({
     version: BigInt(r.version),
     name: r.name,
