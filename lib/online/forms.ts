@@ -110,9 +110,11 @@ export function batches(what: string, table: string, key: { column: string; type
   const t = qualified(table);
   const k = quoteIdent(key.column);
   const sql = `with batch as (select ${k} from ${t} where ($1::text is null or ${k} > $1::text::${key.type}) and ${k} <= $3::text::${key.type} order by ${k} limit $2::int),
-    changed as (${change}) select (select max(${k})::text from batch) as last, (select count(*) from batch)::int as n`;
+    changed as (${change}) select (select b.${k}::text from batch b order by b.${k} desc limit 1) as last, (select count(*) from batch)::int as n`;
+  // The last key by ORDER BY … LIMIT 1, not max(): uuid (and other btree-ordered types) has no max aggregate.
+  // Qualified (b., r.): an unqualified key in ORDER BY would name the ::text output column and sort as text.
   // reltuples: the table's size as last analyzed (-1: never), for the progress line only.
-  const bound = `select max(${k})::text as last, (select reltuples::bigint::text from pg_class where oid = '${t.replace(/'/g, "''")}'::regclass) as estimate from ${t}`;
+  const bound = `select (select r.${k}::text from ${t} r order by r.${k} desc limit 1) as last, (select reltuples::bigint::text from pg_class where oid = '${t.replace(/'/g, "''")}'::regclass) as estimate`;
   return {
     what, table, lock, blocks: 'writes of the rows of one batch, for that batch\'s transaction only', run: { kind: 'batches', sql, bound, table },
     retry: true, scans: true, undo: [], ...extra,
