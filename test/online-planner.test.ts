@@ -77,7 +77,9 @@ test('a whole-table UPDATE is batched by the primary key; without one it is refu
   const typeChange = await plan('alter table users alter column email type varchar(100);');
   assert.ok(typeChange.plan.steps.every((s) => !s.resumable));
   const refused = await plan('delete from users;', { primaryKey: [] });
-  assert.match(refused.refusals[0]!.why, /without a primary key/);
+  assert.match(refused.refusals[0]!.why, /^a DELETE of every row of a table without a primary key/);
+  const update = await plan('update users set email = null;', { primaryKey: ['id', 'team'] });
+  assert.match(update.refusals[0]!.why, /^an UPDATE of every row of a table whose primary key has several columns/);
 });
 
 test('a type change of a column nothing depends on is expand/contract; a key other tables reference is refused', async () => {

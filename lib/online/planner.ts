@@ -176,7 +176,7 @@ function planWholeTable(env: StatementEnv): Planned {
   const verb = env.stmt.kind === 'UpdateStmt' ? 'UPDATE' : 'DELETE';
   const key = env.facts.primaryKey;
   if (key.length !== 1) {
-    return { refuse: `a ${verb} of every row of a table ${key.length ? 'whose primary key has several columns' : 'without a primary key'} locks all its rows until it ends, and the batched form needs a one-column primary key` };
+    return { refuse: `${verb === 'UPDATE' ? 'an' : 'a'} ${verb} of every row of a table ${key.length ? 'whose primary key has several columns' : 'without a primary key'} locks all its rows until it ends, and the batched form needs a one-column primary key` };
   }
   const k = key[0]!;
   const alias = as(n['relation'], 'alias') ?? (n['relation'] as Node)['alias'];
