@@ -80,6 +80,13 @@ export async function readHistory(db: Db, t: HistoryTable): Promise<AppliedMigra
   }));
 }
 
+/** The SQL stored for every applied migration, in one query (a replay of a long history would otherwise ask once per row). */
+export async function readAllAppliedText(db: Db, t: HistoryTable): Promise<Map<bigint, { upSql: string; downSql: string | null }>> {
+  const rows = await db.query<{ version: string; up_sql: string; down_sql: string | null }>(
+    `select h.version::text as version, up_sql, down_sql from ${qualifiedName(t)} h`);
+  return new Map(rows.map((r) => [BigInt(r.version), { upSql: r.up_sql, downSql: r.down_sql }]));
+}
+
 export async function readAppliedText(db: Db, t: HistoryTable, version: bigint): Promise<{ upSql: string; downSql: string | null }> {
   const [row] = await db.query<{ up_sql: string; down_sql: string | null }>(
     `select up_sql, down_sql from ${qualifiedName(t)} where version = $1::bigint`, [version.toString()]);

@@ -9,7 +9,7 @@ import { readDirectives } from '../migrations/directives.js';
 import { Refused } from '../errors.js';
 import { executePlan, type PreparedStep } from '../runner/execute.js';
 import type { MigrationSet } from '../migrations/files.js';
-import { ensureHistory, readAppliedText, type AppliedMigration } from '../runner/history.js';
+import { ensureHistory, readAllAppliedText, type AppliedMigration } from '../runner/history.js';
 import { planUp, reconcile, upRefusals } from '../runner/plan.js';
 import { prepareScript } from '../migrations/script.js';
 import { loadNeededExtensions, prepareUp } from '../runner/steps.js';
@@ -25,8 +25,9 @@ export async function prepareFileSteps(ctx: Context, files: MigrationSet, comman
 /** The applied migrations as the history table stores them (not the files, which may have been edited since). */
 export async function prepareStoredSteps(ctx: Context, db: Db, applied: readonly AppliedMigration[]): Promise<PreparedStep[]> {
   const steps: PreparedStep[] = [];
+  const texts = await readAllAppliedText(db, ctx.table);
   for (const row of applied) {
-    const { upSql, downSql } = await readAppliedText(db, ctx.table, row.version);
+    const { upSql, downSql } = texts.get(row.version) ?? { upSql: '', downSql: null };
     const versionText = row.version.toString().padStart(3, '0');
     const id = `${versionText}_${row.name}`;
     const script = await prepareScript({ path: `${id}.up.sql (as stored in history)`, text: upSql, noTransaction: readDirectives(upSql, id).noTransaction, direction: 'up' });
