@@ -85,3 +85,11 @@ test('drift and the online proof replay stored migrations by version, not as tex
   const [index] = await db.sql`select to_regclass('public.t_c101') is not null as built`;
   assert.equal(index!['built'], true);
 });
+
+test('drift on a database sqlmig never ran on (no history table) finds no drift and reads nothing it lacks', async (t) => {
+  const { dir } = writeMigrations(t, migrations);
+  const db = await freshDb(t);
+  const r = await runCli(['drift', '--dir', dir, '--url', db.url]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /no drift: the database matches what its 0 applied migrations/);
+});

@@ -25,7 +25,7 @@ export async function prepareFileSteps(ctx: Context, files: MigrationSet, comman
 /** The applied migrations as the history table stores them (not the files, which may have been edited since). */
 export async function prepareStoredSteps(ctx: Context, db: Db, applied: readonly AppliedMigration[]): Promise<PreparedStep[]> {
   const steps: PreparedStep[] = [];
-  const texts = await readAllAppliedText(db, ctx.table);
+  const texts = applied.length ? await readAllAppliedText(db, ctx.table) : new Map(); // no rows: perhaps no table either
   for (const row of applied) {
     const { upSql, downSql } = texts.get(row.version) ?? { upSql: '', downSql: null };
     const versionText = row.version.toString().padStart(3, '0');
